@@ -1,0 +1,195 @@
+//! The command line: what each command takes, with an example in its help.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dialtone",
+    version,
+    about = "Dialtone: the phone system and the CRM records of a contact centre, in one program.",
+    long_about = "Dialtone: the phone system and the CRM records of a contact centre, in one program.\n\n\
+Every call is a VoiceCall record in Dialtone's own store from its first signalling event. \
+Existing Salesforce clients (simple-salesforce, jsforce, Data Loader-style tools) work against its REST API.\n\n\
+Start here:\n  dialtone serve --demo          run with a demo org and print how to sign in\n  dialtone serve --help          every server option",
+    after_help = "Exit codes: 0 success, 1 runtime failure, 2 bad input or usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// Data directory (the SQLite store, TLS certificates).
+    #[arg(long, default_value = "./dialtone-data", env = "DIALTONE_DATA")]
+    pub data: PathBuf,
+    /// Use PostgreSQL instead of the embedded store, e.g. postgres://dialtone@127.0.0.1:5432/dialtone
+    #[arg(long, env = "DIALTONE_STORE")]
+    pub store: Option<String>,
+    /// Country for numbers written without a country code (ISO code: US, GB, DE, …).
+    #[arg(long, default_value = "US", env = "DIALTONE_REGION")]
+    pub region: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run Dialtone: the REST API (and, later, telephony edges and the console).
+    #[command(after_help = "Examples:\n  dialtone serve --demo\n  dialtone serve --http 0.0.0.0:8080 --https 0.0.0.0:8443 --tls-self-signed\n  dialtone serve --store postgres://dialtone@127.0.0.1:5432/dialtone")]
+    Serve(ServeArgs),
+    /// Manage users (agents, supervisors, administrators).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Register connected apps (OAuth clients) for API access.
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Call Center definition files: import, validate, export, assign users.
+    #[command(subcommand)]
+    Callcenter(CallCenterCommand),
+    /// Import records from a CSV file whose header row holds field API names.
+    #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
+The header names fields (FirstName,LastName,Phone,…). Refused rows are reported by row number and \
+reason; the good rows are kept. Exit code 2 when any row was refused.")]
+    Import(ImportArgs),
+    /// Run a SOQL query and print the rows as JSON lines.
+    #[command(after_help = "Example:\n  dialtone query \"SELECT LeadSource, COUNT(Id) FROM Lead GROUP BY LeadSource\"")]
+    Query {
+        soql: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Find the records whose phone fields hold a number, written any way.
+    #[command(after_help = "Example:\n  dialtone lookup \"(415) 555-1212\"")]
+    Lookup {
+        number: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Plain HTTP address.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub http: String,
+    /// HTTPS address (needs --tls-cert/--tls-key or --tls-self-signed).
+    #[arg(long)]
+    pub https: Option<String>,
+    /// PEM certificate chain for --https.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --https.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Generate a certificate for localhost and 127.0.0.1 in DATA/tls and print its path.
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+    /// Load a small demo org (accounts, contacts, leads, a call center, three agents) on first start.
+    #[arg(long)]
+    pub demo: bool,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub log_json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    #[command(after_help = "Example:\n  echo 'a long secret' | dialtone user add ada@example.com --profile \"System Administrator\"")]
+    Add {
+        username: String,
+        /// Profile name, e.g. "System Administrator", "Standard User", "Agent".
+        #[arg(long, default_value = "Standard User")]
+        profile: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        /// Defaults to the part of the username before '@'.
+        #[arg(long)]
+        last_name: Option<String>,
+        /// Defaults to the username when it is an email address.
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCommand {
+    /// Register a connected app; prints client_id=… and client_secret=… (shown once).
+    #[command(after_help = "Example:\n  dialtone app add \"Data Loader\"")]
+    Add {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum XmlFormat {
+    /// The legacy import file: <callCenter><section><item>.
+    Legacy,
+    /// The Metadata API type: <CallCenter xmlns=…>.
+    Metadata,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallCenterCommand {
+    /// Check a definition file and import it (re-importing replaces the call center of the same internal name).
+    #[command(after_help = "Example:\n  dialtone callcenter import DemoAdapter.xml")]
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a definition file without importing it.
+    #[command(after_help = "Example:\n  dialtone callcenter validate DemoAdapter.xml")]
+    Validate { file: PathBuf },
+    /// Write a call center's definition; it imports back identically.
+    #[command(after_help = "Example:\n  dialtone callcenter export DemoAdapter --format metadata --out DemoAdapter.callCenter")]
+    Export {
+        /// Internal name (reqInternalName).
+        name: String,
+        /// Defaults to the format the call center was imported in.
+        #[arg(long, value_enum)]
+        format: Option<XmlFormat>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Assign users to a call center, one (--user) or many (--users CSV with a Username column). A user belongs to at most one call center.
+    #[command(after_help = "Examples:\n  dialtone callcenter assign DemoAdapter --user agent1@example.com\n  dialtone callcenter assign DemoAdapter --users users.csv")]
+    Assign {
+        name: String,
+        #[arg(long, conflicts_with = "users", required_unless_present = "users")]
+        user: Option<String>,
+        #[arg(long)]
+        users: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List call centers and how many users each has.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Object API name: Contact, Lead, Account, Case, …
+    pub object: String,
+    pub file: PathBuf,
+    /// Write refused rows here, with an ERROR column, to fix and re-import.
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Rows per transaction.
+    #[arg(long, default_value_t = 2000)]
+    pub batch: usize,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}

@@ -1,0 +1,222 @@
+//! `dialtone`: one binary for the whole system. `main` is one line into `run`.
+
+mod callcenter;
+mod cli;
+mod demo;
+mod import;
+
+use anyhow::Context;
+use clap::Parser;
+use cli::{AppCommand, Cli, Command, StoreArgs, UserCommand};
+use dialtone_model::{RawValue, Schema};
+use dialtone_store::{DynStore, Location};
+use std::io::BufRead;
+use std::process::ExitCode;
+
+/// A failure and the exit code it earns: 2 for the caller's input, 1 for ours.
+#[derive(Debug)]
+pub enum Failure {
+    Input(anyhow::Error),
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Failure {
+        Failure::Runtime(e)
+    }
+}
+
+pub fn input(msg: impl std::fmt::Display) -> Failure {
+    Failure::Input(anyhow::anyhow!("{msg}"))
+}
+
+fn main() -> ExitCode {
+    run()
+}
+
+fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let log_json = matches!(&cli.command, Command::Serve(a) if a.log_json);
+    init_logging(log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(Failure::Input(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DIALTONE_LOG").unwrap_or_else(|_| "warn,dialtone=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+pub async fn open_store(args: &StoreArgs) -> Result<DynStore, Failure> {
+    let location = Location::from_args(args.store.as_deref(), &args.data);
+    dialtone_store::open(&location, &args.region).await.map_err(|e| match e {
+        dialtone_store::StoreError::Open(m) if m.contains("region") => input(m),
+        other => Failure::Runtime(anyhow::Error::new(other).context(match &location {
+            Location::Sqlite(p) => format!("opening the store at {}", p.display()),
+            Location::Postgres(_) => "opening the PostgreSQL store".to_string(),
+        })),
+    })
+}
+
+async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::User(UserCommand::Add { username, profile, first_name, last_name, email, store }) => {
+            let password = read_password()?;
+            let store = open_store(&store).await?;
+            let id = add_user(store.as_ref(), &username, &profile, first_name, last_name, email, &password).await?;
+            println!("added user {username} ({id}) with profile \"{profile}\"");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::App(AppCommand::Add { name, store }) => {
+            let store = open_store(&store).await?;
+            let (id, secret) = dialtone_server::auth::register_app(store.as_ref(), &name).await.context("registering the app")?;
+            println!("client_id={id}");
+            println!("client_secret={secret}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Callcenter(cmd) => callcenter::run(cmd).await,
+        Command::Import(args) => import::run(args).await,
+        Command::Query { soql, store } => {
+            let store = open_store(&store).await?;
+            let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| input(format!("{}: {}", e.code, e.message)))?;
+            let total = store.count(&plan).await.context("counting")?;
+            if plan.kind != dialtone_soql::PlanKind::CountOnly {
+                for row in store.query(&plan, None).await.context("running the query")? {
+                    let mut m = serde_json::Map::new();
+                    for (c, v) in plan.columns.iter().zip(&row) {
+                        m.insert(c.path.join("."), dialtone_server::wire::value_to_json(v));
+                    }
+                    println!("{}", serde_json::Value::Object(m));
+                }
+            }
+            eprintln!("totalSize: {total}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lookup { number, store } => {
+            let store = open_store(&store).await?;
+            let Some(e164) = store.normalizer().normalize(&number) else {
+                return Err(input(format!("{number:?} is not a phone number")));
+            };
+            let found = dialtone_server::query::lookup(store.as_ref(), &number).await.map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+            println!("{e164}: {} match(es)", found.len());
+            for (m, rec) in found {
+                let name = rec.get("Name").map(|v| v.to_string()).unwrap_or_default();
+                println!("  {:<10} {}  {:<28} ({})", m.object, m.id, name, m.field);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_password() -> Result<String, Failure> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.chars().count() < 8 {
+        return Err(input("the password (read from standard input) must have at least 8 characters"));
+    }
+    Ok(password)
+}
+
+/// Creates a User record and its password.
+pub async fn add_user(
+    store: &dyn dialtone_store::Store,
+    username: &str,
+    profile: &str,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    password: &str,
+) -> Result<dialtone_model::SalesforceId, Failure> {
+    if store.find_user_by_username(username).await.context("looking up the user")?.is_some() {
+        return Err(input(format!("a user named {username} already exists")));
+    }
+    let email = email.or_else(|| username.contains('@').then(|| username.to_string()));
+    let Some(email) = email else {
+        return Err(input(format!("{username} is not an email address: give --email")));
+    };
+    let last = last_name.unwrap_or_else(|| username.split('@').next().unwrap_or(username).to_string());
+    let alias: String = last.chars().filter(|c| c.is_alphanumeric()).take(8).collect();
+    let mut raw = vec![
+        ("Username".to_string(), RawValue::Text(username.to_string())),
+        ("LastName".to_string(), RawValue::Text(last)),
+        ("Email".to_string(), RawValue::Text(email)),
+        ("ProfileName".to_string(), RawValue::Text(profile.to_string())),
+        ("Alias".to_string(), RawValue::Text(alias)),
+    ];
+    if let Some(f) = first_name {
+        raw.push(("FirstName".to_string(), RawValue::Text(f)));
+    }
+    let user = Schema::standard().object("User").expect("standard User");
+    let values = user
+        .check_create(raw)
+        .map_err(|errs| input(errs.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))?;
+    let id = store.insert(user, vec![values], None).await.context("saving the user")?.remove(0);
+    dialtone_server::auth::set_password(store, &id, password).await.map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+    Ok(id)
+}
+
+async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
+    let http: std::net::SocketAddr =
+        args.http.parse().map_err(|_| input(format!("--http {:?} is not an address like 127.0.0.1:8080", args.http)))?;
+    let https = match &args.https {
+        None => None,
+        Some(a) => {
+            let addr: std::net::SocketAddr = a.parse().map_err(|_| input(format!("--https {a:?} is not an address like 127.0.0.1:8443")))?;
+            let (cert, key) = if args.tls_self_signed {
+                let dir = args.store.data.join("tls");
+                let (c, k) = dialtone_server::self_signed(&dir).context("writing the self-signed certificate")?;
+                println!("TLS certificate (self-signed, for localhost and 127.0.0.1): {}", c.display());
+                (c, k)
+            } else {
+                match (&args.tls_cert, &args.tls_key) {
+                    (Some(c), Some(k)) => (c.clone(), k.clone()),
+                    _ => return Err(input("--https needs --tls-cert and --tls-key, or --tls-self-signed")),
+                }
+            };
+            Some((addr, cert, key))
+        }
+    };
+    let store = open_store(&args.store).await?;
+    let state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
+    if args.demo {
+        demo::load(store.as_ref(), &format!("http://{http}")).await?;
+    }
+    println!("Dialtone {} is running.", env!("CARGO_PKG_VERSION"));
+    match &args.store.store {
+        Some(_) => println!("  store:  PostgreSQL"),
+        None => println!("  store:  {}", args.store.data.join("dialtone.db").display()),
+    }
+    println!("  REST:   http://{http}/services/data/v{}", dialtone_server::rest::API_VERSION);
+    if let Some((a, ..)) = &https {
+        println!("  HTTPS:  https://{a}/services/data/v{}", dialtone_server::rest::API_VERSION);
+    }
+    println!("  health: http://{http}/health");
+    println!("Press Ctrl-C to stop.");
+    dialtone_server::serve(state, dialtone_server::Listeners { http: Some(http), https })
+        .await
+        .with_context(|| format!("serving on {http}"))?;
+    Ok(ExitCode::SUCCESS)
+}

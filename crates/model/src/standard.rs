@@ -1,0 +1,317 @@
+//! The standard objects, with Salesforce's field API names.
+
+use crate::schema::{FieldType, ObjectBuilder as O, ObjectDef};
+
+const LEAD_SOURCES: &[&str] = &["Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"];
+const INDUSTRIES: &[&str] = &[
+    "Agriculture", "Banking", "Communications", "Education", "Energy", "Finance", "Government",
+    "Healthcare", "Hospitality", "Insurance", "Manufacturing", "Media", "Retail", "Technology",
+    "Telecommunications", "Transportation", "Utilities", "Other",
+];
+const RATINGS: &[&str] = &["Hot", "Warm", "Cold"];
+const SALUTATIONS: &[&str] = &["Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx."];
+
+fn address(b: O, prefix: &str) -> O {
+    b.text(&format!("{prefix}Street"), &format!("{prefix} Street"), 255)
+        .text(&format!("{prefix}City"), &format!("{prefix} City"), 40)
+        .text(&format!("{prefix}State"), &format!("{prefix} State/Province"), 80)
+        .text(&format!("{prefix}PostalCode"), &format!("{prefix} Zip/Postal Code"), 20)
+        .text(&format!("{prefix}Country"), &format!("{prefix} Country"), 80)
+}
+
+fn person_name(b: O) -> O {
+    b.picklist("Salutation", "Salutation", SALUTATIONS)
+        .text("FirstName", "First Name", 40)
+        .text("LastName", "Last Name", 80)
+        .required()
+        .text("Name", "Full Name", 121)
+        .read_only()
+        .indexed()
+}
+
+pub(crate) fn objects() -> Vec<ObjectDef> {
+    vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), task()]
+}
+
+fn account() -> ObjectDef {
+    let b = O::new("Account", "Account", "Accounts", "001", true)
+        .text("Name", "Account Name", 255)
+        .required()
+        .indexed()
+        .text("AccountNumber", "Account Number", 40)
+        .picklist("Type", "Account Type", &["Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"])
+        .picklist("Industry", "Industry", INDUSTRIES)
+        .picklist("Rating", "Account Rating", RATINGS)
+        .picklist("AccountSource", "Account Source", LEAD_SOURCES)
+        .reference("ParentId", "Parent Account ID", &["Account"])
+        .phone("Phone", "Account Phone")
+        .phone("Fax", "Account Fax")
+        .add(FieldType::Url, "Website", "Website", 255)
+        .add(FieldType::Currency, "AnnualRevenue", "Annual Revenue", 0)
+        .add(FieldType::Int, "NumberOfEmployees", "Employees", 0)
+        .add(FieldType::LongTextArea, "Description", "Account Description", 32000);
+    let b = address(address(b, "Billing"), "Shipping");
+    // Person Account fields: an Account created with a LastName is a person.
+    let b = b
+        .add(FieldType::Boolean, "IsPersonAccount", "Is Person Account", 0)
+        .read_only()
+        .picklist("Salutation", "Salutation", SALUTATIONS)
+        .text("FirstName", "First Name", 40)
+        .text("LastName", "Last Name", 80)
+        .add(FieldType::Email, "PersonEmail", "Email", 80)
+        .phone("PersonMobilePhone", "Mobile")
+        .phone("PersonHomePhone", "Home Phone")
+        .phone("PersonOtherPhone", "Other Phone")
+        .add(FieldType::Date, "PersonBirthdate", "Birthdate", 0)
+        .picklist("PersonLanguage__c", "Preferred Language", &["English", "French", "German", "Spanish", "Japanese", "Portuguese"]);
+    address(b, "PersonMailing").build()
+}
+
+fn contact() -> ObjectDef {
+    let b = person_name(O::new("Contact", "Contact", "Contacts", "003", true))
+        .reference("AccountId", "Account ID", &["Account"])
+        .text("Title", "Title", 128)
+        .text("Department", "Department", 80)
+        .add(FieldType::Email, "Email", "Email", 80)
+        .indexed()
+        .phone("Phone", "Business Phone")
+        .phone("MobilePhone", "Mobile Phone")
+        .phone("HomePhone", "Home Phone")
+        .phone("OtherPhone", "Other Phone")
+        .phone("Fax", "Business Fax")
+        .phone("AssistantPhone", "Assistant Phone")
+        .add(FieldType::Date, "Birthdate", "Birthdate", 0)
+        .picklist("LeadSource", "Lead Source", LEAD_SOURCES)
+        .reference("ReportsToId", "Reports To ID", &["Contact"])
+        .boolean("DoNotCall", "Do Not Call")
+        .boolean("HasOptedOutOfEmail", "Email Opt Out")
+        .picklist("Language__c", "Preferred Language", &["English", "French", "German", "Spanish", "Japanese", "Portuguese"])
+        .add(FieldType::LongTextArea, "Description", "Contact Description", 32000);
+    address(b, "Mailing").build()
+}
+
+fn lead() -> ObjectDef {
+    let b = person_name(O::new("Lead", "Lead", "Leads", "00Q", true))
+        .text("Company", "Company", 255)
+        .required()
+        .text("Title", "Title", 128)
+        .add(FieldType::Email, "Email", "Email", 80)
+        .indexed()
+        .phone("Phone", "Phone")
+        .phone("MobilePhone", "Mobile Phone")
+        .phone("Fax", "Fax")
+        .picklist(
+            "Status",
+            "Status",
+            &["Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted"],
+        )
+        .restricted()
+        .default_text("Open - Not Contacted")
+        .picklist("LeadSource", "Lead Source", LEAD_SOURCES)
+        .picklist("Industry", "Industry", INDUSTRIES)
+        .picklist("Rating", "Rating", RATINGS)
+        .add(FieldType::Currency, "AnnualRevenue", "Annual Revenue", 0)
+        .add(FieldType::Int, "NumberOfEmployees", "Employees", 0)
+        .add(FieldType::Url, "Website", "Website", 255)
+        .boolean("DoNotCall", "Do Not Call")
+        .boolean("IsConverted", "Converted")
+        .read_only()
+        .reference("ConvertedAccountId", "Converted Account ID", &["Account"])
+        .read_only()
+        .reference("ConvertedContactId", "Converted Contact ID", &["Contact"])
+        .read_only()
+        .add(FieldType::Date, "ConvertedDate", "Converted Date", 0)
+        .read_only()
+        .add(FieldType::LongTextArea, "Description", "Description", 32000);
+    address(b, "").build()
+}
+
+fn case() -> ObjectDef {
+    O::new("Case", "Case", "Cases", "500", true)
+        .add(FieldType::AutoNumber, "CaseNumber", "Case Number", 30)
+        .read_only()
+        .indexed()
+        .text("Subject", "Subject", 255)
+        .add(FieldType::LongTextArea, "Description", "Description", 32000)
+        .picklist("Status", "Status", &["New", "Working", "Escalated", "Closed"])
+        .restricted()
+        .default_text("New")
+        .picklist("Priority", "Priority", &["High", "Medium", "Low"])
+        .default_text("Medium")
+        .picklist("Origin", "Case Origin", &["Phone", "Email", "Web", "Chat"])
+        .picklist("Type", "Case Type", &["Question", "Problem", "Feature Request", "Billing"])
+        .picklist("Reason", "Case Reason", &["Installation", "Equipment Complexity", "Performance", "Breakdown", "Other"])
+        .reference("AccountId", "Account ID", &["Account"])
+        .reference("ContactId", "Contact ID", &["Contact"])
+        .reference("ParentId", "Parent Case ID", &["Case"])
+        .text("SuppliedName", "Web Name", 80)
+        .add(FieldType::Email, "SuppliedEmail", "Web Email", 80)
+        .phone("SuppliedPhone", "Web Phone")
+        .boolean("IsClosed", "Closed")
+        .read_only()
+        .add(FieldType::DateTime, "ClosedDate", "Closed Date", 0)
+        .read_only()
+        .build()
+}
+
+fn opportunity() -> ObjectDef {
+    O::new("Opportunity", "Opportunity", "Opportunities", "006", true)
+        .text("Name", "Name", 120)
+        .required()
+        .indexed()
+        .reference("AccountId", "Account ID", &["Account"])
+        .picklist(
+            "StageName",
+            "Stage",
+            &["Prospecting", "Qualification", "Needs Analysis", "Proposal", "Negotiation", "Closed Won", "Closed Lost"],
+        )
+        .required()
+        .add(FieldType::Date, "CloseDate", "Close Date", 0)
+        .required()
+        .add(FieldType::Currency, "Amount", "Amount", 0)
+        .add(FieldType::Percent, "Probability", "Probability (%)", 0)
+        .picklist("Type", "Opportunity Type", &["New Business", "Existing Business"])
+        .picklist("LeadSource", "Lead Source", LEAD_SOURCES)
+        .text("NextStep", "Next Step", 255)
+        .boolean("IsClosed", "Closed")
+        .read_only()
+        .boolean("IsWon", "Won")
+        .read_only()
+        .add(FieldType::LongTextArea, "Description", "Description", 32000)
+        .build()
+}
+
+fn user() -> ObjectDef {
+    O::new("User", "User", "Users", "005", false)
+        .text("Username", "Username", 80)
+        .required()
+        .indexed()
+        .text("FirstName", "First Name", 40)
+        .text("LastName", "Last Name", 80)
+        .required()
+        .text("Name", "Full Name", 121)
+        .read_only()
+        .text("Alias", "Alias", 8)
+        .add(FieldType::Email, "Email", "Email", 80)
+        .required()
+        .phone("Phone", "Phone")
+        .phone("MobilePhone", "Mobile")
+        .text("Extension", "Extension", 40)
+        .text("Title", "Title", 80)
+        .text("Department", "Department", 80)
+        .add(FieldType::Boolean, "IsActive", "Active", 0)
+        .default(crate::Value::Bool(true))
+        .text("ProfileName", "Profile", 80)
+        .default_text("Standard User")
+        .reference("CallCenterId", "Call Center ID", &["CallCenter"])
+        .text("TimeZoneSidKey", "Time Zone", 40)
+        .default_text("America/Los_Angeles")
+        .text("LocaleSidKey", "Locale", 40)
+        .default_text("en_US")
+        .text("LanguageLocaleKey", "Language", 40)
+        .default_text("en_US")
+        .text("FederationIdentifier", "Federation ID", 512)
+        .build()
+}
+
+fn call_center() -> ObjectDef {
+    O::new("CallCenter", "Call Center", "Call Centers", "04v", false)
+        .text("Name", "Name", 80)
+        .required()
+        .text("InternalName", "Internal Name", 80)
+        .required()
+        .indexed()
+        .add(FieldType::Url, "AdapterUrl", "CTI Adapter URL", 1024)
+        .text("Version", "Version", 40)
+        .add(FieldType::LongTextArea, "CustomSettings", "Custom Settings", 32000)
+        .picklist("Format", "Definition Format", &["Legacy", "Metadata"])
+        .add(FieldType::LongTextArea, "Definition", "Definition (XML)", 131072)
+        .build()
+}
+
+fn voice_call() -> ObjectDef {
+    O::new("VoiceCall", "Voice Call", "Voice Calls", "0LQ", true)
+        .add(FieldType::AutoNumber, "Name", "Voice Call Name", 30)
+        .read_only()
+        .indexed()
+        .text("VendorCallKey", "Vendor Call Key", 255)
+        .create_only()
+        .indexed()
+        .picklist("VendorType", "Vendor Type", &["ContactCenter", "Sip", "Twilio", "PartnerTelephony"])
+        .picklist("CallType", "Call Type", &["Inbound", "Outbound", "Transfer", "Callback", "Internal"])
+        .indexed()
+        .picklist("CallOrigin", "Call Origin", &["PSTN", "SIP", "Twilio", "Softphone", "Callback", "Partner"])
+        .picklist(
+            "CallDisposition",
+            "Call Disposition",
+            &["new", "ringing", "in-progress", "on-hold", "completed", "failed", "busy", "no-answer", "canceled", "voicemail"],
+        )
+        .indexed()
+        .text("CallResolution", "Call Resolution", 255)
+        .picklist(
+            "DisconnectReason",
+            "Disconnect Reason",
+            &["CustomerDisconnect", "AgentDisconnect", "Transferred", "Failed", "Busy", "NoAnswer", "Canceled", "Timeout", "Reaped", "Voicemail"],
+        )
+        .add(FieldType::DateTime, "CallStartDateTime", "Call Started", 0)
+        .indexed()
+        .add(FieldType::DateTime, "CallQueuedDateTime", "Call Queued", 0)
+        .add(FieldType::DateTime, "CallAcceptDateTime", "Call Accepted", 0)
+        .add(FieldType::DateTime, "CallEndDateTime", "Call Ended", 0)
+        .add(FieldType::Int, "CallDurationInSeconds", "Call Duration (Seconds)", 0)
+        .phone("FromPhoneNumber", "From Phone Number")
+        .phone("ToPhoneNumber", "To Phone Number")
+        .text("QueueName", "Queue Name", 255)
+        .indexed()
+        .reference("RelatedRecordId", "Related Record ID", &["Contact", "Lead", "Account", "Case", "Opportunity"])
+        .reference("PreviousCallId", "Previous Call ID", &["VoiceCall"])
+        .reference("NextCallId", "Next Call ID", &["VoiceCall"])
+        .reference("CallCenterId", "Call Center ID", &["CallCenter"])
+        .add(FieldType::Int, "CustomerHoldDuration", "Customer Hold Duration (Seconds)", 0)
+        .add(FieldType::Int, "NumberOfHolds", "Number of Holds", 0)
+        .add(FieldType::Int, "LongestHoldDuration", "Longest Hold Duration (Seconds)", 0)
+        .add(FieldType::Int, "AfterCallWorkDuration", "After Call Work (Seconds)", 0)
+        .boolean("IsRecorded", "Recorded")
+        .add(FieldType::LongTextArea, "Description", "Description", 32000)
+        .build()
+}
+
+fn voice_call_recording() -> ObjectDef {
+    O::new("VoiceCallRecording", "Voice Call Recording", "Voice Call Recordings", "0Ls", false)
+        .add(FieldType::AutoNumber, "Name", "Recording Name", 30)
+        .read_only()
+        .reference("VoiceCallId", "Voice Call ID", &["VoiceCall"])
+        .required()
+        .text("Provider", "Provider", 40)
+        .text("VendorRecordingKey", "Vendor Recording Key", 255)
+        .add(FieldType::Url, "MediaUrl", "Media URL", 2048)
+        .add(FieldType::Int, "DurationInSeconds", "Duration (Seconds)", 0)
+        .add(FieldType::DateTime, "ExpiresDateTime", "Expires", 0)
+        .build()
+}
+
+fn task() -> ObjectDef {
+    O::new("Task", "Task", "Tasks", "00T", true)
+        .text("Subject", "Subject", 255)
+        .picklist("Status", "Status", &["Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"])
+        .default_text("Not Started")
+        .picklist("Priority", "Priority", &["High", "Normal", "Low"])
+        .default_text("Normal")
+        .add(FieldType::Date, "ActivityDate", "Due Date Only", 0)
+        .reference("WhoId", "Name ID", &["Contact", "Lead"])
+        .reference("WhatId", "Related To ID", &["Account", "Opportunity", "Case", "VoiceCall"])
+        .add(FieldType::LongTextArea, "Description", "Comments", 32000)
+        .picklist("TaskSubtype", "Task Subtype", &["Task", "Email", "ListEmail", "Cadence", "Call"])
+        .restricted()
+        .default_text("Task")
+        .create_only()
+        .picklist("CallType", "Call Type", &["Inbound", "Outbound", "Internal"])
+        .restricted()
+        .add(FieldType::Int, "CallDurationInSeconds", "Call Duration", 0)
+        .text("CallDisposition", "Call Result", 255)
+        .text("CallObject", "Call Object Identifier", 255)
+        .indexed()
+        .boolean("IsClosed", "Closed")
+        .read_only()
+        .build()
+}

@@ -1,0 +1,242 @@
+//! Sign-in: argon2id password hashes with lockout, connected apps, and OAuth2
+//! access and refresh tokens (password and refresh_token grants).
+//!
+//! Tokens are random 256-bit values; only their SHA-256 is stored, so a copy
+//! of the database does not hand out sessions.
+
+use crate::error::ApiError;
+use crate::AppState;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Form;
+use base64::Engine;
+use dialtone_model::{SalesforceId, Value};
+use dialtone_store::{App, Credential, Store, Token};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime};
+
+pub const ACCESS_TTL: Duration = Duration::hours(2);
+pub const REFRESH_TTL: Duration = Duration::days(30);
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT: Duration = Duration::minutes(15);
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(ApiError::ours)?;
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(ApiError::ours)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// A random secret, URL-safe.
+pub fn random_secret(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Registers a connected app; returns (client_id, client_secret). The
+/// secret is shown once and stored only as a hash.
+pub async fn register_app(store: &dyn Store, name: &str) -> Result<(String, String), dialtone_store::StoreError> {
+    let client_id = format!("3MVG9{}", random_secret(24).replace(['-', '_'], "x"));
+    let secret = random_secret(32);
+    store.put_app(&App { client_id: client_id.clone(), name: name.to_string(), secret_hash: sha256_hex(&secret) }).await?;
+    Ok((client_id, secret))
+}
+
+/// The signed-in user behind a request.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: SalesforceId,
+    pub client_id: String,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, ApiError> {
+        let header = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).ok_or_else(ApiError::session)?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("OAuth "))
+            .ok_or_else(ApiError::session)?
+            .trim();
+        let t = state.store.token(&sha256_hex(token)).await?.ok_or_else(ApiError::session)?;
+        let expired = dialtone_model::parse_datetime(&t.expires_at).is_none_or(|e| e <= OffsetDateTime::now_utc());
+        if t.kind != "access" || t.revoked || expired {
+            return Err(ApiError::session());
+        }
+        Ok(Session { user_id: t.user_id, client_id: t.client_id })
+    }
+}
+
+/// OAuth errors have their own shape: `{"error": …, "error_description": …}`.
+pub struct OAuthError(&'static str, String);
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let status = if self.0 == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+        (status, axum::Json(serde_json::json!({"error": self.0, "error_description": self.1}))).into_response()
+    }
+}
+
+impl From<ApiError> for OAuthError {
+    fn from(e: ApiError) -> OAuthError {
+        OAuthError("server_error", e.message)
+    }
+}
+
+impl From<dialtone_store::StoreError> for OAuthError {
+    fn from(e: dialtone_store::StoreError) -> OAuthError {
+        ApiError::from(e).into()
+    }
+}
+
+async fn check_client(store: &dyn Store, form: &HashMap<String, String>) -> Result<String, OAuthError> {
+    let id = form.get("client_id").ok_or(OAuthError("invalid_client_id", "client identifier invalid".into()))?;
+    let secret = form.get("client_secret").map(String::as_str).unwrap_or("");
+    let app = store.app(id).await?.ok_or(OAuthError("invalid_client_id", "client identifier invalid".into()))?;
+    if !constant_time_eq(sha256_hex(secret).as_bytes(), app.secret_hash.as_bytes()) {
+        return Err(OAuthError("invalid_client", "invalid client credentials".into()));
+    }
+    Ok(app.client_id)
+}
+
+/// `POST /services/oauth2/token`.
+pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Result<Response, OAuthError> {
+    let store = state.store.as_ref();
+    let client_id = check_client(store, &form).await?;
+    let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
+    let (user_id, refresh) = match grant {
+        "password" => {
+            let username = form.get("username").map(String::as_str).unwrap_or("");
+            let password = form.get("password").map(String::as_str).unwrap_or("");
+            (password_grant(store, username, password).await?, true)
+        }
+        "refresh_token" => {
+            let rt = form.get("refresh_token").map(String::as_str).unwrap_or("");
+            let t = store.token(&sha256_hex(rt)).await?;
+            let valid = t.as_ref().is_some_and(|t| {
+                t.kind == "refresh"
+                    && !t.revoked
+                    && t.client_id == client_id
+                    && dialtone_model::parse_datetime(&t.expires_at).is_some_and(|e| e > OffsetDateTime::now_utc())
+            });
+            match t {
+                Some(t) if valid => (t.user_id, false),
+                _ => return Err(OAuthError("invalid_grant", "expired access/refresh token".into())),
+            }
+        }
+        other => return Err(OAuthError("unsupported_grant_type", format!("grant type not supported: {other:?}"))),
+    };
+    let now = OffsetDateTime::now_utc();
+    let org = state.org_id.clone();
+    let access = format!("{}!{}", org.short(), random_secret(48));
+    store
+        .put_token(&Token {
+            token_hash: sha256_hex(&access),
+            kind: "access".into(),
+            user_id: user_id.clone(),
+            client_id: client_id.clone(),
+            expires_at: dialtone_model::format_datetime(now + ACCESS_TTL),
+            revoked: false,
+        })
+        .await?;
+    let instance_url = state.instance_url(&headers);
+    let issued_at = (now.unix_timestamp_nanos() / 1_000_000).to_string();
+    let id_url = format!("{instance_url}/id/{org}/{user_id}");
+    let signature = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(format!("{id_url}{issued_at}{}", state.signing_key).as_bytes()));
+    let mut body = serde_json::json!({
+        "access_token": access,
+        "instance_url": instance_url,
+        "id": id_url,
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+        "signature": signature,
+        "scope": "api refresh_token",
+    });
+    if refresh {
+        let rt = format!("5Aep{}", random_secret(48));
+        store
+            .put_token(&Token {
+                token_hash: sha256_hex(&rt),
+                kind: "refresh".into(),
+                user_id,
+                client_id,
+                expires_at: dialtone_model::format_datetime(now + REFRESH_TTL),
+                revoked: false,
+            })
+            .await?;
+        body["refresh_token"] = serde_json::Value::String(rt);
+    }
+    Ok(axum::Json(body).into_response())
+}
+
+/// `POST /services/oauth2/revoke` (token=…): revokes an access or refresh token.
+pub async fn revoke(State(state): State<AppState>, Form(form): Form<HashMap<String, String>>) -> Result<StatusCode, OAuthError> {
+    if let Some(t) = form.get("token") {
+        state.store.revoke_token(&sha256_hex(t)).await?;
+    }
+    Ok(StatusCode::OK)
+}
+
+/// Checks a username and password, counting failures and locking the user
+/// after [`MAX_FAILED_LOGINS`]. The same message for every failure, so the
+/// endpoint does not tell which usernames exist.
+pub async fn password_grant(store: &dyn Store, username: &str, password: &str) -> Result<SalesforceId, OAuthError> {
+    let fail = || OAuthError("invalid_grant", "authentication failure".into());
+    let user = store.find_user_by_username(username).await?.ok_or_else(fail)?;
+    if user.get("IsActive") == Some(&Value::Bool(false)) {
+        return Err(fail());
+    }
+    let id = user.id().ok_or_else(fail)?;
+    let mut cred = store.credential(&id).await?.ok_or_else(fail)?;
+    let now = OffsetDateTime::now_utc();
+    if let Some(until) = cred.locked_until.as_deref().and_then(dialtone_model::parse_datetime) {
+        if until > now {
+            return Err(OAuthError("invalid_grant", "this user is locked after repeated failed sign-ins; try again later".into()));
+        }
+    }
+    if verify_password(password, &cred.password_hash) {
+        if cred.failed_attempts != 0 || cred.locked_until.is_some() {
+            cred.failed_attempts = 0;
+            cred.locked_until = None;
+            store.put_credential(&cred).await?;
+        }
+        Ok(id)
+    } else {
+        cred.failed_attempts += 1;
+        if cred.failed_attempts >= MAX_FAILED_LOGINS {
+            cred.locked_until = Some(dialtone_model::format_datetime(now + LOCKOUT));
+            cred.failed_attempts = 0;
+        }
+        store.put_credential(&cred).await?;
+        Err(fail())
+    }
+}
+
+/// Sets a user's password (CLI `user add`, demo org).
+pub async fn set_password(store: &dyn Store, user_id: &SalesforceId, password: &str) -> Result<(), ApiError> {
+    let hash = hash_password(password)?;
+    store
+        .put_credential(&Credential { user_id: user_id.clone(), password_hash: hash, failed_attempts: 0, locked_until: None })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The one table of API error codes, and the Salesforce-shaped error body.
+//!
+//! Every error the REST API returns is an [`ApiError`]: an HTTP status, a
+//! stable `errorCode` from [`CODES`], a message for a person, and the fields
+//! concerned. The caller's mistakes echo detail; our own failures (`ours`)
+//! return a generic message and log the cause once.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dialtone_model::FieldError;
+use dialtone_store::StoreError;
+
+/// (errorCode, HTTP status, category, meaning) — the table behind docs/ERRORS.md.
+pub const CODES: &[(&str, u16, &str, &str)] = &[
+    ("INVALID_SESSION_ID", 401, "auth", "The access token is missing, expired, revoked or forged."),
+    ("INVALID_GRANT", 400, "auth", "Wrong username or password, locked user, or a bad refresh token (OAuth error)."),
+    ("INVALID_CLIENT", 400, "auth", "Unknown connected app or wrong client secret (OAuth error)."),
+    ("UNSUPPORTED_GRANT_TYPE", 400, "auth", "grant_type is not password or refresh_token (OAuth error)."),
+    ("NOT_FOUND", 404, "request", "No record with that id, or no such resource."),
+    ("INVALID_TYPE", 400, "request", "No object of that name (sObject type is not supported)."),
+    ("INVALID_FIELD", 400, "request", "No field of that name on the object."),
+    ("INVALID_FIELD_FOR_INSERT_UPDATE", 400, "request", "The field is read-only for this operation."),
+    ("REQUIRED_FIELD_MISSING", 400, "request", "A required field has no value."),
+    ("STRING_TOO_LONG", 400, "request", "A text value is longer than the field allows."),
+    ("INVALID_TYPE_ON_FIELD_IN_RECORD", 400, "request", "A value does not fit the field's type."),
+    ("INVALID_EMAIL_ADDRESS", 400, "request", "An email field holds something that is not an email address."),
+    ("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", 400, "request", "A restricted picklist got a value outside its list."),
+    ("MALFORMED_ID", 400, "request", "An id is not a 15- or 18-character record id."),
+    ("FIELD_INTEGRITY_EXCEPTION", 400, "request", "A reference points at the wrong kind of record."),
+    ("DUPLICATE_VALUE", 400, "request", "A value that must be unique is already used."),
+    ("MALFORMED_QUERY", 400, "query", "The SOQL or SOSL text does not parse."),
+    ("INVALID_QUERY_FILTER_OPERATOR", 400, "query", "A filter compares a field with a value of the wrong type."),
+    ("INVALID_QUERY_LOCATOR", 400, "query", "The nextRecordsUrl expired or never existed."),
+    ("NUMBER_OUTSIDE_VALID_RANGE", 400, "query", "LIMIT or OFFSET out of range."),
+    ("JSON_PARSER_ERROR", 400, "request", "The request body is not valid JSON of the expected shape."),
+    ("EXCEEDED_MAX_SIZE_REQUEST", 413, "request", "The request body or batch is too large."),
+    ("METHOD_NOT_ALLOWED", 405, "request", "The HTTP method is not supported on this resource."),
+    ("REQUEST_LIMIT_EXCEEDED", 429, "request", "Too many requests; retry later."),
+    ("UNKNOWN_EXCEPTION", 500, "ours", "Dialtone failed; the cause is in its log."),
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub fields: Vec<String>,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        let status = CODES
+            .iter()
+            .find(|(c, ..)| *c == code)
+            .and_then(|(_, s, ..)| StatusCode::from_u16(*s).ok())
+            .unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError { status, code, message: message.into(), fields: Vec::new() }
+    }
+
+    pub fn with_fields(mut self, fields: Vec<String>) -> ApiError {
+        self.fields = fields;
+        self
+    }
+
+    pub fn session() -> ApiError {
+        ApiError::new("INVALID_SESSION_ID", "Session expired or invalid")
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new("NOT_FOUND", "The requested resource does not exist")
+    }
+
+    /// Our own failure: the detail goes to the log, not to the caller.
+    pub fn ours(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%cause, "request failed");
+        ApiError::new("UNKNOWN_EXCEPTION", "An unexpected error occurred. The cause is in Dialtone's log.")
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({"message": self.message, "errorCode": self.code, "fields": self.fields})
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> ApiError {
+        let fields = e.field.split(',').map(str::trim).filter(|f| !f.is_empty()).map(str::to_string).collect();
+        ApiError::new(e.code, e.message).with_fields(fields)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::NotFound { .. } => ApiError::not_found(),
+            StoreError::Duplicate(m) => ApiError::new("DUPLICATE_VALUE", format!("duplicate value found: {m}")),
+            other => ApiError::ours(other),
+        }
+    }
+}
+
+impl From<dialtone_soql::SoqlError> for ApiError {
+    fn from(e: dialtone_soql::SoqlError) -> ApiError {
+        let code = CODES.iter().map(|(c, ..)| *c).find(|c| *c == e.code()).unwrap_or("MALFORMED_QUERY");
+        ApiError::new(code, e.to_string()).with_fields(e.fields().iter().map(|s| s.to_string()).collect())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(serde_json::Value::Array(vec![self.body()]))).into_response()
+    }
+}
+
+/// Several field errors from one record, as Salesforce lists them.
+pub struct ApiErrors(pub Vec<ApiError>);
+
+impl IntoResponse for ApiErrors {
+    fn into_response(self) -> Response {
+        let status = self.0.first().map_or(StatusCode::BAD_REQUEST, |e| e.status);
+        let body: Vec<_> = self.0.iter().map(ApiError::body).collect();
+        (status, axum::Json(serde_json::Value::Array(body))).into_response()
+    }
+}
+
+impl From<ApiError> for ApiErrors {
+    fn from(e: ApiError) -> ApiErrors {
+        ApiErrors(vec![e])
+    }
+}
+
+impl From<Vec<FieldError>> for ApiErrors {
+    fn from(e: Vec<FieldError>) -> ApiErrors {
+        ApiErrors(e.into_iter().map(ApiError::from).collect())
+    }
+}
+
+impl From<StoreError> for ApiErrors {
+    fn from(e: StoreError) -> ApiErrors {
+        ApiErrors(vec![e.into()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_every_status_is_valid() {
+        let mut names: Vec<_> = CODES.iter().map(|(c, ..)| *c).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CODES.len());
+        for (c, s, ..) in CODES {
+            assert!(StatusCode::from_u16(*s).is_ok(), "{c}");
+        }
+        assert_eq!(ApiError::new("NOT_FOUND", "x").status, StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,186 @@
+//! The HTTP edge of Dialtone: the Salesforce-compatible REST API (OAuth2
+//! token endpoint, sObjects, describe, composite, SOQL query with paging,
+//! SOSL phone search), Dialtone's phone lookup, and health.
+//!
+//! Handlers turn wire input into model types, call `dialtone-store`, and turn
+//! the result back into Salesforce's JSON shapes. This crate is the only one
+//! that knows JSON field names; it never writes SQL.
+
+pub mod auth;
+pub mod error;
+pub mod query;
+pub mod records;
+pub mod rest;
+pub mod wire;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dialtone_model::SalesforceId;
+use dialtone_store::DynStore;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+
+/// Largest request body accepted (a 200-record composite batch fits easily).
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: DynStore,
+    pub org_id: SalesforceId,
+    pub signing_key: Arc<str>,
+    pub cursors: Arc<Mutex<query::Cursors>>,
+    /// "http" or "https": the scheme of the listener this state serves.
+    pub scheme: &'static str,
+}
+
+impl AppState {
+    /// Loads (or on first start creates) the org's id and signing key.
+    pub async fn new(store: DynStore) -> Result<AppState, dialtone_store::StoreError> {
+        let org_id = match store.setting("org_id").await? {
+            Some(s) => SalesforceId::parse(&s).map_err(|e| dialtone_store::StoreError::Backend(e.to_string()))?,
+            None => {
+                let id = SalesforceId::new("00D", 1);
+                store.put_setting("org_id", id.as_str()).await?;
+                id
+            }
+        };
+        let signing_key = match store.setting("signing_key").await? {
+            Some(k) => k,
+            None => {
+                let k = auth::random_secret(32);
+                store.put_setting("signing_key", &k).await?;
+                k
+            }
+        };
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), scheme: "http" })
+    }
+
+    /// The base URL clients should use: this listener's scheme and the Host they called.
+    pub fn instance_url(&self, headers: &HeaderMap) -> String {
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let host: String = host.chars().filter(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(*c)).collect();
+        format!("{}://{host}", self.scheme)
+    }
+}
+
+async fn health(State(state): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
+    let store = match state.store.setting("org_id").await {
+        Ok(_) => "ok",
+        Err(e) => {
+            tracing::error!(error = %e, "health: store unreachable");
+            "failing"
+        }
+    };
+    let status = if store == "ok" { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    let backend = match state.store.dialect() {
+        dialtone_soql::Dialect::Sqlite => "sqlite",
+        dialtone_soql::Dialect::Postgres => "postgres",
+    };
+    (status, Json(serde_json::json!({"status": store, "store": {"status": store, "backend": backend}, "version": env!("CARGO_PKG_VERSION")})))
+}
+
+pub fn router(state: AppState) -> Router {
+    let data = "/services/data/{v}";
+    Router::new()
+        .route("/health", get(health))
+        .route("/services/oauth2/token", post(auth::token))
+        .route("/services/oauth2/revoke", post(auth::revoke))
+        .route("/services/data", get(rest::versions))
+        .route(data, get(rest::resources))
+        .route(&format!("{data}/sobjects"), get(rest::describe_global))
+        .route(&format!("{data}/sobjects/{{object}}"), get(rest::sobject_info).post(rest::create))
+        .route(&format!("{data}/sobjects/{{object}}/describe"), get(rest::describe))
+        .route(&format!("{data}/sobjects/{{object}}/{{id}}"), get(rest::read).patch(rest::update).delete(rest::delete))
+        .route(
+            &format!("{data}/composite/sobjects"),
+            post(rest::composite_create).patch(rest::composite_update).delete(rest::composite_delete),
+        )
+        .route(&format!("{data}/query"), get(query::query))
+        .route(&format!("{data}/queryAll"), get(query::query))
+        .route(&format!("{data}/query/{{locator}}"), get(query::query_more))
+        .route(&format!("{data}/queryAll/{{locator}}"), get(query::query_more))
+        .route(&format!("{data}/search"), get(query::search))
+        .route("/api/phone/lookup", get(query::phone_lookup))
+        .fallback(|| async { error::ApiError::not_found() })
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Where to listen.
+#[derive(Debug, Clone, Default)]
+pub struct Listeners {
+    pub http: Option<SocketAddr>,
+    pub https: Option<(SocketAddr, PathBuf, PathBuf)>,
+}
+
+/// Serves until Ctrl-C. Trailing slashes are trimmed first (simple-salesforce
+/// calls `/sobjects/Contact/`).
+pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    if let Some(addr) = listeners.http {
+        let app = NormalizePathLayer::trim_trailing_slash().layer(router(AppState { scheme: "http", ..state.clone() }));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        tasks.spawn(async move {
+            axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+        });
+    }
+    if let Some((addr, cert, key)) = listeners.https {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key).await?;
+        let app = NormalizePathLayer::trim_trailing_slash().layer(router(AppState { scheme: "https", ..state.clone() }));
+        let handle = axum_server::Handle::new();
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        tasks.spawn(async move {
+            axum_server::bind_rustls(addr, config)
+                .handle(handle)
+                .serve(axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+                .await
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.map_err(std::io::Error::other)??;
+    }
+    Ok(())
+}
+
+/// Writes (or reuses) a self-signed certificate for localhost and 127.0.0.1
+/// in `dir`; returns (cert, key) paths.
+pub fn self_signed(dir: &Path) -> std::io::Result<(PathBuf, PathBuf)> {
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    if cert.exists() && key.exists() {
+        return Ok((cert, key));
+    }
+    std::fs::create_dir_all(dir)?;
+    let names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
+    let ck = rcgen::generate_simple_self_signed(names).map_err(std::io::Error::other)?;
+    std::fs::write(&cert, ck.cert.pem())?;
+    write_private(&key, ck.signing_key.serialize_pem().as_bytes())?;
+    Ok((cert, key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}

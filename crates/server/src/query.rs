@@ -1,0 +1,300 @@
+//! `/query`, `/queryAll`, `/query/{locator}` (SOQL with nextRecordsUrl
+//! paging), `/search` (SOSL over phone fields) and the phone lookup.
+
+use crate::auth::Session;
+use crate::error::ApiError;
+use crate::rest::version;
+use crate::wire::value_to_json;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use dialtone_model::{SalesforceId, Value};
+use dialtone_soql::{Plan, PlanKind};
+use dialtone_store::{Page, PhoneMatch, Record, Store};
+use serde_json::{Map, Value as Json_, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const DEFAULT_BATCH: u64 = 2000;
+const CURSOR_TTL: Duration = Duration::from_secs(15 * 60);
+const MAX_CURSORS: usize = 10_000;
+
+/// An open query whose later pages are fetched through nextRecordsUrl.
+pub struct Cursor {
+    plan: Arc<Plan>,
+    user: SalesforceId,
+    total: u64,
+    batch: u64,
+    created: Instant,
+}
+
+#[derive(Default)]
+pub struct Cursors {
+    open: HashMap<String, Cursor>,
+}
+
+impl Cursors {
+    fn insert(&mut self, c: Cursor) -> String {
+        let now = Instant::now();
+        self.open.retain(|_, c| now.duration_since(c.created) < CURSOR_TTL);
+        if self.open.len() >= MAX_CURSORS {
+            if let Some(oldest) = self.open.iter().min_by_key(|(_, c)| c.created).map(|(k, _)| k.clone()) {
+                self.open.remove(&oldest);
+            }
+        }
+        let id = format!("01g{}", crate::auth::random_secret(12).replace(['-', '_'], "0"));
+        self.open.insert(id.clone(), c);
+        id
+    }
+}
+
+/// `Sforce-Query-Options: batchSize=N` (200..2000), as Salesforce reads it.
+fn batch_size(headers: &HeaderMap) -> u64 {
+    headers
+        .get("sforce-query-options")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|s| s.split(',').find_map(|kv| kv.trim().strip_prefix("batchSize=")))
+        .and_then(|n| n.trim().parse::<u64>().ok())
+        .map_or(DEFAULT_BATCH, |n| n.clamp(200, DEFAULT_BATCH))
+}
+
+fn rows_json(version: &str, plan: &Plan, rows: Vec<Vec<Value>>) -> Vec<Json_> {
+    let aggregate = plan.kind == PlanKind::Aggregate;
+    rows.into_iter()
+        .map(|row| {
+            let mut m = Map::new();
+            let id = plan
+                .columns
+                .iter()
+                .position(|c| c.path.len() == 1 && c.path[0] == "Id")
+                .and_then(|i| row[i].as_str().map(str::to_string));
+            let mut attrs = json!({"type": if aggregate { "AggregateResult" } else { plan.object.as_str() }});
+            if let Some(id) = id {
+                attrs["url"] = json!(crate::wire::sobject_url(version, &plan.object, &id));
+            }
+            m.insert("attributes".into(), attrs);
+            for (c, v) in plan.columns.iter().zip(row) {
+                insert_path(&mut m, &c.path, value_to_json(&v));
+            }
+            // A parent whose every field is null is a missing parent.
+            for v in m.values_mut() {
+                if let Json_::Object(o) = v {
+                    if o.iter().all(|(k, v)| k == "attributes" || v.is_null()) && o.contains_key("attributes") {
+                        *v = Json_::Null;
+                    }
+                }
+            }
+            Json_::Object(m)
+        })
+        .collect()
+}
+
+fn insert_path(m: &mut Map<String, Json_>, path: &[String], v: Json_) {
+    match path {
+        [] => {}
+        [last] => {
+            m.insert(last.clone(), v);
+        }
+        [head, rest @ ..] => {
+            let child = m.entry(head.clone()).or_insert_with(|| json!({"attributes": {"type": head}}));
+            if let Json_::Object(c) = child {
+                insert_path(c, rest, v);
+            }
+        }
+    }
+}
+
+fn page_body(version: &str, total: u64, plan: &Plan, rows: Vec<Vec<Value>>, next: Option<String>) -> Json_ {
+    let mut body = json!({"totalSize": total, "done": next.is_none(), "records": rows_json(version, plan, rows)});
+    if let Some(n) = next {
+        body["nextRecordsUrl"] = json!(n);
+    }
+    body
+}
+
+/// Compiles SOQL for this store (dialect, clock).
+pub fn compile(store: &dyn Store, soql: &str) -> Result<Plan, ApiError> {
+    Ok(dialtone_soql::compile(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc())?)
+}
+
+pub async fn query(
+    State(state): State<AppState>,
+    Path(v): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    s: Session,
+) -> Result<Json<Json_>, ApiError> {
+    let v = version(&v)?;
+    let soql = q.get("q").ok_or_else(|| ApiError::new("MALFORMED_QUERY", "A query needs the q parameter: /query?q=SELECT+Id+FROM+Contact"))?;
+    let plan = compile(state.store.as_ref(), soql)?;
+    let total = state.store.count(&plan).await?;
+    if plan.kind == PlanKind::CountOnly {
+        return Ok(Json(json!({"totalSize": total, "done": true, "records": []})));
+    }
+    let batch = batch_size(&headers);
+    let rows = state.store.query(&plan, Some(Page { offset: 0, limit: batch })).await?;
+    let next = if total > batch {
+        let plan = Arc::new(plan.clone());
+        let cursor = Cursor { plan, user: s.user_id.clone(), total, batch, created: Instant::now() };
+        let id = state.cursors.lock().unwrap_or_else(|p| p.into_inner()).insert(cursor);
+        Some(format!("/services/data/{v}/query/{id}-{batch}"))
+    } else {
+        None
+    };
+    Ok(Json(page_body(v, total, &plan, rows, next)))
+}
+
+pub async fn query_more(
+    State(state): State<AppState>,
+    Path((v, locator)): Path<(String, String)>,
+    s: Session,
+) -> Result<Json<Json_>, ApiError> {
+    let v = version(&v)?;
+    let bad = || ApiError::new("INVALID_QUERY_LOCATOR", "invalid query locator");
+    let (id, offset) = locator.rsplit_once('-').ok_or_else(bad)?;
+    let offset: u64 = offset.parse().map_err(|_| bad())?;
+    let (plan, total, batch) = {
+        let cursors = state.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        let c = cursors.open.get(id).filter(|c| c.user == s.user_id && c.created.elapsed() < CURSOR_TTL).ok_or_else(bad)?;
+        (c.plan.clone(), c.total, c.batch)
+    };
+    if offset >= total {
+        return Err(bad());
+    }
+    let rows = state.store.query(&plan, Some(Page { offset, limit: batch })).await?;
+    let next_offset = offset + batch;
+    let next = (next_offset < total).then(|| format!("/services/data/{v}/query/{id}-{next_offset}"));
+    if next.is_none() {
+        state.cursors.lock().unwrap_or_else(|p| p.into_inner()).open.remove(id);
+    }
+    Ok(Json(page_body(v, total, &plan, rows, next)))
+}
+
+/// Every record whose phone fields hold `written` (in any written form),
+/// with the record itself. Unparseable input finds nothing.
+pub async fn lookup(store: &dyn Store, written: &str) -> Result<Vec<(PhoneMatch, Record)>, ApiError> {
+    let Some(e164) = store.normalizer().normalize(written) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for m in store.phone_lookup(&e164).await? {
+        let Some(o) = store.schema().object(&m.object) else { continue };
+        if let Some(rec) = store.get(o, &m.id).await? {
+            out.push((m, rec));
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /api/phone/lookup?number=…`: Dialtone's own lookup, used by screen pop.
+pub async fn phone_lookup(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, _s: Session) -> Result<Json<Json_>, ApiError> {
+    let number = q.get("number").map(String::as_str).unwrap_or("");
+    let e164 = state.store.normalizer().normalize(number);
+    let matches = lookup(state.store.as_ref(), number).await?;
+    let list: Vec<Json_> = matches
+        .iter()
+        .map(|(m, r)| {
+            json!({
+                "object": m.object,
+                "id": m.id.to_string(),
+                "field": m.field,
+                "name": r.get("Name").map(value_to_json).unwrap_or(Json_::Null),
+                "isPersonAccount": r.get("IsPersonAccount").map(value_to_json).unwrap_or(Json_::Bool(false)),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"number": number, "e164": e164.map(|e| e.to_string()), "matches": list})))
+}
+
+/// A parsed `FIND {term} IN PHONE FIELDS RETURNING Obj(f, …), …`.
+struct Sosl {
+    term: String,
+    returning: Vec<(String, Vec<String>)>,
+}
+
+fn parse_sosl(q: &str) -> Result<Sosl, ApiError> {
+    let bad = |m: &str| ApiError::new("MALFORMED_QUERY", format!("{m}. Supported: FIND {{number}} IN PHONE FIELDS [RETURNING Contact(Id, Name), Lead, …]"));
+    let q = q.trim();
+    let rest = q.get(..4).filter(|s| s.eq_ignore_ascii_case("FIND")).map(|_| q[4..].trim_start()).ok_or_else(|| bad("A search starts with FIND"))?;
+    let rest = rest.strip_prefix('{').ok_or_else(|| bad("The search term goes in braces"))?;
+    let (term, rest) = rest.split_once('}').ok_or_else(|| bad("Unclosed search term"))?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    if upper.len() < 3 || upper[0] != "IN" || upper[1] != "PHONE" || upper[2] != "FIELDS" {
+        return Err(bad("Only IN PHONE FIELDS searches are supported"));
+    }
+    let mut returning = Vec::new();
+    let tail = rest.splitn(2, |c: char| c.is_whitespace()).nth(1).unwrap_or("");
+    if let Some(pos) = tail.to_ascii_uppercase().find("RETURNING") {
+        let list = &tail[pos + "RETURNING".len()..];
+        let mut depth = 0;
+        let mut item = String::new();
+        for ch in list.chars().chain(std::iter::once(',')) {
+            match ch {
+                '(' => {
+                    depth += 1;
+                    item.push(ch)
+                }
+                ')' => {
+                    depth -= 1;
+                    item.push(ch)
+                }
+                ',' if depth == 0 => {
+                    let it = item.trim();
+                    if !it.is_empty() {
+                        let (name, fields) = match it.split_once('(') {
+                            Some((n, f)) => (n.trim(), f.trim_end_matches(')').split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()),
+                            None => (it, vec!["Id".to_string()]),
+                        };
+                        returning.push((name.to_string(), fields));
+                    }
+                    item.clear();
+                }
+                _ => item.push(ch),
+            }
+        }
+        if depth != 0 {
+            return Err(bad("Unbalanced parentheses in RETURNING"));
+        }
+    }
+    Ok(Sosl { term: term.trim().to_string(), returning })
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Path(v): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    _s: Session,
+) -> Result<Json<Json_>, ApiError> {
+    let v = version(&v)?;
+    let sosl = parse_sosl(q.get("q").map(String::as_str).unwrap_or(""))?;
+    let schema = state.store.schema();
+    for (name, fields) in &sosl.returning {
+        let o = schema.object(name).ok_or_else(|| ApiError::new("INVALID_TYPE", format!("sObject type '{name}' is not supported.")))?;
+        if let Some(bad) = fields.iter().find(|f| o.field(f).is_none()) {
+            return Err(ApiError::new("INVALID_FIELD", format!("No such column '{bad}' on entity '{}'", o.name)).with_fields(vec![bad.clone()]));
+        }
+    }
+    let found = lookup(state.store.as_ref(), &sosl.term).await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut records = Vec::new();
+    for (m, rec) in found {
+        if !seen.insert(m.id.clone()) {
+            continue;
+        }
+        let fields: Option<&Vec<String>> = if sosl.returning.is_empty() {
+            None
+        } else {
+            match sosl.returning.iter().find(|(n, _)| n.eq_ignore_ascii_case(&m.object)) {
+                Some((_, f)) => Some(f),
+                None => continue,
+            }
+        };
+        let default = vec!["Id".to_string()];
+        let only = fields.unwrap_or(&default);
+        records.push(crate::wire::record_json(v, &rec, Some(only)));
+    }
+    Ok(Json(json!({"searchRecords": records})))
+}

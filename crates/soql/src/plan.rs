@@ -1,0 +1,877 @@
+//! Resolves a [`Query`] against the schema and compiles it to SQL pieces.
+
+use crate::ast::*;
+use crate::dates;
+use crate::error::SoqlError;
+use crate::parser::MAX_NESTING;
+use crate::sql::{Dialect, OutputColumn, Plan, PlanKind, Relationship};
+use dialtone_model::{
+    Field, FieldType, ObjectDef, SalesforceId, Schema, Value, format_date, format_datetime,
+};
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// Salesforce's largest OFFSET.
+pub const MAX_OFFSET: u64 = 2000;
+
+/// The most values one query may bind (SQLite allows 32,766 placeholders).
+pub const MAX_PARAMS: usize = 30_000;
+
+/// The alias of the FROM object's table.
+const BASE: &str = "t0";
+
+/// Resolves `q` against `schema` and compiles it for `dialect`. `now` is the
+/// instant relative date literals (`TODAY`, …) are taken from, in UTC.
+pub fn plan(
+    q: &Query,
+    schema: &Schema,
+    dialect: Dialect,
+    now: OffsetDateTime,
+) -> Result<Plan, SoqlError> {
+    let obj = schema
+        .object(&q.from)
+        .ok_or_else(|| SoqlError::UnknownObject {
+            object: q.from.clone(),
+        })?;
+    let today = now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date();
+    let mut p = Planner {
+        schema,
+        obj,
+        dialect,
+        today,
+        params: Vec::new(),
+        joins: Vec::new(),
+        groups: Vec::new(),
+    };
+
+    let counts = q
+        .select
+        .iter()
+        .filter(|s| matches!(s, SelectItem::CountAll))
+        .count();
+    if counts > 0 && q.select.len() > 1 {
+        return Err(SoqlError::malformed(
+            "COUNT() must be the only element in the SELECT list",
+        ));
+    }
+    let aggregated = q
+        .select
+        .iter()
+        .any(|s| matches!(s, SelectItem::Aggregate { .. }));
+    let kind = if counts > 0 {
+        PlanKind::CountOnly
+    } else if aggregated || !q.group_by.is_empty() {
+        PlanKind::Aggregate
+    } else {
+        PlanKind::Records
+    };
+
+    for g in &q.group_by {
+        let c = p.field(g)?;
+        if matches!(c.field.ty, FieldType::TextArea | FieldType::LongTextArea) {
+            return Err(SoqlError::malformed_field(
+                &g.to_string(),
+                format!(
+                    "field '{}' can not be grouped in a query call",
+                    c.field.name
+                ),
+            ));
+        }
+        if !p.groups.contains(&c.sql) {
+            p.groups.push(c.sql);
+        }
+    }
+
+    let select = p.select_list(q, kind)?;
+
+    let filter = q
+        .filter
+        .as_ref()
+        .map(|e| p.condition(e, Clause::Where, 0))
+        .transpose()?;
+    if q.having.is_some() && q.group_by.is_empty() {
+        return Err(SoqlError::malformed(
+            "HAVING can only be used with GROUP BY",
+        ));
+    }
+    let having = q
+        .having
+        .as_ref()
+        .map(|e| p.condition(e, Clause::Having, 0))
+        .transpose()?;
+
+    let mut order_by = Vec::new();
+    let mut ordered = Vec::new();
+    for item in &q.order_by {
+        let (key, exact) = p.order_item(item, kind, &select.named)?;
+        order_by.push(key);
+        ordered.extend(exact);
+    }
+    // Stable paging: end with the record Id, or with the group keys.
+    match kind {
+        PlanKind::Records => {
+            let id = column_sql(BASE, "id");
+            if !ordered.contains(&id) {
+                order_by.push(format!("{id} ASC"));
+            }
+        }
+        PlanKind::Aggregate => {
+            for g in &p.groups {
+                if !ordered.contains(g) {
+                    order_by.push(format!("{g} ASC NULLS FIRST"));
+                }
+            }
+        }
+        PlanKind::CountOnly => order_by.clear(),
+    }
+
+    if let Some(o) = q.offset.filter(|&o| o > MAX_OFFSET) {
+        return Err(SoqlError::OutOfRange {
+            message: format!("Maximum SOQL offset allowed is {MAX_OFFSET} (got {o})"),
+        });
+    }
+    if p.params.len() > MAX_PARAMS {
+        return Err(SoqlError::malformed(format!(
+            "A query may compare against at most {MAX_PARAMS} values"
+        )));
+    }
+
+    let mut from = format!("{} AS {}", quote(&obj.table()), quote(BASE));
+    for j in &p.joins {
+        from.push_str(&format!(
+            " LEFT JOIN {} AS {} ON {} = {}",
+            quote(&j.target.table()),
+            quote(&j.alias),
+            column_sql(&j.alias, "id"),
+            column_sql(BASE, &j.reference.column())
+        ));
+    }
+
+    let mut exprs = select.exprs;
+    let mut id_column = None;
+    let mut relationships = Vec::new();
+    if kind == PlanKind::Records {
+        id_column = Some(exprs.len());
+        exprs.push(column_sql(BASE, "id"));
+        for j in select.joins_used {
+            let join = &p.joins[j];
+            relationships.push(Relationship {
+                name: join.name.clone(),
+                object: join.target.name.clone(),
+                id_column: exprs.len(),
+            });
+            exprs.push(column_sql(&join.alias, "id"));
+        }
+    }
+    let select_sql = if kind == PlanKind::CountOnly {
+        Vec::new()
+    } else {
+        exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{e} AS {}", quote(&format!("c{i}"))))
+            .collect()
+    };
+
+    Ok(Plan {
+        object: obj.name.clone(),
+        kind,
+        columns: select.columns,
+        params: p.params,
+        limit: q.limit,
+        offset: q.offset,
+        id_column,
+        relationships,
+        dialect,
+        select: select_sql,
+        from,
+        filter,
+        group_by: p.groups,
+        having,
+        order_by,
+    })
+}
+
+/// A double-quoted SQL identifier.
+fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn column_sql(alias: &str, column: &str) -> String {
+    format!("{}.{}", quote(alias), quote(column))
+}
+
+/// Text types compared without regard to case, as Salesforce does.
+fn folds_case(ty: &FieldType) -> bool {
+    matches!(
+        ty,
+        FieldType::String
+            | FieldType::TextArea
+            | FieldType::LongTextArea
+            | FieldType::Picklist(_)
+            | FieldType::Phone
+            | FieldType::Email
+            | FieldType::Url
+            | FieldType::AutoNumber
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clause {
+    Where,
+    Having,
+}
+
+/// A parent object joined in through a reference field.
+struct Join<'s> {
+    /// The canonical relationship name (`Account`).
+    name: String,
+    reference: &'s Field,
+    target: &'s ObjectDef,
+    alias: String,
+}
+
+/// A field reference resolved to its column.
+struct Col<'s> {
+    sql: String,
+    field: &'s Field,
+    join: Option<usize>,
+    /// As written in the query, for messages.
+    written: String,
+}
+
+/// Something a condition can test: a column or an aggregate, with its type.
+struct Typed {
+    sql: String,
+    ty: FieldType,
+    /// The canonical name, for messages.
+    name: String,
+}
+
+/// A literal bound to a field's type.
+enum Bound {
+    Null,
+    One(Value),
+    /// A relative date literal: `[from, until)`.
+    Range(Value, Value),
+}
+
+/// The SELECT list, compiled.
+struct Select {
+    columns: Vec<OutputColumn>,
+    exprs: Vec<String>,
+    /// Joins with selected columns, in order of first use.
+    joins_used: Vec<usize>,
+    /// Output names of aggregate queries, lower-cased, with their expression
+    /// and type (ORDER BY may name them).
+    named: Vec<(String, String, FieldType)>,
+}
+
+struct Planner<'s> {
+    schema: &'s Schema,
+    obj: &'s ObjectDef,
+    dialect: Dialect,
+    today: Date,
+    params: Vec<Value>,
+    joins: Vec<Join<'s>>,
+    /// The GROUP BY expressions.
+    groups: Vec<String>,
+}
+
+impl<'s> Planner<'s> {
+    fn field(&mut self, path: &FieldPath) -> Result<Col<'s>, SoqlError> {
+        let written = path.to_string();
+        let mut parts = path.0.as_slice();
+        if parts.len() > 1 && parts[0].eq_ignore_ascii_case(&self.obj.name) {
+            parts = &parts[1..];
+        }
+        match parts {
+            [name] => {
+                let field = self
+                    .obj
+                    .field(name)
+                    .ok_or_else(|| no_such_column(&written, name, &self.obj.name))?;
+                Ok(Col {
+                    sql: column_sql(BASE, &field.column()),
+                    field,
+                    join: None,
+                    written,
+                })
+            }
+            [rel, name] => {
+                let j = self.join(rel, &written)?;
+                let join = &self.joins[j];
+                let field = join
+                    .target
+                    .field(name)
+                    .ok_or_else(|| no_such_column(&written, name, &join.target.name))?;
+                Ok(Col {
+                    sql: column_sql(&join.alias, &field.column()),
+                    field,
+                    join: Some(j),
+                    written,
+                })
+            }
+            _ => Err(SoqlError::invalid_field(
+                &written,
+                format!("Relationship paths deeper than one level are not supported: {written}"),
+            )),
+        }
+    }
+
+    fn join(&mut self, rel: &str, written: &str) -> Result<usize, SoqlError> {
+        if let Some(i) = self
+            .joins
+            .iter()
+            .position(|j| j.name.eq_ignore_ascii_case(rel))
+        {
+            return Ok(i);
+        }
+        let not_understood = || {
+            SoqlError::invalid_field(
+                written,
+                format!(
+                    "Didn't understand relationship '{rel}' in field path. If you are attempting to use a custom \
+                     relationship, be sure to append the '__r' after the custom relationship name."
+                ),
+            )
+        };
+        let reference = self
+            .obj
+            .fields
+            .iter()
+            .find(|f| {
+                f.relationship_name
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(rel))
+            })
+            .ok_or_else(not_understood)?;
+        let FieldType::Reference(targets) = &reference.ty else {
+            return Err(not_understood());
+        };
+        let [target] = targets.as_slice() else {
+            return Err(SoqlError::invalid_field(
+                written,
+                format!(
+                    "Polymorphic relationship '{}' is not supported (it can point to {})",
+                    rel,
+                    targets.join(", ")
+                ),
+            ));
+        };
+        let target = self.schema.object(target).ok_or_else(not_understood)?;
+        let name = reference
+            .relationship_name
+            .clone()
+            .unwrap_or_else(|| rel.to_string());
+        self.joins.push(Join {
+            name,
+            reference,
+            target,
+            alias: format!("t{}", self.joins.len() + 1),
+        });
+        Ok(self.joins.len() - 1)
+    }
+
+    fn canonical_path(&self, c: &Col<'_>) -> Vec<String> {
+        match c.join {
+            Some(j) => vec![self.joins[j].name.clone(), c.field.name.clone()],
+            None => vec![c.field.name.clone()],
+        }
+    }
+
+    fn select_list(&mut self, q: &Query, kind: PlanKind) -> Result<Select, SoqlError> {
+        let mut out = Select {
+            columns: Vec::new(),
+            exprs: Vec::new(),
+            joins_used: Vec::new(),
+            named: Vec::new(),
+        };
+        let mut unnamed = 0;
+        for item in &q.select {
+            match item {
+                SelectItem::CountAll => {}
+                SelectItem::Field { field, alias } => {
+                    let c = self.field(field)?;
+                    let path = if kind == PlanKind::Records {
+                        if let Some(a) = alias {
+                            return Err(SoqlError::malformed(format!(
+                                "Only aggregate expressions use field aliasing (alias '{a}' on {field})"
+                            )));
+                        }
+                        if let Some(j) = c.join.filter(|j| !out.joins_used.contains(j)) {
+                            out.joins_used.push(j);
+                        }
+                        self.canonical_path(&c)
+                    } else {
+                        if !self.groups.contains(&c.sql) {
+                            return Err(SoqlError::malformed_field(
+                                &c.written,
+                                format!("Field must be grouped or aggregated: {}", c.field.name),
+                            ));
+                        }
+                        let name = alias.clone().unwrap_or_else(|| c.field.name.clone());
+                        out.named.push((
+                            name.to_ascii_lowercase(),
+                            c.sql.clone(),
+                            c.field.ty.clone(),
+                        ));
+                        vec![name]
+                    };
+                    out.columns.push(OutputColumn {
+                        path,
+                        storage: c.field.ty.storage(),
+                    });
+                    out.exprs.push(c.sql);
+                }
+                SelectItem::Aggregate { call, alias } => {
+                    let t = self.aggregate(call)?;
+                    let name = alias.clone().unwrap_or_else(|| {
+                        unnamed += 1;
+                        format!("expr{}", unnamed - 1)
+                    });
+                    out.named
+                        .push((name.to_ascii_lowercase(), t.sql.clone(), t.ty.clone()));
+                    out.columns.push(OutputColumn {
+                        path: vec![name],
+                        storage: t.ty.storage(),
+                    });
+                    out.exprs.push(t.sql);
+                }
+            }
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for c in &out.columns {
+            let key = c.path.join(".").to_ascii_lowercase();
+            if seen.contains(&key) {
+                let message = if kind == PlanKind::Records {
+                    format!("duplicate field selected: {}", c.path.join("."))
+                } else {
+                    format!("duplicate alias: {}", c.path.join("."))
+                };
+                return Err(SoqlError::malformed_field(&c.path.join("."), message));
+            }
+            seen.push(key);
+        }
+        Ok(out)
+    }
+
+    fn aggregate(&mut self, a: &Aggregate) -> Result<Typed, SoqlError> {
+        let c = self.field(&a.field)?;
+        let ty = &c.field.ty;
+        let name = format!("{}({})", a.func.name(), self.canonical_path(&c).join("."));
+        let supported = match a.func {
+            AggregateFn::Sum | AggregateFn::Avg => ty.is_numeric(),
+            AggregateFn::Min | AggregateFn::Max => !matches!(
+                ty,
+                FieldType::Boolean | FieldType::TextArea | FieldType::LongTextArea
+            ),
+            AggregateFn::Count | AggregateFn::CountDistinct => {
+                !matches!(ty, FieldType::LongTextArea)
+            }
+        };
+        if !supported {
+            return Err(SoqlError::malformed_field(
+                &c.written,
+                format!(
+                    "field {} does not support aggregate operator {}",
+                    c.field.name,
+                    a.func.name()
+                ),
+            ));
+        }
+        let float = match self.dialect {
+            Dialect::Sqlite => "REAL",
+            Dialect::Postgres => "DOUBLE PRECISION",
+        };
+        let col = &c.sql;
+        let (sql, ty) = match a.func {
+            AggregateFn::Count => (format!("COUNT({col})"), FieldType::Int),
+            AggregateFn::CountDistinct => (format!("COUNT(DISTINCT {col})"), FieldType::Int),
+            AggregateFn::Sum => (format!("CAST(SUM({col}) AS {float})"), FieldType::Double),
+            AggregateFn::Avg => (format!("CAST(AVG({col}) AS {float})"), FieldType::Double),
+            AggregateFn::Min => (format!("MIN({col})"), ty.clone()),
+            AggregateFn::Max => (format!("MAX({col})"), ty.clone()),
+        };
+        Ok(Typed { sql, ty, name })
+    }
+
+    fn operand(&mut self, op: &Operand, clause: Clause) -> Result<Typed, SoqlError> {
+        match op {
+            Operand::Field(path) => {
+                let c = self.field(path)?;
+                if clause == Clause::Having && !self.groups.contains(&c.sql) {
+                    return Err(SoqlError::malformed_field(
+                        &c.written,
+                        format!("Field must be grouped or aggregated: {}", c.field.name),
+                    ));
+                }
+                let name = self.canonical_path(&c).join(".");
+                Ok(Typed {
+                    sql: c.sql,
+                    ty: c.field.ty.clone(),
+                    name,
+                })
+            }
+            Operand::Aggregate(a) if clause == Clause::Where => Err(SoqlError::malformed_field(
+                &a.field.to_string(),
+                format!("Aggregate functions are not allowed in WHERE (use HAVING): {a}"),
+            )),
+            Operand::Aggregate(a) => self.aggregate(a),
+        }
+    }
+
+    /// Returns the ORDER BY term, and the expression it sorts on exactly
+    /// (`None` when it sorts ignoring case, so ties need a tiebreak).
+    fn order_item(
+        &mut self,
+        item: &OrderItem,
+        kind: PlanKind,
+        named: &[(String, String, FieldType)],
+    ) -> Result<(String, Option<String>), SoqlError> {
+        let aggregate_query = kind != PlanKind::Records;
+        let alias = match &item.key {
+            Operand::Field(FieldPath(parts)) if aggregate_query && parts.len() == 1 => {
+                let lower = parts[0].to_ascii_lowercase();
+                named
+                    .iter()
+                    .find(|(n, _, _)| *n == lower)
+                    .map(|(_, sql, ty)| (sql.clone(), ty.clone()))
+            }
+            _ => None,
+        };
+        let (sql, ty) = match (alias, &item.key) {
+            (Some(found), _) => found,
+            (None, Operand::Field(path)) => {
+                let c = self.field(path)?;
+                if aggregate_query && !self.groups.contains(&c.sql) {
+                    return Err(SoqlError::malformed_field(
+                        &c.written,
+                        format!(
+                            "Ordered field must be grouped or aggregated: {}",
+                            c.field.name
+                        ),
+                    ));
+                }
+                (c.sql, c.field.ty.clone())
+            }
+            (None, Operand::Aggregate(a)) => {
+                if !aggregate_query {
+                    return Err(SoqlError::malformed_field(
+                        &a.field.to_string(),
+                        format!("Aggregate functions in ORDER BY need an aggregate query: {a}"),
+                    ));
+                }
+                let t = self.aggregate(a)?;
+                (t.sql, t.ty)
+            }
+        };
+        let (key, exact) = if folds_case(&ty) {
+            (format!("lower({sql})"), None)
+        } else {
+            (sql.clone(), Some(sql))
+        };
+        let nulls_first = item.nulls_first.unwrap_or(!item.descending);
+        let term = format!(
+            "{key} {} NULLS {}",
+            if item.descending { "DESC" } else { "ASC" },
+            if nulls_first { "FIRST" } else { "LAST" }
+        );
+        Ok((term, exact))
+    }
+
+    /// A placeholder for `v`, which is added to the parameters.
+    fn param(&mut self, v: Value) -> String {
+        let v = match v {
+            Value::Bool(b) => Value::Int(i64::from(b)),
+            v => v,
+        };
+        let cast = match &v {
+            Value::Int(_) => "::bigint",
+            Value::Float(_) => "::double precision",
+            _ => "::text",
+        };
+        self.params.push(v);
+        match self.dialect {
+            Dialect::Sqlite => "?".to_string(),
+            Dialect::Postgres => format!("${}{cast}", self.params.len()),
+        }
+    }
+
+    fn condition(&mut self, e: &Expr, clause: Clause, depth: usize) -> Result<String, SoqlError> {
+        if depth > 4 * MAX_NESTING {
+            return Err(SoqlError::malformed(format!(
+                "conditions nest too deeply (at most {MAX_NESTING} levels)"
+            )));
+        }
+        match e {
+            Expr::And(items) | Expr::Or(items) => {
+                let and = matches!(e, Expr::And(_));
+                let parts = items
+                    .iter()
+                    .map(|i| self.condition(i, clause, depth + 1))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(match parts.len() {
+                    0 if and => "1 = 1".to_string(),
+                    0 => "1 = 0".to_string(),
+                    1 => parts.into_iter().next().unwrap_or_default(),
+                    _ => format!("({})", parts.join(if and { " AND " } else { " OR " })),
+                })
+            }
+            // SOQL logic has two values: a comparison with NULL is false, so
+            // NOT of it is true. COALESCE turns SQL's unknown into false first.
+            Expr::Not(inner) => Ok(format!(
+                "NOT COALESCE({}, FALSE)",
+                self.condition(inner, clause, depth + 1)?
+            )),
+            Expr::Compare { left, op, value } => {
+                let t = self.operand(left, clause)?;
+                self.compare(&t, *op, value)
+            }
+            Expr::Like { left, pattern } => {
+                let t = self.operand(left, clause)?;
+                self.like(&t, pattern)
+            }
+            Expr::In {
+                left,
+                values,
+                negated,
+            } => {
+                let t = self.operand(left, clause)?;
+                self.in_list(&t, values, *negated)
+            }
+        }
+    }
+
+    fn bind(&self, t: &Typed, lit: &Literal) -> Result<Bound, SoqlError> {
+        let expect = |ty: &str, quoted: bool| {
+            SoqlError::filter(
+                &t.name,
+                format!(
+                    "value of filter criterion for field '{}' must be of type {ty} and should {}be enclosed in quotes",
+                    t.name,
+                    if quoted { "" } else { "not " }
+                ),
+            )
+        };
+        if *lit == Literal::Null {
+            return Ok(Bound::Null);
+        }
+        let text = |s: &str| {
+            if s.is_empty() {
+                Bound::Null
+            } else {
+                Bound::One(Value::Text(s.to_string()))
+            }
+        };
+        Ok(match (&t.ty, lit) {
+            (FieldType::Boolean, Literal::Bool(b)) => Bound::One(Value::Int(i64::from(*b))),
+            (FieldType::Boolean, _) => return Err(expect("boolean", false)),
+            (FieldType::Int, Literal::Int(i)) => Bound::One(Value::Int(*i)),
+            (FieldType::Int, Literal::Float(x)) if x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                Bound::One(Value::Int(*x as i64))
+            }
+            (FieldType::Int, _) => return Err(expect("int", false)),
+            (FieldType::Double | FieldType::Currency | FieldType::Percent, Literal::Int(i)) => {
+                Bound::One(Value::Float(*i as f64))
+            }
+            (FieldType::Double | FieldType::Currency | FieldType::Percent, Literal::Float(x)) => {
+                Bound::One(Value::Float(*x))
+            }
+            (FieldType::Double | FieldType::Currency | FieldType::Percent, _) => {
+                return Err(expect("double", false));
+            }
+            (FieldType::Date, Literal::Date(d)) => Bound::One(Value::Text(format_date(*d))),
+            (FieldType::Date, Literal::Relative(r)) => {
+                let (from, until) = dates::range(*r, self.today);
+                Bound::Range(
+                    Value::Text(format_date(from)),
+                    Value::Text(format_date(until)),
+                )
+            }
+            (FieldType::Date, _) => return Err(expect("date", false)),
+            (FieldType::DateTime, Literal::DateTime(dt)) => {
+                let utc = dt
+                    .checked_to_offset(UtcOffset::UTC)
+                    .filter(|u| (0..=9999).contains(&u.year()))
+                    .ok_or_else(|| expect("dateTime", false))?;
+                Bound::One(Value::Text(format_datetime(utc)))
+            }
+            (FieldType::DateTime, Literal::Relative(r)) => {
+                let (from, until) = dates::range(*r, self.today);
+                let midnight = |d: Date| Value::Text(format_datetime(d.midnight().assume_utc()));
+                Bound::Range(midnight(from), midnight(until))
+            }
+            (FieldType::DateTime, _) => return Err(expect("dateTime", false)),
+            (FieldType::Id | FieldType::Reference(_), Literal::String(s)) if s.is_empty() => {
+                Bound::Null
+            }
+            (FieldType::Id | FieldType::Reference(_), Literal::String(s)) => {
+                match SalesforceId::parse(s) {
+                    Ok(id) if id.as_str().len() == 18 && s.trim() == s => {
+                        Bound::One(Value::Text(id.to_string()))
+                    }
+                    _ => return Err(SoqlError::filter(&t.name, format!("invalid ID field: {s}"))),
+                }
+            }
+            (FieldType::Id | FieldType::Reference(_), _) => return Err(expect("id", true)),
+            (_, Literal::String(s)) => text(s),
+            (_, _) => return Err(expect("string", true)),
+        })
+    }
+
+    fn compare(&mut self, t: &Typed, op: CompareOp, lit: &Literal) -> Result<String, SoqlError> {
+        let c = &t.sql;
+        let boolean = t.ty == FieldType::Boolean;
+        if boolean && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
+            return Err(SoqlError::filter(
+                &t.name,
+                format!("invalid operator on boolean field: {}", op.symbol()),
+            ));
+        }
+        Ok(match self.bind(t, lit)? {
+            // A boolean is never null in Salesforce: `= null` means false.
+            Bound::Null if boolean && op == CompareOp::Eq => {
+                let p = self.param(Value::Int(0));
+                format!("({c} IS NULL OR {c} = {p})")
+            }
+            Bound::Null if boolean => {
+                let p = self.param(Value::Int(1));
+                format!("{c} = {p}")
+            }
+            Bound::Null => match op {
+                CompareOp::Eq => format!("{c} IS NULL"),
+                CompareOp::Ne => format!("{c} IS NOT NULL"),
+                _ => {
+                    return Err(SoqlError::filter(
+                        &t.name,
+                        format!(
+                            "invalid operator for a null value: {} (use = or !=)",
+                            op.symbol()
+                        ),
+                    ));
+                }
+            },
+            Bound::One(v) => {
+                let (l, r) = self.sides(t, v);
+                match op {
+                    CompareOp::Eq => format!("{l} = {r}"),
+                    // SOQL's != also matches records where the field is null.
+                    CompareOp::Ne => format!("({c} IS NULL OR {l} <> {r})"),
+                    CompareOp::Lt => format!("{l} < {r}"),
+                    CompareOp::Le => format!("{l} <= {r}"),
+                    CompareOp::Gt => format!("{l} > {r}"),
+                    CompareOp::Ge => format!("{l} >= {r}"),
+                }
+            }
+            Bound::Range(from, until) => match op {
+                CompareOp::Eq => {
+                    let (a, b) = (self.param(from), self.param(until));
+                    format!("({c} >= {a} AND {c} < {b})")
+                }
+                CompareOp::Ne => {
+                    let (a, b) = (self.param(from), self.param(until));
+                    format!("({c} IS NULL OR {c} < {a} OR {c} >= {b})")
+                }
+                CompareOp::Lt => format!("{c} < {}", self.param(from)),
+                CompareOp::Le => format!("{c} < {}", self.param(until)),
+                CompareOp::Gt => format!("{c} >= {}", self.param(until)),
+                CompareOp::Ge => format!("{c} >= {}", self.param(from)),
+            },
+        })
+    }
+
+    /// The two sides of a comparison with `v`: case-folded for text types.
+    fn sides(&mut self, t: &Typed, v: Value) -> (String, String) {
+        let p = self.param(v);
+        if folds_case(&t.ty) {
+            (format!("lower({})", t.sql), format!("lower({p})"))
+        } else {
+            (t.sql.clone(), p)
+        }
+    }
+
+    fn like(&mut self, t: &Typed, pattern: &str) -> Result<String, SoqlError> {
+        if !folds_case(&t.ty) {
+            return Err(SoqlError::filter(
+                &t.name,
+                format!(
+                    "invalid operator on {} field: LIKE (only text fields support LIKE)",
+                    t.ty.describe_type()
+                ),
+            ));
+        }
+        let p = self.param(Value::Text(pattern.to_string()));
+        let c = &t.sql;
+        Ok(match self.dialect {
+            // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE escapes with `\` by default.
+            Dialect::Sqlite => format!("{c} LIKE {p} ESCAPE '\\'"),
+            Dialect::Postgres => format!("{c} ILIKE {p}"),
+        })
+    }
+
+    fn in_list(
+        &mut self,
+        t: &Typed,
+        values: &[Literal],
+        negated: bool,
+    ) -> Result<String, SoqlError> {
+        let c = &t.sql;
+        let mut ones = Vec::new();
+        let mut ranges = Vec::new();
+        let mut null = false;
+        for v in values {
+            match self.bind(t, v)? {
+                Bound::Null => null = true,
+                Bound::One(v) => ones.push(v),
+                Bound::Range(a, b) => ranges.push((a, b)),
+            }
+        }
+        let mut parts = Vec::new();
+        if !ones.is_empty() {
+            let fold = folds_case(&t.ty);
+            let ps: Vec<String> = ones
+                .into_iter()
+                .map(|v| {
+                    let p = self.param(v);
+                    if fold { format!("lower({p})") } else { p }
+                })
+                .collect();
+            let l = if fold {
+                format!("lower({c})")
+            } else {
+                c.clone()
+            };
+            parts.push(format!("{l} IN ({})", ps.join(", ")));
+        }
+        for (a, b) in ranges {
+            let (a, b) = (self.param(a), self.param(b));
+            parts.push(format!("({c} >= {a} AND {c} < {b})"));
+        }
+        if null {
+            if t.ty == FieldType::Boolean {
+                let p = self.param(Value::Int(0));
+                parts.push(format!("({c} IS NULL OR {c} = {p})"));
+            } else {
+                parts.push(format!("{c} IS NULL"));
+            }
+        }
+        let positive = match parts.len() {
+            0 => "1 = 0".to_string(),
+            1 => parts.remove(0),
+            _ => format!("({})", parts.join(" OR ")),
+        };
+        // NOT IN, like !=, also matches nulls (unless null is in the list).
+        Ok(if negated {
+            format!("NOT COALESCE({positive}, FALSE)")
+        } else {
+            positive
+        })
+    }
+}
+
+fn no_such_column(written: &str, name: &str, object: &str) -> SoqlError {
+    SoqlError::invalid_field(
+        written,
+        format!("No such column '{name}' on entity '{object}'."),
+    )
+}

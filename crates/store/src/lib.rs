@@ -1,0 +1,237 @@
+//! The record store: one [`Store`] trait, two backends that pass the same
+//! test suite — SQLite (embedded, the default) and PostgreSQL.
+//!
+//! The store owns tables, ids, the phone index, migrations and durability. It
+//! never validates field values (that is `dialtone-model`'s job, done before a
+//! write reaches here) and never parses SOQL (it executes a `dialtone_soql::Plan`).
+
+mod ddl;
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use dialtone_model::{ObjectDef, SalesforceId, Schema, Value};
+use dialtone_phone::{E164, Normalizer};
+use dialtone_soql::{Dialect, Plan};
+use std::sync::Arc;
+
+/// A stored record: canonical field names in schema order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub object: String,
+    pub values: Vec<(String, Value)>,
+}
+
+impl Record {
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.values.iter().find(|(n, _)| n.eq_ignore_ascii_case(field)).map(|(_, v)| v)
+    }
+    pub fn id(&self) -> Option<SalesforceId> {
+        self.get("Id").and_then(|v| v.as_str()).and_then(|s| SalesforceId::parse(s).ok())
+    }
+}
+
+/// A record found through the phone index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneMatch {
+    pub object: String,
+    pub id: SalesforceId,
+    pub field: String,
+}
+
+/// A user's sign-in secret and lockout state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub user_id: SalesforceId,
+    pub password_hash: String,
+    pub failed_attempts: i64,
+    /// UTC date-time text; sign-in refused until then.
+    pub locked_until: Option<String>,
+}
+
+/// A registered connected app (OAuth client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub client_id: String,
+    pub name: String,
+    pub secret_hash: String,
+}
+
+/// An issued token, stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub token_hash: String,
+    pub kind: String,
+    pub user_id: SalesforceId,
+    pub client_id: String,
+    /// UTC date-time text.
+    pub expires_at: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{object} {id} not found")]
+    NotFound { object: String, id: String },
+    #[error("duplicate value: {0}")]
+    Duplicate(String),
+    #[error("the query could not run: {0}")]
+    Query(String),
+    #[error("this store was written by a newer Dialtone (schema version {found}, this one knows {known}); upgrade Dialtone")]
+    TooNew { found: i64, known: i64 },
+    #[error("cannot open the store: {0}")]
+    Open(String),
+    #[error("store failure: {0}")]
+    Backend(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Which page of a query's result to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    fn schema(&self) -> &Schema;
+    fn normalizer(&self) -> &Normalizer;
+
+    /// Inserts validated records of one object in one transaction: all are
+    /// written and durable, or none. Returns their ids in order.
+    async fn insert(&self, object: &ObjectDef, rows: Vec<Vec<(String, Value)>>, actor: Option<&SalesforceId>) -> Result<Vec<SalesforceId>>;
+    async fn get(&self, object: &ObjectDef, id: &SalesforceId) -> Result<Option<Record>>;
+    /// Applies validated changes; `NotFound` if the record does not exist.
+    async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()>;
+    async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()>;
+
+    /// Runs a compiled SOQL plan; rows hold values in `plan.columns` order.
+    async fn query(&self, plan: &Plan, page: Option<Page>) -> Result<Vec<Vec<Value>>>;
+    /// The number of rows (or groups) the plan yields.
+    async fn count(&self, plan: &Plan) -> Result<u64>;
+
+    /// Records whose phone fields hold this number, across all objects.
+    async fn phone_lookup(&self, number: &E164) -> Result<Vec<PhoneMatch>>;
+
+    async fn find_user_by_username(&self, username: &str) -> Result<Option<Record>>;
+    async fn put_credential(&self, c: &Credential) -> Result<()>;
+    async fn credential(&self, user_id: &SalesforceId) -> Result<Option<Credential>>;
+    async fn put_app(&self, app: &App) -> Result<()>;
+    async fn app(&self, client_id: &str) -> Result<Option<App>>;
+    async fn put_token(&self, t: &Token) -> Result<()>;
+    async fn token(&self, token_hash: &str) -> Result<Option<Token>>;
+    async fn revoke_token(&self, token_hash: &str) -> Result<()>;
+
+    /// Org-wide settings (default region, …).
+    async fn setting(&self, key: &str) -> Result<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    /// The applied migrations, oldest first: (version, name).
+    async fn migrations(&self) -> Result<Vec<(i64, String)>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Where records live: `sqlite:DIR` style paths or a `postgres://` URL.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `--store` wins when given; otherwise the SQLite file in the data dir.
+    pub fn from_args(store: Option<&str>, data_dir: &std::path::Path) -> Location {
+        match store {
+            Some(s) if s.starts_with("postgres://") || s.starts_with("postgresql://") => Location::Postgres(s.to_string()),
+            Some(s) => Location::Sqlite(std::path::PathBuf::from(s.strip_prefix("sqlite:").unwrap_or(s))),
+            None => Location::Sqlite(data_dir.join("dialtone.db")),
+        }
+    }
+}
+
+/// Opens (creating and migrating as needed) the store at `location`.
+pub async fn open(location: &Location, region: &str) -> Result<DynStore> {
+    let normalizer = Normalizer::new(region).map_err(|e| StoreError::Open(e.to_string()))?;
+    Ok(match location {
+        Location::Sqlite(path) => Arc::new(SqliteStore::open(path, normalizer)?),
+        Location::Postgres(url) => Arc::new(PostgresStore::open(url, normalizer).await?),
+    })
+}
+
+/// The current UTC time in stored form.
+pub(crate) fn now_text() -> String {
+    dialtone_model::format_datetime(time::OffsetDateTime::now_utc())
+}
+
+/// What a write adds to the phone index for one record's values.
+pub(crate) fn phone_entries(obj: &ObjectDef, normalizer: &Normalizer, values: &[(String, Value)]) -> Vec<(String, E164)> {
+    values
+        .iter()
+        .filter_map(|(name, v)| {
+            let f = obj.field(name)?;
+            if !f.is_phone() {
+                return None;
+            }
+            let e = normalizer.normalize(v.as_str()?)?;
+            Some((f.name.clone(), e))
+        })
+        .collect()
+}
+
+/// The auto-number text for a record's sequence number.
+pub(crate) fn auto_number(obj: &ObjectDef, seq: u64) -> String {
+    match obj.name.as_str() {
+        "VoiceCall" => format!("VC-{seq:08}"),
+        "VoiceCallRecording" => format!("VCR-{seq:08}"),
+        _ => format!("{seq:08}"),
+    }
+}
+
+/// Completes a validated row for insert: id, audit fields, owner, auto numbers.
+pub(crate) fn complete_row(
+    obj: &ObjectDef,
+    seq: u64,
+    mut values: Vec<(String, Value)>,
+    actor: Option<&SalesforceId>,
+    now: &str,
+) -> (SalesforceId, Vec<(String, Value)>) {
+    let id = SalesforceId::new(&obj.key_prefix, seq);
+    values.retain(|(n, _)| !matches!(n.as_str(), "Id" | "CreatedDate" | "LastModifiedDate" | "SystemModstamp" | "CreatedById" | "LastModifiedById"));
+    values.push(("Id".into(), Value::Text(id.to_string())));
+    for f in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+        values.push((f.into(), Value::Text(now.to_string())));
+    }
+    if let Some(a) = actor {
+        for f in ["CreatedById", "LastModifiedById"] {
+            values.push((f.into(), Value::Text(a.to_string())));
+        }
+        if obj.has_owner() && !values.iter().any(|(n, v)| n == "OwnerId" && !v.is_null()) {
+            values.retain(|(n, _)| n != "OwnerId");
+            values.push(("OwnerId".into(), Value::Text(a.to_string())));
+        }
+    }
+    for f in &obj.fields {
+        if f.ty == dialtone_model::FieldType::AutoNumber {
+            values.push((f.name.clone(), Value::Text(auto_number(obj, seq))));
+        }
+    }
+    (id, values)
+}
+
+/// Adds the audit fields of an update.
+pub(crate) fn touch_row(mut values: Vec<(String, Value)>, actor: Option<&SalesforceId>, now: &str) -> Vec<(String, Value)> {
+    values.retain(|(n, _)| !matches!(n.as_str(), "Id" | "LastModifiedDate" | "SystemModstamp" | "LastModifiedById"));
+    values.push(("LastModifiedDate".into(), Value::Text(now.to_string())));
+    values.push(("SystemModstamp".into(), Value::Text(now.to_string())));
+    if let Some(a) = actor {
+        values.push(("LastModifiedById".into(), Value::Text(a.to_string())));
+    }
+    values
+}

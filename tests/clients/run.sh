@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Real-client acceptance run: start a dialtone server on a fresh data dir (and,
+# for postgres, a fresh database), then drive it with the real Python
+# simple-salesforce and npm jsforce packages.
+#
+#   DIALTONE_BIN=target/release/dialtone tests/clients/run.sh sqlite|postgres
+#
+# Environment:
+#   DIALTONE_BIN      the dialtone binary (required)
+#   DIALTONE_PYTHON   python with tests/clients/python/requirements.txt installed
+#                     (default: ~/.cache/dialtone/venv-clients/bin/python, else python3)
+#   DIALTONE_TEST_PG  admin connection URL for the postgres backend
+#                     (default postgres://postgres@127.0.0.1:5432/postgres); a
+#                     database is created next to it and dropped at the end
+#   DIALTONE_KEEP=1   keep the temp data dir (and database) for inspection
+#
+# scripts/test.sh installs the Python venv and node_modules before calling this.
+set -euo pipefail
+
+BACKEND=${1:-}
+case "$BACKEND" in
+  sqlite | postgres) ;;
+  *)
+    echo "usage: $0 sqlite|postgres" >&2
+    exit 2
+    ;;
+esac
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+log() { printf '[clients/%s] %s\n' "$BACKEND" "$*"; }
+die() {
+  printf '[clients/%s] ERROR: %s\n' "$BACKEND" "$*" >&2
+  exit 1
+}
+
+BIN=${DIALTONE_BIN:-}
+[[ -n "$BIN" ]] || die "DIALTONE_BIN is not set (path to the dialtone binary)"
+[[ -x "$BIN" ]] || die "DIALTONE_BIN=$BIN is not an executable file"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+PYTHON=${DIALTONE_PYTHON:-}
+if [[ -z "$PYTHON" ]]; then
+  if [[ -x "$HOME/.cache/dialtone/venv-clients/bin/python" ]]; then
+    PYTHON=$HOME/.cache/dialtone/venv-clients/bin/python
+  else
+    PYTHON=python3
+  fi
+fi
+"$PYTHON" -c 'import simple_salesforce, pytest' 2>/dev/null ||
+  die "$PYTHON lacks simple-salesforce/pytest: pip install -r $HERE/python/requirements.txt (scripts/test.sh does this)"
+command -v node >/dev/null || die "node not found"
+[[ -d "$HERE/node/node_modules/jsforce" ]] ||
+  die "jsforce is not installed: run 'npm ci' in $HERE/node (scripts/test.sh does this)"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dialtone-clients-$BACKEND.XXXXXX")
+DATA=$WORK/data
+LOG=$WORK/server.log
+mkdir -p "$DATA"
+SERVER_PID=
+DB_NAME=
+PG_ADMIN=${DIALTONE_TEST_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+STATUS=1 # until proven otherwise: the trap prints the server log unless 0
+
+cleanup() {
+  local rc=$?
+  [[ $STATUS -eq 0 && $rc -eq 0 ]] || STATUS=1
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ $STATUS -ne 0 && -f "$LOG" ]]; then
+    echo "----- dialtone output ($BACKEND, last 200 lines of $LOG) -----" >&2
+    tail -n 200 "$LOG" >&2 || true
+    echo "----- end of server log -----" >&2
+  fi
+  if [[ -n "$DB_NAME" && "${DIALTONE_KEEP:-}" != 1 ]]; then
+    psql "$PG_ADMIN" -X -q -w -v ON_ERROR_STOP=1 \
+      -c "DROP DATABASE IF EXISTS \"$DB_NAME\" WITH (FORCE)" >/dev/null 2>&1 ||
+      echo "[clients/$BACKEND] warning: could not drop database $DB_NAME" >&2
+  fi
+  if [[ "${DIALTONE_KEEP:-}" == 1 ]]; then
+    echo "[clients/$BACKEND] kept $WORK${DB_NAME:+ and database $DB_NAME}" >&2
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+STORE_ARGS=()
+if [[ "$BACKEND" == postgres ]]; then
+  command -v psql >/dev/null || die "psql not found (apt-get install postgresql-client)"
+  DB_NAME="dialtone_clients_$(date +%s)_$$"
+  psql "$PG_ADMIN" -X -q -w -v ON_ERROR_STOP=1 -c "CREATE DATABASE \"$DB_NAME\"" >/dev/null ||
+    die "cannot create database $DB_NAME through $PG_ADMIN"
+  STORE_ARGS=(--store "${PG_ADMIN%/*}/$DB_NAME")
+  log "database $DB_NAME"
+fi
+
+# Two free loopback ports (bound together so they differ).
+read -r HTTP_PORT HTTPS_PORT < <("$PYTHON" - <<'EOF'
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+EOF
+)
+
+USERNAME="acceptance@dialtone.test"
+# Random per run, with characters that need form-encoding on the wire.
+PASSWORD=$("$PYTHON" -c 'import secrets; print("Pw-" + secrets.token_urlsafe(18) + "#&=+%")')
+
+log "adding user $USERNAME"
+printf '%s\n' "$PASSWORD" |
+  "$BIN" user add "$USERNAME" --profile "System Administrator" --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone user add' failed"
+
+log "adding app"
+APP_OUT=$("$BIN" app add acceptance-tests --data "$DATA" "${STORE_ARGS[@]}" 2>>"$LOG") ||
+  die "'dialtone app add' failed"
+CLIENT_ID=$(sed -n 's/^client_id=//p' <<<"$APP_OUT" | head -n 1)
+CLIENT_SECRET=$(sed -n 's/^client_secret=//p' <<<"$APP_OUT" | head -n 1)
+[[ -n "$CLIENT_ID" && -n "$CLIENT_SECRET" ]] ||
+  die "'dialtone app add' did not print client_id=... and client_secret=... lines; it printed: $APP_OUT"
+
+log "starting server: http 127.0.0.1:$HTTP_PORT, https 127.0.0.1:$HTTPS_PORT (log: $LOG)"
+"$BIN" serve --data "$DATA" --http "127.0.0.1:$HTTP_PORT" \
+  --https "127.0.0.1:$HTTPS_PORT" --tls-self-signed "${STORE_ARGS[@]}" \
+  </dev/null >>"$LOG" 2>&1 &
+SERVER_PID=$!
+
+HEALTH_URL="http://127.0.0.1:$HTTP_PORT/health"
+CERT=$DATA/tls/cert.pem
+deadline=$((SECONDS + ${DIALTONE_READY_TIMEOUT:-30}))
+until "$PYTHON" - "$HEALTH_URL" <<'EOF' 2>/dev/null
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=2) as r:
+    sys.exit(0 if r.status == 200 else 1)
+EOF
+do
+  kill -0 "$SERVER_PID" 2>/dev/null || die "dialtone serve exited before $HEALTH_URL answered"
+  ((SECONDS < deadline)) || die "dialtone serve: $HEALTH_URL did not return 200 within ${DIALTONE_READY_TIMEOUT:-30}s"
+  sleep 0.2
+done
+[[ -s "$CERT" ]] || die "dialtone serve --tls-self-signed did not write $CERT"
+log "server ready (pid $SERVER_PID)"
+
+export DIALTONE_URL="http://127.0.0.1:$HTTP_PORT"
+export DIALTONE_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT"
+export DIALTONE_USER="$USERNAME"
+export DIALTONE_PASSWORD="$PASSWORD"
+export DIALTONE_CLIENT_ID="$CLIENT_ID"
+export DIALTONE_CLIENT_SECRET="$CLIENT_SECRET"
+export DIALTONE_BACKEND="$BACKEND"
+export REQUESTS_CA_BUNDLE="$CERT"
+export NODE_EXTRA_CA_CERTS="$CERT"
+
+failed=()
+log "python: simple-salesforce (pytest)"
+(cd "$HERE/python" && "$PYTHON" -m pytest) || failed+=("python/simple-salesforce")
+
+log "node: jsforce (node --test)"
+(cd "$HERE/node" && node --test jsforce.test.mjs) || failed+=("node/jsforce")
+
+kill -0 "$SERVER_PID" 2>/dev/null || failed+=("server died during the tests")
+
+if ((${#failed[@]})); then
+  die "failed: ${failed[*]}"
+fi
+STATUS=0
+log "all client suites passed"
