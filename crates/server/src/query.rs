@@ -62,29 +62,26 @@ fn batch_size(headers: &HeaderMap) -> u64 {
 
 fn rows_json(version: &str, plan: &Plan, rows: Vec<Vec<Value>>) -> Vec<Json_> {
     let aggregate = plan.kind == PlanKind::Aggregate;
+    let text_at = |row: &[Value], i: Option<usize>| i.and_then(|i| row.get(i)).and_then(Value::as_str).map(str::to_string);
     rows.into_iter()
         .map(|row| {
             let mut m = Map::new();
-            let id = plan
-                .columns
-                .iter()
-                .position(|c| c.path.len() == 1 && c.path[0] == "Id")
-                .and_then(|i| row[i].as_str().map(str::to_string));
             let mut attrs = json!({"type": if aggregate { "AggregateResult" } else { plan.object.as_str() }});
-            if let Some(id) = id {
+            if let Some(id) = text_at(&row, plan.id_column) {
                 attrs["url"] = json!(crate::wire::sobject_url(version, &plan.object, &id));
             }
             m.insert("attributes".into(), attrs);
-            for (c, v) in plan.columns.iter().zip(row) {
-                insert_path(&mut m, &c.path, value_to_json(&v));
+            // Parents first, so their selected fields nest under them; a
+            // missing parent (null lookup) is null, as Salesforce renders it.
+            for rel in &plan.relationships {
+                let parent = match text_at(&row, Some(rel.id_column)) {
+                    Some(id) => json!({"attributes": {"type": rel.object, "url": crate::wire::sobject_url(version, &rel.object, &id)}}),
+                    None => Json_::Null,
+                };
+                m.insert(rel.name.clone(), parent);
             }
-            // A parent whose every field is null is a missing parent.
-            for v in m.values_mut() {
-                if let Json_::Object(o) = v {
-                    if o.iter().all(|(k, v)| k == "attributes" || v.is_null()) && o.contains_key("attributes") {
-                        *v = Json_::Null;
-                    }
-                }
+            for (c, v) in plan.columns.iter().zip(&row) {
+                insert_path(&mut m, &c.path, value_to_json(v));
             }
             Json_::Object(m)
         })
@@ -98,8 +95,8 @@ fn insert_path(m: &mut Map<String, Json_>, path: &[String], v: Json_) {
             m.insert(last.clone(), v);
         }
         [head, rest @ ..] => {
-            let child = m.entry(head.clone()).or_insert_with(|| json!({"attributes": {"type": head}}));
-            if let Json_::Object(c) = child {
+            // A null parent stays null; its fields are not invented.
+            if let Some(Json_::Object(c)) = m.get_mut(head) {
                 insert_path(c, rest, v);
             }
         }

@@ -2,6 +2,25 @@
 //! [`Schema`] and compile it to parameterised SQL ([`plan`], or both at once
 //! with [`compile`]). No I/O and no clock: the caller passes `now`.
 //!
+//! ```
+//! use dialtone_model::{Schema, Storage, Value};
+//! use dialtone_soql::{Dialect, PlanKind, compile};
+//!
+//! let now = time::macros::datetime!(2026-11-25 15:45 UTC);
+//! let soql = "SELECT Name, Account.Name FROM Contact WHERE LastName = 'Lovelace' AND CreatedDate = TODAY";
+//! let plan = compile(soql, Schema::standard(), Dialect::Sqlite, now)?;
+//! assert_eq!(plan.kind, PlanKind::Records);
+//! assert_eq!(plan.columns[1].path, ["Account", "Name"]);
+//! assert_eq!(plan.columns[1].storage, Storage::Text);
+//! assert_eq!(plan.params, [
+//!     Value::Text("Lovelace".into()),
+//!     Value::Text("2026-11-25T00:00:00.000+0000".into()),
+//!     Value::Text("2026-11-26T00:00:00.000+0000".into()),
+//! ]);
+//! assert!(plan.sql().contains(r#"LEFT JOIN "sobj_account" AS "t1" ON "t1"."id" = "t0"."accountid""#));
+//! # Ok::<(), dialtone_soql::SoqlError>(())
+//! ```
+//!
 //! # Supported SOQL
 //!
 //! ```text

@@ -92,6 +92,16 @@ impl Plan {
         self.dialect
     }
 
+    /// How many columns each row of [`Plan::sql`] / [`Plan::page_sql`] has:
+    /// for Records plans `columns.len()` plus the hidden Id columns (read those
+    /// as text), for Aggregate plans `columns.len()`, for CountOnly plans 1.
+    pub fn row_width(&self) -> usize {
+        match self.kind {
+            PlanKind::CountOnly => 1,
+            _ => self.select.len(),
+        }
+    }
+
     /// The full query, with the query's own LIMIT and OFFSET. For `CountOnly`
     /// plans this is [`Plan::count_sql`].
     pub fn sql(&self) -> String {

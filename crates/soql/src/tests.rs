@@ -887,6 +887,7 @@ fn records_sql_joins_parents_and_orders_stably() {
     );
     assert!(p.columns.iter().all(|c| c.storage == Storage::Text));
     assert_eq!(p.id_column, Some(3));
+    assert_eq!(p.row_width(), 6);
     assert_eq!(
         p.relationships,
         vec![

@@ -238,6 +238,7 @@ impl Db {
             .prepare(sql)
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let width = stmt.column_count();
+        assert_eq!(width, plan.row_width(), "{sql}");
         let params = rusqlite::params_from_iter(plan.params.iter().map(to_sql));
         let rows = stmt
             .query_map(params, |row| {

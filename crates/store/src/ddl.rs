@@ -6,7 +6,7 @@
 //! `dt_migrations`. After them, `sync_objects` adds any table or column the
 //! schema has gained (a new field needs no hand-written migration).
 
-use dialtone_model::{ObjectDef, Schema, Storage};
+use dialtone_model::{Field, FieldType, ObjectDef, Schema, Storage};
 use dialtone_soql::Dialect;
 
 pub(crate) struct Migration {
@@ -19,7 +19,29 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "system tables: sequences, phone index, settings", sql: system_tables },
     Migration { version: 2, name: "sign-in: credentials, connected apps, tokens", sql: auth_tables },
     Migration { version: 3, name: "standard objects", sql: |d| objects_ddl(Schema::standard(), d) },
+    Migration { version: 4, name: "case-insensitive indexes on text fields", sql: |_| case_insensitive_indexes(Schema::standard()) },
 ];
+
+/// SOQL compares text case-insensitively (`lower(col) = lower(?)`), so text
+/// fields are indexed on `lower(col)`; the plain index is dropped.
+fn case_insensitive_indexes(schema: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in schema.objects() {
+        for f in o.fields.iter().filter(|f| f.indexed && f.name != "Id" && folds_case(f)) {
+            out.push(format!("DROP INDEX IF EXISTS ix_{}_{}", o.table(), f.column()));
+            out.push(index(o, f));
+        }
+    }
+    out
+}
+
+/// Whether SOQL compares this field case-insensitively.
+fn folds_case(f: &Field) -> bool {
+    matches!(
+        f.ty,
+        FieldType::String | FieldType::TextArea | FieldType::Picklist(_) | FieldType::Phone | FieldType::Email | FieldType::Url | FieldType::AutoNumber
+    )
+}
 
 pub(crate) fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |m| m.version)
@@ -90,12 +112,17 @@ pub(crate) fn create_object(o: &ObjectDef, d: Dialect) -> Vec<String> {
         })
         .collect();
     let mut out = vec![format!("CREATE TABLE IF NOT EXISTS {} ({})", o.table(), cols.join(", "))];
-    out.extend(o.fields.iter().filter(|f| f.indexed && f.name != "Id").map(|f| index(o, &f.column())));
+    out.extend(o.fields.iter().filter(|f| f.indexed && f.name != "Id").map(|f| index(o, f)));
     out
 }
 
-pub(crate) fn index(o: &ObjectDef, column: &str) -> String {
-    format!("CREATE INDEX IF NOT EXISTS ix_{t}_{column} ON {t} (\"{column}\")", t = o.table())
+pub(crate) fn index(o: &ObjectDef, f: &Field) -> String {
+    let column = f.column();
+    if folds_case(f) {
+        format!("CREATE INDEX IF NOT EXISTS ixl_{t}_{column} ON {t} (lower(\"{column}\"))", t = o.table())
+    } else {
+        format!("CREATE INDEX IF NOT EXISTS ix_{t}_{column} ON {t} (\"{column}\")", t = o.table())
+    }
 }
 
 /// Statements that bring existing tables up to the schema: new tables,
@@ -114,7 +141,7 @@ pub(crate) fn sync_objects(schema: &Schema, d: Dialect, existing: &[(String, Str
             if !existing.iter().any(|(t, c)| *t == table && *c == col) {
                 out.push(format!("ALTER TABLE {table} ADD COLUMN \"{col}\" {}", column_type(f.ty.storage(), d)));
                 if f.indexed {
-                    out.push(index(o, &col));
+                    out.push(index(o, f));
                 }
             }
         }

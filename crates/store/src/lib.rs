@@ -111,7 +111,8 @@ pub trait Store: Send + Sync {
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()>;
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()>;
 
-    /// Runs a compiled SOQL plan; rows hold values in `plan.columns` order.
+    /// Runs a compiled SOQL plan; rows hold `plan.row_width()` values: the
+    /// `plan.columns`, then the hidden record and parent ids.
     async fn query(&self, plan: &Plan, page: Option<Page>) -> Result<Vec<Vec<Value>>>;
     /// The number of rows (or groups) the plan yields.
     async fn count(&self, plan: &Plan) -> Result<u64>;
@@ -163,6 +164,12 @@ pub async fn open(location: &Location, region: &str) -> Result<DynStore> {
         Location::Sqlite(path) => Arc::new(SqliteStore::open(path, normalizer)?),
         Location::Postgres(url) => Arc::new(PostgresStore::open(url, normalizer).await?),
     })
+}
+
+/// How to read each column of a plan's rows: the visible columns, then the
+/// hidden record and parent ids (text).
+pub(crate) fn row_storages(plan: &Plan) -> Vec<dialtone_model::Storage> {
+    (0..plan.row_width()).map(|i| plan.columns.get(i).map_or(dialtone_model::Storage::Text, |c| c.storage)).collect()
 }
 
 /// The current UTC time in stored form.

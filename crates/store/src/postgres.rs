@@ -311,9 +311,8 @@ impl Store for PostgresStore {
             None => plan.sql(),
         };
         let rows = self.rows(&sql, &plan.params).await.map_err(|e| StoreError::Query(e.to_string()))?;
-        rows.iter()
-            .map(|row| plan.columns.iter().enumerate().map(|(i, c)| read(row, i, c.storage)).collect())
-            .collect()
+        let storages = crate::row_storages(plan);
+        rows.iter().map(|row| storages.iter().enumerate().map(|(i, s)| read(row, i, *s)).collect()).collect()
     }
 
     async fn count(&self, plan: &Plan) -> Result<u64> {

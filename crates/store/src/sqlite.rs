@@ -299,7 +299,7 @@ impl Store for SqliteStore {
             None => plan.sql(),
         };
         let params = plan.params.clone();
-        let storages: Vec<Storage> = plan.columns.iter().map(|c| c.storage).collect();
+        let storages = crate::row_storages(plan);
         self.read_blocking(move |conn| {
             let mut stmt = conn.prepare_cached(&sql).map_err(|e| StoreError::Query(e.to_string()))?;
             let rows = stmt
