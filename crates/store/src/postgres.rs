@@ -241,7 +241,7 @@ impl Store for PostgresStore {
         let n = rows.len() as i64;
         let next: i64 = tx
             .query_one(
-                "INSERT INTO dt_sequences (object, next) VALUES ($1, 1 + $2) ON CONFLICT (object) DO UPDATE SET next = dt_sequences.next + $2 RETURNING next",
+                "INSERT INTO dt_sequences (object, next) VALUES ($1, 1 + $2::BIGINT) ON CONFLICT (object) DO UPDATE SET next = dt_sequences.next + $2::BIGINT RETURNING next",
                 &[&object.name, &n],
             )
             .await

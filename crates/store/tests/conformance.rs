@@ -1,0 +1,285 @@
+//! One suite, two backends: every scenario runs against SQLite (a fresh file)
+//! and PostgreSQL (a fresh database on `DIALTONE_TEST_PG`, default
+//! postgres://postgres@127.0.0.1:5432/postgres). Set DIALTONE_SKIP_PG=1 to run
+//! the SQLite half alone; otherwise an unreachable PostgreSQL fails the suite.
+
+use dialtone_model::{RawValue, SalesforceId, Schema, Value};
+use dialtone_store::{App, Credential, DynStore, Location, StoreError, Token};
+use std::future::Future;
+
+fn admin_url() -> String {
+    std::env::var("DIALTONE_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn skip_pg() -> bool {
+    std::env::var("DIALTONE_SKIP_PG").is_ok_and(|v| v == "1")
+}
+
+/// A fresh PostgreSQL database; returns its URL and a dropper.
+async fn fresh_pg_db() -> (String, impl Future<Output = ()>) {
+    let admin = admin_url();
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the store tests (or set DIALTONE_SKIP_PG=1): {e}"));
+    tokio::spawn(conn);
+    let name = format!("dt_test_{}_{}", std::process::id(), rand_suffix());
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+    let url = format!("{base}/{name}");
+    let drop = async move {
+        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    };
+    (url, drop)
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now()) % 1_000_000_000
+}
+
+/// Runs `scenario` against both backends. The scenario gets a way to (re)open
+/// the same store, so durability and migrations can be checked.
+async fn both<F, Fut>(scenario: F)
+where
+    F: Fn(Location) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    scenario(Location::Sqlite(dir.path().join("dialtone.db"))).await;
+    if skip_pg() {
+        eprintln!("DIALTONE_SKIP_PG=1: PostgreSQL half skipped");
+        return;
+    }
+    let (url, drop) = fresh_pg_db().await;
+    scenario(Location::Postgres(url)).await;
+    drop.await;
+}
+
+async fn open(loc: &Location) -> DynStore {
+    dialtone_store::open(loc, "US").await.expect("open store")
+}
+
+fn raw(pairs: &[(&str, &str)]) -> Vec<(String, RawValue)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), RawValue::Text(v.to_string()))).collect()
+}
+
+async fn create(store: &DynStore, object: &str, rows: &[&[(&str, &str)]]) -> Vec<SalesforceId> {
+    let o = Schema::standard().object(object).unwrap();
+    let checked = rows.iter().map(|r| o.check_create(raw(r)).unwrap()).collect();
+    store.insert(o, checked, None).await.unwrap()
+}
+
+async fn soql(store: &DynStore, q: &str) -> Vec<Vec<Value>> {
+    let plan = dialtone_soql::compile(q, store.schema(), store.dialect(), time::OffsetDateTime::now_utc()).unwrap();
+    store.query(&plan, None).await.unwrap()
+}
+
+async fn count(store: &DynStore, q: &str) -> u64 {
+    let plan = dialtone_soql::compile(q, store.schema(), store.dialect(), time::OffsetDateTime::now_utc()).unwrap();
+    store.count(&plan).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_round_trip_with_types_ids_and_audit_fields() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let contact = Schema::standard().object("Contact").unwrap();
+        let ids = create(&s, "Contact", &[&[("FirstName", "Ada"), ("LastName", "Lovelace"), ("Birthdate", "1815-12-10"), ("DoNotCall", "true")]]).await;
+        let id = &ids[0];
+        assert_eq!(id.key_prefix(), "003");
+        assert_eq!(id.as_str().len(), 18);
+        let rec = s.get(contact, id).await.unwrap().expect("stored");
+        assert_eq!(rec.get("Name"), Some(&Value::Text("Ada Lovelace".into())));
+        assert_eq!(rec.get("Birthdate"), Some(&Value::Text("1815-12-10".into())));
+        assert_eq!(rec.get("DoNotCall"), Some(&Value::Bool(true)));
+        assert_eq!(rec.get("HasOptedOutOfEmail"), Some(&Value::Bool(false)));
+        assert!(rec.get("CreatedDate").and_then(Value::as_str).is_some_and(|d| d.ends_with("+0000")));
+
+        let opp = Schema::standard().object("Opportunity").unwrap();
+        let oid = create(&s, "Opportunity", &[&[("Name", "Renewal"), ("StageName", "Prospecting"), ("CloseDate", "2026-12-31"), ("Amount", "1250.5"), ("Probability", "20")]]).await;
+        let rec = s.get(opp, &oid[0]).await.unwrap().unwrap();
+        assert_eq!(rec.get("Amount"), Some(&Value::Float(1250.5)));
+
+        let changes = contact.check_update(raw(&[("FirstName", "Augusta Ada")]), &rec_values(&s, contact, id).await).unwrap();
+        s.update(contact, id, changes, None).await.unwrap();
+        let rec = s.get(contact, id).await.unwrap().unwrap();
+        assert_eq!(rec.get("Name"), Some(&Value::Text("Augusta Ada Lovelace".into())));
+
+        s.delete(contact, id).await.unwrap();
+        assert!(s.get(contact, id).await.unwrap().is_none());
+        assert!(matches!(s.delete(contact, id).await, Err(StoreError::NotFound { .. })));
+        assert!(matches!(s.update(contact, id, vec![("Title".into(), Value::Text("x".into()))], None).await, Err(StoreError::NotFound { .. })));
+    })
+    .await;
+}
+
+async fn rec_values(s: &DynStore, o: &dialtone_model::ObjectDef, id: &SalesforceId) -> Vec<(String, Value)> {
+    s.get(o, id).await.unwrap().unwrap().values
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_written_form_of_a_number_finds_contacts_leads_accounts_and_person_accounts() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let c = create(&s, "Contact", &[&[("LastName", "A"), ("Phone", "(415) 555-1212")], &[("LastName", "B"), ("MobilePhone", "+1 415-555-1212")]]).await;
+        let l = create(&s, "Lead", &[&[("LastName", "C"), ("Company", "X"), ("Phone", "4155551212")]]).await;
+        let a = create(&s, "Account", &[&[("Name", "Acme"), ("Phone", "415.555.1212")], &[("FirstName", "P"), ("LastName", "Person"), ("PersonMobilePhone", "1-415-555-1212")]]).await;
+        create(&s, "Contact", &[&[("LastName", "Other"), ("Phone", "(415) 555-9999")]]).await;
+        for written in ["(415) 555-1212", "+1 415-555-1212", "4155551212", "+14155551212"] {
+            let e = s.normalizer().normalize(written).unwrap();
+            let found: Vec<SalesforceId> = s.phone_lookup(&e).await.unwrap().into_iter().map(|m| m.id).collect();
+            let mut want: Vec<SalesforceId> = c.iter().chain(&l).chain(&a).cloned().collect();
+            want.sort();
+            let mut got = found.clone();
+            got.sort();
+            assert_eq!(got, want, "lookup of {written}");
+        }
+        // A change of number moves the record in the index; a delete removes it.
+        let contact = Schema::standard().object("Contact").unwrap();
+        s.update(contact, &c[0], vec![("Phone".into(), Value::Text("+44 20 7946 0018".into()))], None).await.unwrap();
+        let us = s.normalizer().normalize("4155551212").unwrap();
+        assert_eq!(s.phone_lookup(&us).await.unwrap().len(), 4);
+        let uk = s.normalizer().normalize("+442079460018").unwrap();
+        assert_eq!(s.phone_lookup(&uk).await.unwrap().len(), 1);
+        s.delete(contact, &c[0]).await.unwrap();
+        assert!(s.phone_lookup(&uk).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soql_plans_run_the_same_on_both_backends() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let sources = ["Web", "Web", "Phone Inquiry", "Other", "Web"];
+        let rows: Vec<Vec<(String, RawValue)>> = sources
+            .iter()
+            .enumerate()
+            .map(|(i, src)| {
+                raw(&[
+                    ("LastName", &format!("Smith{i}")),
+                    ("Company", if i % 2 == 0 { "Acme" } else { "Globex" }),
+                    ("LeadSource", src),
+                    ("AnnualRevenue", &format!("{}", (i + 1) * 1000)),
+                    ("NumberOfEmployees", &format!("{}", i * 10)),
+                ])
+            })
+            .collect();
+        let lead = Schema::standard().object("Lead").unwrap();
+        let checked = rows.into_iter().map(|r| lead.check_create(r).unwrap()).collect();
+        s.insert(lead, checked, None).await.unwrap();
+
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead").await, 5);
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead WHERE Company = 'acme'").await, 3, "= is case-insensitive");
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead WHERE LastName LIKE 'smith%'").await, 5, "LIKE is case-insensitive");
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead WHERE CreatedDate = TODAY").await, 5);
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead WHERE CreatedDate < LAST_N_DAYS:3").await, 0);
+        assert_eq!(count(&s, "SELECT COUNT() FROM Lead WHERE LeadSource IN ('Other', 'Phone Inquiry') OR (NumberOfEmployees >= 40 AND Company != 'Globex')").await, 3);
+        let agg = soql(&s, "SELECT LeadSource, COUNT(Id) cnt, SUM(AnnualRevenue), MAX(NumberOfEmployees) FROM Lead GROUP BY LeadSource ORDER BY LeadSource").await;
+        assert_eq!(
+            agg,
+            vec![
+                vec![Value::Text("Other".into()), Value::Int(1), Value::Float(4000.0), Value::Int(30)],
+                vec![Value::Text("Phone Inquiry".into()), Value::Int(1), Value::Float(3000.0), Value::Int(20)],
+                vec![Value::Text("Web".into()), Value::Int(3), Value::Float(8000.0), Value::Int(40)],
+            ]
+        );
+        let plan = dialtone_soql::compile("SELECT LastName FROM Lead ORDER BY LastName DESC", s.schema(), s.dialect(), time::OffsetDateTime::now_utc()).unwrap();
+        let page = s.query(&plan, Some(dialtone_store::Page { offset: 1, limit: 2 })).await.unwrap();
+        assert_eq!(page.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), vec![Value::Text("Smith3".into()), Value::Text("Smith2".into())]);
+        assert_eq!(s.count(&plan).await.unwrap(), 5);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_batch_writes_nothing() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let contact = Schema::standard().object("Contact").unwrap();
+        let good = contact.check_create(raw(&[("LastName", "Kept")])).unwrap();
+        let mut bad = contact.check_create(raw(&[("LastName", "Broken")])).unwrap();
+        bad.push(("NoSuchColumn".into(), Value::Text("x".into())));
+        let err = s.insert(contact, vec![good.clone(), bad], None).await;
+        assert!(err.is_err());
+        assert_eq!(count(&s, "SELECT COUNT() FROM Contact").await, 0);
+        // The sequence is not burnt by the failure either: the next id is the first.
+        let ids = s.insert(contact, vec![good], None).await.unwrap();
+        assert_eq!(ids[0].seq(), Some(1));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_keeps_records_ids_and_migrations() {
+    both(|loc| async move {
+        let first = {
+            let s = open(&loc).await;
+            let ids = create(&s, "Case", &[&[("Subject", "Printer on fire")]]).await;
+            let rec = s.get(Schema::standard().object("Case").unwrap(), &ids[0]).await.unwrap().unwrap();
+            assert_eq!(rec.get("CaseNumber"), Some(&Value::Text("00000001".into())));
+            assert_eq!(rec.get("Status"), Some(&Value::Text("New".into())));
+            ids[0].clone()
+        };
+        let s = open(&loc).await;
+        assert!(s.get(Schema::standard().object("Case").unwrap(), &first).await.unwrap().is_some());
+        let second = create(&s, "Case", &[&[("Subject", "Again")]]).await;
+        assert_eq!(second[0].seq(), Some(2), "ids are never reused");
+        let migrations = s.migrations().await.unwrap();
+        let versions: Vec<i64> = migrations.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, (1..=versions.len() as i64).collect::<Vec<_>>());
+        assert!(versions.len() >= 4);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_from_a_newer_dialtone_is_refused() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        drop(s);
+        match &loc {
+            Location::Sqlite(p) => {
+                let c = rusqlite::Connection::open(p).unwrap();
+                c.execute("INSERT INTO dt_migrations (version, name, applied_at) VALUES (999, 'future', 'x')", []).unwrap();
+            }
+            Location::Postgres(url) => {
+                let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                c.batch_execute("INSERT INTO dt_migrations (version, name, applied_at) VALUES (999, 'future', 'x')").await.unwrap();
+            }
+        }
+        match dialtone_store::open(&loc, "US").await {
+            Err(StoreError::TooNew { found: 999, .. }) => {}
+            Err(other) => panic!("expected TooNew, got {other}"),
+            Ok(_) => panic!("expected TooNew, the store opened"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_state_round_trips() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let user = create(&s, "User", &[&[("Username", "ada@example.com"), ("LastName", "L"), ("Email", "ada@example.com")]]).await.remove(0);
+        assert_eq!(s.find_user_by_username("ada@example.com").await.unwrap().and_then(|r| r.id()), Some(user.clone()));
+        assert!(s.find_user_by_username("nobody@example.com").await.unwrap().is_none());
+        let cred = Credential { user_id: user.clone(), password_hash: "h".into(), failed_attempts: 2, locked_until: Some("2030-01-01T00:00:00.000+0000".into()) };
+        s.put_credential(&cred).await.unwrap();
+        assert_eq!(s.credential(&user).await.unwrap(), Some(cred));
+        let app = App { client_id: "cid".into(), name: "Loader".into(), secret_hash: "sh".into() };
+        s.put_app(&app).await.unwrap();
+        assert_eq!(s.app("cid").await.unwrap(), Some(app));
+        assert!(s.put_app(&App { client_id: "cid".into(), name: "dup".into(), secret_hash: "x".into() }).await.is_err());
+        let t = Token { token_hash: "th".into(), kind: "access".into(), user_id: user, client_id: "cid".into(), expires_at: "2030-01-01T00:00:00.000+0000".into(), revoked: false };
+        s.put_token(&t).await.unwrap();
+        assert_eq!(s.token("th").await.unwrap(), Some(t.clone()));
+        s.revoke_token("th").await.unwrap();
+        assert!(s.token("th").await.unwrap().unwrap().revoked);
+        s.put_setting("region", "GB").await.unwrap();
+        s.put_setting("region", "DE").await.unwrap();
+        assert_eq!(s.setting("region").await.unwrap().as_deref(), Some("DE"));
+    })
+    .await;
+}
