@@ -1,0 +1,986 @@
+//! Scenario tests of the `dialtone` binary: each test runs the real program against a fresh
+//! temporary data directory and checks the exit code (0 success, 1 runtime, 2 bad input or
+//! usage), the messages a person reads, and that bad input leaves the stored data unchanged.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+/// One `dialtone` installation: a temporary directory holding the data dir and input files.
+struct Dialtone {
+    dir: tempfile::TempDir,
+}
+
+/// What one run of the binary did.
+struct Output {
+    args: Vec<String>,
+    code: i32,
+    stdout: String,
+    stderr: String,
+    stdout_bytes: Vec<u8>,
+}
+
+impl Output {
+    /// Panics, showing everything the run printed, unless it exited with `code`.
+    #[track_caller]
+    fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code of `dialtone {}`\n{}", self.args.join(" "), self.dump());
+        self
+    }
+
+    #[track_caller]
+    fn ok(&self) -> &Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout of `dialtone {}` lacks {needle:?}\n{}", self.args.join(" "), self.dump());
+        self
+    }
+
+    #[track_caller]
+    fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr of `dialtone {}` lacks {needle:?}\n{}", self.args.join(" "), self.dump());
+        self
+    }
+
+    #[track_caller]
+    fn stderr_lacks(&self, needle: &str) -> &Self {
+        assert!(!self.stderr.contains(needle), "stderr of `dialtone {}` has {needle:?}\n{}", self.args.join(" "), self.dump());
+        self
+    }
+
+    fn dump(&self) -> String {
+        format!("exit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Dialtone {
+    fn new() -> Dialtone {
+        Dialtone { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    /// The `--data` directory (created by the first command that opens the store).
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes an input file into the temp dir and returns its path as a string.
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, contents).expect("write fixture");
+        p.to_str().expect("utf-8 temp path").to_string()
+    }
+
+    /// Runs `dialtone ARGS` exactly as given, in the temp dir, with `stdin` (or nothing) on
+    /// standard input. The environment cannot point it at another store.
+    fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dialtone"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("DIALTONE_DATA", self.data())
+            .env_remove("DIALTONE_STORE")
+            .env_remove("DIALTONE_REGION")
+            .env_remove("DIALTONE_LOG")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("run dialtone");
+        {
+            let mut pipe = child.stdin.take().expect("stdin");
+            if let Some(bytes) = stdin {
+                // The program may exit before reading everything (e.g. on a usage error).
+                let _ = pipe.write_all(bytes);
+            }
+        }
+        let out = child.wait_with_output().expect("wait for dialtone");
+        Output {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            code: out.status.code().expect("exited, not killed by a signal"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout_bytes: out.stdout,
+        }
+    }
+
+    /// Runs `dialtone ARGS --data DIR`.
+    fn dt(&self, args: &[&str]) -> Output {
+        self.dt_in(args, None)
+    }
+
+    /// Runs `dialtone ARGS --data DIR` with `stdin`.
+    fn dt_in(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let data = self.data();
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--data");
+        all.push(data.to_str().expect("utf-8 temp path"));
+        self.run(&all, stdin)
+    }
+
+    /// `dialtone query SOQL`: the rows, as JSON objects, and totalSize.
+    fn query(&self, soql: &str) -> (Vec<serde_json::Map<String, serde_json::Value>>, usize) {
+        let out = self.dt(&["query", soql]);
+        out.ok();
+        let rows = out
+            .stdout
+            .lines()
+            .map(|l| match serde_json::from_str(l) {
+                Ok(serde_json::Value::Object(m)) => m,
+                _ => panic!("query printed a line that is not a JSON object: {l:?}\n{}", out.dump()),
+            })
+            .collect();
+        let total = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("totalSize: "))
+            .unwrap_or_else(|| panic!("no totalSize line\n{}", out.dump()))
+            .trim()
+            .parse()
+            .expect("totalSize is a number");
+        (rows, total)
+    }
+
+    fn count(&self, object: &str) -> usize {
+        let (rows, total) = self.query(&format!("SELECT COUNT() FROM {object}"));
+        assert!(rows.is_empty(), "COUNT() prints no rows");
+        total
+    }
+
+    /// `dialtone callcenter list`, one entry per line.
+    fn call_centers(&self) -> Vec<String> {
+        let out = self.dt(&["callcenter", "list"]);
+        out.ok();
+        if out.stdout.starts_with("no call centers yet") {
+            return Vec::new();
+        }
+        out.stdout.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    /// Adds a user with a good password.
+    fn add_user(&self, username: &str) {
+        self.dt_in(&["user", "add", username], Some(b"a long secret\n")).ok();
+    }
+
+    /// Username → CallCenterId (None when unassigned), from `dialtone query`.
+    fn assignments(&self) -> Vec<(String, Option<String>)> {
+        let (rows, _) = self.query("SELECT Username, CallCenterId FROM User ORDER BY Username");
+        rows.into_iter()
+            .map(|r| {
+                let user = r["Username"].as_str().expect("Username").to_string();
+                let cc = r["CallCenterId"].as_str().map(str::to_string);
+                (user, cc)
+            })
+            .collect()
+    }
+
+    fn call_center_id(&self, internal_name: &str) -> String {
+        let (rows, total) = self.query(&format!("SELECT Id FROM CallCenter WHERE InternalName = '{internal_name}'"));
+        assert_eq!(total, 1, "one call center named {internal_name}");
+        rows[0]["Id"].as_str().expect("Id").to_string()
+    }
+
+    /// `dialtone callcenter export NAME [ARGS]` on stdout, as bytes.
+    fn export(&self, name: &str, extra: &[&str]) -> Vec<u8> {
+        let mut args = vec!["callcenter", "export", name];
+        args.extend_from_slice(extra);
+        let out = self.dt(&args);
+        out.ok();
+        assert!(!out.stdout_bytes.is_empty(), "export printed nothing\n{}", out.dump());
+        out.stdout_bytes
+    }
+}
+
+fn text(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).expect("utf-8")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+const LEGACY: &str = r#"<?xml version="1.0" encoding="UTF-8" ?>
+<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="InternalName">AcmeClick2Dial</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Acme Click-to-Dial</item>
+    <item sortOrder="2" name="reqAdapterUrl" label="CTI Adapter URL">/apex/AcmeClick2Dial</item>
+    <item sortOrder="3" name="reqUseApi" label="Use CTI API">true</item>
+    <item sortOrder="4" name="reqSoftphoneHeight" label="Softphone Height">400</item>
+    <item sortOrder="5" name="reqSoftphoneWidth" label="Softphone Width">300</item>
+  </section>
+  <section sortOrder="1" name="reqDialingOptions" label="Dialing Options">
+    <item sortOrder="0" name="reqOutsidePrefix" label="Outside Prefix">9</item>
+    <item sortOrder="1" name="reqLongDistPrefix" label="Long Distance Prefix">1</item>
+    <item sortOrder="2" name="reqInternationalPrefix" label="International Prefix">011</item>
+  </section>
+  <section sortOrder="2" name="acmeSettings" label="Acme &amp; Sons settings">
+    <item sortOrder="0" name="queues" label="Queues">support, sales &lt;EU&gt;</item>
+    <item sortOrder="1" name="greeting" label="Greeting">Caf&#xE9; ☎ 電話</item>
+  </section>
+</callCenter>
+"#;
+
+/// The same call center with another display name: re-importing it replaces the first.
+const LEGACY_RENAMED: &str = r#"<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="InternalName">AcmeClick2Dial</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Acme Click-to-Dial v2</item>
+    <item sortOrder="2" name="reqAdapterUrl" label="CTI Adapter URL">/apex/AcmeClick2DialV2</item>
+    <item sortOrder="3" name="reqUseApi" label="Use CTI API">true</item>
+    <item sortOrder="4" name="reqSoftphoneHeight" label="Softphone Height">500</item>
+    <item sortOrder="5" name="reqSoftphoneWidth" label="Softphone Width">300</item>
+  </section>
+</callCenter>
+"#;
+
+/// Metadata API file; the internal name comes from the file name (OpenCTI.callCenter).
+const METADATA: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<CallCenter xmlns="http://soap.sforce.com/2006/04/metadata">
+    <adapterUrl>/apex/demoAdapterPage</adapterUrl>
+    <customSettings>{&quot;reqTimeout&quot;:&quot;10000&quot;,&quot;reqUseApi&quot;:&quot;true&quot;}</customSettings>
+    <displayName>Demo Call Center Adapter</displayName>
+    <displayNameLabel>Display Name</displayNameLabel>
+    <internalNameLabel>InternalName</internalNameLabel>
+    <sections>
+        <items>
+            <label>CTI Adapter URL</label>
+            <name>reqAdapterUrl</name>
+            <value>/apex/demoAdapterPage</value>
+        </items>
+        <items>
+            <label>Use CTI API</label>
+            <name>reqUseApi</name>
+            <value>true</value>
+        </items>
+        <items>
+            <label>Softphone Height</label>
+            <name>reqSoftphoneHeight</name>
+            <value>550</value>
+        </items>
+        <items>
+            <label>Softphone Width</label>
+            <name>reqSoftphoneWidth</name>
+            <value>400</value>
+        </items>
+        <label>General Information</label>
+        <name>reqGeneralInfo</name>
+    </sections>
+    <sections>
+        <items>
+            <label>Simulated Incoming Phone Number</label>
+            <name>reqIncomingNumber</name>
+            <value>(415) 555-1212</value>
+        </items>
+        <label>Phone Demo Settings</label>
+        <name>reqPhoneDemoSettings</name>
+    </sections>
+    <version>4</version>
+</CallCenter>
+"#;
+
+const MISMATCHED_TAG: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">Broken</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Broken</item>
+</callCenter>
+"#;
+
+const BARE_AMPERSAND: &str = r#"<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">ATT</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">AT&T Support</item>
+  </section>
+</callCenter>
+"#;
+
+const BILLION_LAUGHS: &str = r#"<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">Lolz</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">&lol9;</item>
+  </section>
+</callCenter>
+"#;
+
+const XXE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE callCenter [
+  <!ENTITY xxe SYSTEM "file:///etc/passwd">
+]>
+<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">Xxe</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">&xxe;</item>
+  </section>
+</callCenter>
+"#;
+
+/// Well-formed, but without the adapter URL and softphone width a CTI call center needs.
+const MISSING_REQUIRED: &str = r#"<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">Incomplete</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Incomplete CTI</item>
+    <item sortOrder="2" name="reqUseApi" label="Use CTI API">true</item>
+    <item sortOrder="3" name="reqSoftphoneHeight" label="Softphone Height">400</item>
+  </section>
+</callCenter>
+"#;
+
+const WRONG_ROOT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Package xmlns="http://soap.sforce.com/2006/04/metadata">
+    <types>
+        <members>*</members>
+        <name>CallCenter</name>
+    </types>
+</Package>
+"#;
+
+/// The internal name of LEGACY, with a softphone height that is not a number: refusing it
+/// must leave the stored AcmeClick2Dial as it was.
+const INVALID_SAME_NAME: &str = r#"<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="InternalName">AcmeClick2Dial</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Hijacked</item>
+    <item sortOrder="2" name="reqAdapterUrl" label="CTI Adapter URL">/apex/AcmeClick2Dial</item>
+    <item sortOrder="3" name="reqUseApi" label="Use CTI API">true</item>
+    <item sortOrder="4" name="reqSoftphoneHeight" label="Softphone Height">tall</item>
+    <item sortOrder="5" name="reqSoftphoneWidth" label="Softphone Width">300</item>
+  </section>
+</callCenter>
+"#;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Help and usage
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn help_of_every_command_and_subcommand_has_an_example() {
+    let d = Dialtone::new();
+    let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["user"],
+        &["user", "add"],
+        &["app"],
+        &["app", "add"],
+        &["callcenter"],
+        &["callcenter", "import"],
+        &["callcenter", "validate"],
+        &["callcenter", "export"],
+        &["callcenter", "assign"],
+        &["callcenter", "list"],
+        &["import"],
+        &["query"],
+        &["lookup"],
+    ];
+    for command in commands {
+        for flag in ["--help", "-h"] {
+            let mut args = command.to_vec();
+            args.push(flag);
+            let out = d.run(&args, None);
+            out.ok().stdout_has("Example");
+            assert!(out.stderr.is_empty(), "help writes to stdout only\n{}", out.dump());
+        }
+        // `dialtone help CMD …` says the same as `dialtone CMD … --help`.
+        let mut args = vec!["help"];
+        args.extend_from_slice(command);
+        d.run(&args, None).ok().stdout_has("Example");
+    }
+    // Help never touches the store.
+    assert!(!d.data().exists(), "--help created the data directory");
+}
+
+#[test]
+fn top_level_help_states_the_exit_codes() {
+    let d = Dialtone::new();
+    d.run(&["--help"], None).ok().stdout_has("Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.");
+    let v = d.run(&["--version"], None);
+    v.ok().stdout_has("dialtone ");
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let d = Dialtone::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+        (&[], "Usage:"),
+        (&["callcenter"], "Usage:"),
+        (&["callcenter", "frobnicate"], "unrecognized subcommand"),
+        (&["query", "SELECT Id FROM Contact", "--bogus"], "unexpected argument '--bogus'"),
+        (&["query"], "<SOQL>"),
+        (&["lookup"], "<NUMBER>"),
+        (&["import", "Contact"], "<FILE>"),
+        (&["callcenter", "export", "X", "--format", "yaml"], "invalid value 'yaml'"),
+        (&["callcenter", "assign", "X"], "--users"),
+        (&["callcenter", "assign", "X", "--user", "a@example.com", "--users", "u.csv"], "cannot be used with"),
+        (&["import", "Contact", "c.csv", "--batch", "many"], "invalid value 'many'"),
+    ];
+    for (args, message) in cases {
+        d.run(args, None).code(2).stderr_has(message);
+    }
+    assert!(!d.data().exists(), "a usage error created the data directory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Users and apps
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn user_add_reads_the_password_from_stdin() {
+    let d = Dialtone::new();
+    let out = d.dt_in(&["user", "add", "ada@example.com", "--profile", "System Administrator", "--first-name", "Ada"], Some(b"correct horse battery\n"));
+    out.ok().stdout_has("added user ada@example.com (005").stdout_has("with profile \"System Administrator\"");
+    // A password without a trailing newline, and one ending in CRLF, are read too.
+    d.dt_in(&["user", "add", "bob@example.com"], Some(b"no newline at all")).ok().stdout_has("with profile \"Standard User\"");
+    d.dt_in(&["user", "add", "cy@example.com"], Some(b"windows line end\r\n")).ok();
+    // --email makes a non-email username acceptable; the last name defaults to the username.
+    d.dt_in(&["user", "add", "dee", "--email", "dee@example.com"], Some(b"a long secret\n")).ok();
+
+    let (rows, total) = d.query("SELECT Username, FirstName, LastName, Email FROM User ORDER BY Username");
+    assert_eq!(total, 4);
+    let ada = &rows[0];
+    assert_eq!(ada["Username"], "ada@example.com");
+    assert_eq!(ada["FirstName"], "Ada");
+    assert_eq!(ada["LastName"], "ada");
+    assert_eq!(ada["Email"], "ada@example.com");
+    assert_eq!(rows[3]["Username"], "dee");
+    assert_eq!(rows[3]["Email"], "dee@example.com");
+}
+
+#[test]
+fn user_add_refuses_bad_input_and_adds_nobody() {
+    let d = Dialtone::new();
+    d.add_user("ada@example.com");
+    let cases: &[(&[&str], &[u8], &str)] = &[
+        (&["user", "add", "bob@example.com"], b"short\n", "at least 8 characters"),
+        (&["user", "add", "bob@example.com"], b"1234567\n", "at least 8 characters"),
+        (&["user", "add", "bob@example.com"], b"", "at least 8 characters"),
+        (&["user", "add", "bob@example.com"], b"\n", "at least 8 characters"),
+        (&["user", "add", "ada@example.com"], b"another long secret\n", "a user named ada@example.com already exists"),
+        (&["user", "add", "bob"], b"a long secret\n", "bob is not an email address: give --email"),
+        (&["user", "add", "bob@example.com", "--email", "not-an-email"], b"a long secret\n", "INVALID_EMAIL_ADDRESS"),
+    ];
+    for (args, stdin, message) in cases {
+        d.dt_in(args, Some(stdin)).code(2).stderr_has(message).stderr_has("error: ");
+    }
+    let (rows, total) = d.query("SELECT Username FROM User");
+    assert_eq!(total, 1, "only the first user exists: {rows:?}");
+    assert_eq!(rows[0]["Username"], "ada@example.com");
+}
+
+#[test]
+fn app_add_prints_exactly_the_client_id_and_secret() {
+    let d = Dialtone::new();
+    let first = d.dt(&["app", "add", "Data Loader"]);
+    first.ok();
+    let lines: Vec<&str> = first.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "two lines\n{}", first.dump());
+    let id = lines[0].strip_prefix("client_id=").expect("client_id= line");
+    let secret = lines[1].strip_prefix("client_secret=").expect("client_secret= line");
+    assert!(!id.is_empty() && !secret.is_empty());
+    assert!(!id.contains(char::is_whitespace) && !secret.contains(char::is_whitespace));
+    assert!(secret.len() >= 16, "a secret worth the name: {secret:?}");
+
+    // A second app gets its own credentials.
+    let second = d.dt(&["app", "add", "Reports"]);
+    second.ok();
+    assert_eq!(second.stdout.lines().count(), 2);
+    assert!(!second.stdout.contains(id) && !second.stdout.contains(secret), "credentials are not reused");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Call centers
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn callcenter_validate_reports_format_names_and_counts_without_a_store() {
+    let d = Dialtone::new();
+    let legacy = d.file("AcmeClick2Dial.xml", LEGACY);
+    let metadata = d.file("OpenCTI.callCenter", METADATA);
+    d.run(&["callcenter", "validate", &legacy], None)
+        .ok()
+        .stdout_has("valid Legacy call center \"Acme Click-to-Dial\" (AcmeClick2Dial), 3 sections, 11 items");
+    d.run(&["callcenter", "validate", &metadata], None)
+        .ok()
+        .stdout_has("valid Metadata call center \"Demo Call Center Adapter\" (OpenCTI), 2 sections, 5 items");
+    assert!(!d.data().exists(), "validate does not open the store");
+}
+
+#[test]
+fn callcenter_import_both_formats_and_list() {
+    let d = Dialtone::new();
+    d.dt(&["callcenter", "list"]).ok().stdout_has("no call centers yet: import one with `dialtone callcenter import FILE.xml`");
+
+    let legacy = d.file("AcmeClick2Dial.xml", LEGACY);
+    let metadata = d.file("OpenCTI.callCenter", METADATA);
+    d.dt(&["callcenter", "import", &legacy]).ok().stdout_has("imported call center \"Acme Click-to-Dial\" (AcmeClick2Dial) as ");
+    d.dt(&["callcenter", "import", &metadata]).ok().stdout_has("imported call center \"Demo Call Center Adapter\" (OpenCTI) as ");
+
+    assert_eq!(
+        d.call_centers(),
+        ["AcmeClick2Dial Acme Click-to-Dial Legacy 0 user(s)", "OpenCTI Demo Call Center Adapter Metadata 0 user(s)"]
+    );
+    // The imported definitions are what the files say, in their own format.
+    assert_eq!(text(&d.export("AcmeClick2Dial", &[])).matches("<item ").count(), 11);
+    let exported = d.export("OpenCTI", &[]);
+    assert!(text(&exported).contains("<CallCenter xmlns=\"http://soap.sforce.com/2006/04/metadata\">"));
+    assert!(text(&exported).contains("<version>4</version>"));
+}
+
+#[test]
+fn callcenter_reimport_of_the_same_internal_name_replaces() {
+    let d = Dialtone::new();
+    let first = d.file("AcmeClick2Dial.xml", LEGACY);
+    let second = d.file("renamed.xml", LEGACY_RENAMED);
+    d.dt(&["callcenter", "import", &first]).ok().stdout_has("imported call center");
+    let id = d.call_center_id("AcmeClick2Dial");
+    d.dt(&["callcenter", "import", &second])
+        .ok()
+        .stdout_has(&format!("replaced call center \"Acme Click-to-Dial v2\" (AcmeClick2Dial) as {id}"));
+    assert_eq!(d.count("CallCenter"), 1);
+    assert_eq!(d.call_centers(), ["AcmeClick2Dial Acme Click-to-Dial v2 Legacy 0 user(s)"]);
+    let xml = d.export("AcmeClick2Dial", &[]);
+    assert!(text(&xml).contains("/apex/AcmeClick2DialV2"));
+    assert!(!text(&xml).contains("reqDialingOptions"), "replaced, not merged");
+}
+
+#[test]
+fn callcenter_export_imports_back_identically_in_every_format() {
+    let d = Dialtone::new();
+    for (file, contents, name) in [("AcmeClick2Dial.xml", LEGACY, "AcmeClick2Dial"), ("OpenCTI.callCenter", METADATA, "OpenCTI")] {
+        let path = d.file(file, contents);
+        d.dt(&["callcenter", "import", &path]).ok();
+
+        let default = d.export(name, &[]);
+        let legacy = d.export(name, &["--format", "legacy"]);
+        let metadata = d.export(name, &["--format", "metadata"]);
+        assert!(text(&legacy).contains("<callCenter>"), "{}", text(&legacy));
+        assert!(text(&metadata).contains("<CallCenter xmlns=\"http://soap.sforce.com/2006/04/metadata\">"), "{}", text(&metadata));
+        let native = if file.ends_with(".xml") { &legacy } else { &metadata };
+        assert_eq!(text(&default), text(native), "the default export format is the imported one");
+
+        // --out writes the same bytes to a file and says so on stderr.
+        let out_path = d.path(&format!("{name}.export"));
+        let out = d.dt(&["callcenter", "export", name, "--out", out_path.to_str().unwrap()]);
+        out.ok().stderr_has(&format!("wrote {}", out_path.display()));
+        assert!(out.stdout.is_empty(), "--out prints nothing on stdout\n{}", out.dump());
+        assert_eq!(std::fs::read(&out_path).unwrap(), default);
+
+        // Each export imports back ("replaced") and exports again byte for byte.
+        for (format, first, ext) in [("legacy", &legacy, "xml"), ("metadata", &metadata, "callCenter")] {
+            let again = d.file(&format!("{name}.{ext}"), first);
+            d.dt(&["callcenter", "import", &again]).ok().stdout_has(&format!("replaced call center")).stdout_has(&format!("({name})"));
+            let second = d.export(name, &["--format", format]);
+            assert_eq!(text(&second), text(first), "{name}: {format} export, re-imported, exports identically");
+            // …and the call center now remembers the format it was last imported in.
+            assert_eq!(text(&d.export(name, &[])), text(first));
+        }
+        // The legacy → metadata → legacy trip changed nothing for a file with sorted items.
+        if file.ends_with(".xml") {
+            assert_eq!(text(&d.export(name, &["--format", "legacy"])), text(&legacy));
+        }
+    }
+    assert_eq!(d.count("CallCenter"), 2, "re-imports replaced, never duplicated");
+}
+
+#[test]
+fn callcenter_bad_files_exit_2_name_the_problem_and_import_nothing() {
+    let d = Dialtone::new();
+    let good = d.file("AcmeClick2Dial.xml", LEGACY);
+    d.dt(&["callcenter", "import", &good]).ok();
+    let before_list = d.call_centers();
+    let before_xml = d.export("AcmeClick2Dial", &[]);
+
+    let latin1: Vec<u8> = b"<callCenter>\n  <section name=\"reqGeneralInfo\">\n    <item name=\"reqDisplayName\">Caf\xe9</item>\n  </section>\n</callCenter>\n".to_vec();
+    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+        ("mismatched.xml", MISMATCHED_TAG.into(), vec!["mismatched.xml:6:3: ", "malformed XML"]),
+        ("ampersand.xml", BARE_AMPERSAND.into(), vec!["ampersand.xml:4:", "&amp;"]),
+        ("lolz.xml", BILLION_LAUGHS.into(), vec!["lolz.xml:2:1: ", "DOCTYPE declarations are not allowed"]),
+        ("xxe.xml", XXE.into(), vec!["xxe.xml:2:1: ", "DOCTYPE"]),
+        ("incomplete.xml", MISSING_REQUIRED.into(), vec!["has 2 problem(s); nothing was imported", "reqAdapterUrl", "reqSoftphoneWidth"]),
+        ("package.xml", WRONG_ROOT.into(), vec!["package.xml:2:1: ", "root element is <Package>; expected <callCenter>"]),
+        ("same_name.xml", INVALID_SAME_NAME.into(), vec!["same_name.xml:7:", "reqSoftphoneHeight", "\"tall\" is not a whole number"]),
+        ("empty.xml", Vec::new(), vec!["empty.xml", "file is empty"]),
+        ("latin1.xml", latin1, vec!["latin1.xml:3:", "not valid UTF-8 (unexpected byte 0xE9)"]),
+    ];
+    for (name, contents, messages) in &cases {
+        let path = d.file(name, contents);
+        for command in ["validate", "import"] {
+            let out = if command == "validate" { d.run(&["callcenter", command, &path], None) } else { d.dt(&["callcenter", command, &path]) };
+            out.code(2).stderr_has("error: ");
+            for m in messages {
+                out.stderr_has(m);
+            }
+            assert!(out.stdout.is_empty(), "nothing on stdout\n{}", out.dump());
+        }
+    }
+    let missing = d.path("no-such-file.xml");
+    d.dt(&["callcenter", "import", missing.to_str().unwrap()]).code(2).stderr_has("cannot read").stderr_has("no-such-file.xml");
+
+    assert_eq!(d.call_centers(), before_list, "nothing new was imported");
+    assert_eq!(d.count("CallCenter"), 1);
+    assert_eq!(text(&d.export("AcmeClick2Dial", &[])), text(&before_xml), "the stored call center is unchanged");
+}
+
+#[test]
+fn callcenter_export_of_an_unknown_name_exits_2() {
+    let d = Dialtone::new();
+    d.dt(&["callcenter", "export", "Nope"]).code(2).stderr_has("no call center named Nope: see `dialtone callcenter list`");
+    d.dt(&["callcenter", "export", "no'pe"]).code(2).stderr_has("is not a call center internal name");
+    let out = d.path("never.xml");
+    d.dt(&["callcenter", "export", "Nope", "--out", out.to_str().unwrap()]).code(2);
+    assert!(!out.exists(), "no file written for a failed export");
+}
+
+#[test]
+fn callcenter_assign_one_user_and_a_csv_of_users() {
+    let d = Dialtone::new();
+    d.dt(&["callcenter", "import", &d.file("AcmeClick2Dial.xml", LEGACY)]).ok();
+    for u in ["ada@example.com", "bob@example.com", "cy@example.com"] {
+        d.add_user(u);
+    }
+    let acme = d.call_center_id("AcmeClick2Dial");
+
+    d.dt(&["callcenter", "assign", "AcmeClick2Dial", "--user", "ada@example.com"]).ok().stdout_has("assigned 1 user(s) to AcmeClick2Dial");
+    assert_eq!(
+        d.assignments(),
+        [("ada@example.com".into(), Some(acme.clone())), ("bob@example.com".into(), None), ("cy@example.com".into(), None)]
+    );
+
+    // Header `Username` (any case, surrounding spaces ignored), a second column, CRLF lines.
+    let csv = d.file("users.csv", "Name, username \r\nBob,bob@example.com\r\nCy, cy@example.com \r\n");
+    d.dt(&["callcenter", "assign", "AcmeClick2Dial", "--users", &csv]).ok().stdout_has("assigned 2 user(s) to AcmeClick2Dial");
+    assert!(d.assignments().iter().all(|(_, cc)| cc.as_deref() == Some(acme.as_str())));
+    assert_eq!(d.call_centers(), ["AcmeClick2Dial Acme Click-to-Dial Legacy 3 user(s)"]);
+
+    // Assigning again is harmless.
+    d.dt(&["callcenter", "assign", "AcmeClick2Dial", "--user", "ada@example.com"]).ok().stdout_has("assigned 1 user(s)");
+    assert_eq!(d.call_centers(), ["AcmeClick2Dial Acme Click-to-Dial Legacy 3 user(s)"]);
+}
+
+#[test]
+fn callcenter_assign_is_all_or_nothing() {
+    let d = Dialtone::new();
+    d.dt(&["callcenter", "import", &d.file("AcmeClick2Dial.xml", LEGACY)]).ok();
+    d.add_user("ada@example.com");
+    d.add_user("bob@example.com");
+    let before = d.assignments();
+
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            vec!["--users".into(), d.file("one_unknown.csv", "Username\nada@example.com\nghost@example.com\nbob@example.com\n")],
+            vec!["nothing was assigned", "row 3: no user named ghost@example.com"],
+        ),
+        (vec!["--user".into(), "ghost@example.com".into()], vec!["nothing was assigned", "no user named ghost@example.com"]),
+        (vec!["--users".into(), d.file("no_column.csv", "Email\nada@example.com\n")], vec!["the header needs a Username column"]),
+        (vec!["--users".into(), d.file("blank_row.csv", "Username,Team\nada@example.com,A\n,B\n")], vec!["row 3: empty Username"]),
+        (vec!["--users".into(), d.file("ragged.csv", "Username\nada@example.com\nbob@example.com,extra\n")], vec!["row 3"]),
+        (vec!["--users".into(), d.file("header_only.csv", "Username\n")], vec!["no users listed"]),
+        (vec!["--users".into(), d.file("empty.csv", "")], vec!["Username"]),
+        (vec!["--users".into(), d.path("missing.csv").to_str().unwrap().into()], vec!["cannot read"]),
+    ];
+    for (extra, messages) in &cases {
+        let mut args = vec!["callcenter", "assign", "AcmeClick2Dial"];
+        args.extend(extra.iter().map(String::as_str));
+        let out = d.dt(&args);
+        out.code(2);
+        for m in messages {
+            out.stderr_has(m);
+        }
+        assert_eq!(d.assignments(), before, "nobody was assigned by {extra:?}");
+    }
+    d.dt(&["callcenter", "assign", "Nope", "--user", "ada@example.com"]).code(2).stderr_has("no call center named Nope");
+    assert_eq!(d.assignments(), before);
+    assert_eq!(d.call_centers(), ["AcmeClick2Dial Acme Click-to-Dial Legacy 0 user(s)"]);
+}
+
+#[test]
+fn callcenter_a_user_moved_to_a_second_call_center_belongs_only_to_it() {
+    let d = Dialtone::new();
+    d.dt(&["callcenter", "import", &d.file("AcmeClick2Dial.xml", LEGACY)]).ok();
+    d.dt(&["callcenter", "import", &d.file("OpenCTI.callCenter", METADATA)]).ok();
+    d.add_user("ada@example.com");
+    d.add_user("bob@example.com");
+    let acme = d.call_center_id("AcmeClick2Dial");
+    let open = d.call_center_id("OpenCTI");
+
+    let both = d.file("both.csv", "Username\nada@example.com\nbob@example.com\n");
+    d.dt(&["callcenter", "assign", "AcmeClick2Dial", "--users", &both]).ok().stdout_has("assigned 2 user(s) to AcmeClick2Dial\n");
+    d.dt(&["callcenter", "assign", "OpenCTI", "--user", "bob@example.com"])
+        .ok()
+        .stdout_has("assigned 1 user(s) to OpenCTI (1 moved from another call center)");
+    assert_eq!(d.assignments(), [("ada@example.com".into(), Some(acme.clone())), ("bob@example.com".into(), Some(open.clone()))]);
+    assert_eq!(
+        d.call_centers(),
+        ["AcmeClick2Dial Acme Click-to-Dial Legacy 1 user(s)", "OpenCTI Demo Call Center Adapter Metadata 1 user(s)"]
+    );
+    let (_, in_acme) = d.query(&format!("SELECT Id FROM User WHERE CallCenterId = '{acme}'"));
+    assert_eq!(in_acme, 1);
+
+    // Re-importing a call center keeps its users.
+    d.dt(&["callcenter", "import", &d.file("renamed.xml", LEGACY_RENAMED)]).ok().stdout_has("replaced");
+    assert_eq!(d.assignments(), [("ada@example.com".into(), Some(acme)), ("bob@example.com".into(), Some(open))]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. CSV import and phone lookup
+// ---------------------------------------------------------------------------------------------
+
+/// Reads a CSV file into its header and rows.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::ReaderBuilder::new().flexible(true).from_path(path).expect("open csv");
+    let header = r.headers().expect("header").iter().map(str::to_string).collect();
+    let rows = r.records().map(|rec| rec.expect("record").iter().map(str::to_string).collect()).collect();
+    (header, rows)
+}
+
+#[test]
+fn import_keeps_good_rows_and_reports_bad_ones_by_row_and_reason() {
+    let d = Dialtone::new();
+    let csv = d.file(
+        "contacts.csv",
+        "FirstName,LastName,Email,Phone\n\
+         Ada,Lovelace,ada@example.com,+1 415-555-1212\n\
+         Nolast,,nolast@example.com,\n\
+         Bad,Email,not-an-email,\n\
+         Too,Many,many@example.com,4155550000,extra\n\
+         Grace,Hopper,grace@example.com,4155551212\n\
+         Few,Columns\n",
+    );
+    let errors = d.path("refused.csv");
+    let out = d.dt(&["import", "Contact", &csv, "--errors", errors.to_str().unwrap()]);
+    out.code(2)
+        .stdout_has("imported 2 of 6 Contact row(s); 4 refused")
+        .stderr_has("row 3: ")
+        .stderr_has("LastName")
+        .stderr_has("(REQUIRED_FIELD_MISSING)")
+        .stderr_has("row 4: ")
+        .stderr_has("invalid email address: not-an-email (INVALID_EMAIL_ADDRESS)")
+        .stderr_has("row 5: 5 columns, the header has 4")
+        .stderr_has("row 7: 2 columns, the header has 4")
+        .stderr_lacks("row 2:")
+        .stderr_lacks("row 6:");
+    let refused_lines: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("row ")).collect();
+    assert_eq!(refused_lines.len(), 4, "one line per refused row\n{}", out.dump());
+
+    let (rows, total) = d.query("SELECT FirstName, LastName, Email FROM Contact ORDER BY LastName");
+    assert_eq!(total, 2);
+    assert_eq!(rows[0]["LastName"], "Hopper");
+    assert_eq!(rows[1]["LastName"], "Lovelace");
+
+    let (header, refused) = read_csv(&errors);
+    assert_eq!(header, ["FirstName", "LastName", "Email", "Phone", "ROW", "ERROR"]);
+    let row_numbers: Vec<&str> = refused.iter().map(|r| r[4].as_str()).collect();
+    assert_eq!(row_numbers, ["3", "4", "5", "7"]);
+    assert_eq!(&refused[0][..4], ["Nolast", "", "nolast@example.com", ""]);
+    assert!(refused[0][5].contains("REQUIRED_FIELD_MISSING"), "{:?}", refused[0]);
+    assert_eq!(&refused[1][..4], ["Bad", "Email", "not-an-email", ""]);
+    assert!(refused[1][5].contains("INVALID_EMAIL_ADDRESS"));
+    assert!(refused[2][5].contains("5 columns"));
+    assert_eq!(&refused[3][..4], ["Few", "Columns", "", ""]);
+}
+
+#[test]
+fn import_of_only_good_rows_exits_0() {
+    let d = Dialtone::new();
+    // A byte-order mark, CRLF line ends, quoted fields with commas, quotes and newlines.
+    let csv = d.file(
+        "contacts.csv",
+        "\u{feff}FirstName,LastName,Title,Description\r\n\
+         Ada,Lovelace,\"Countess, Analyst\",\"said \"\"hello\"\"\nover two lines\"\r\n\
+         ,Hopper,,\r\n",
+    );
+    let errors = d.path("refused.csv");
+    let out = d.dt(&["import", "Contact", &csv, "--errors", errors.to_str().unwrap()]);
+    out.ok().stdout_has("imported 2 of 2 Contact row(s); 0 refused");
+    assert!(!out.stderr.contains("row "), "{}", out.dump());
+    let (rows, _) = d.query("SELECT Title, Description FROM Contact WHERE LastName = 'Lovelace'");
+    assert_eq!(rows[0]["Title"], "Countess, Analyst");
+    assert_eq!(rows[0]["Description"], "said \"hello\"\nover two lines");
+    let (header, refused) = read_csv(&errors);
+    assert_eq!(header.last().map(String::as_str), Some("ERROR"));
+    assert!(refused.is_empty());
+}
+
+#[test]
+fn import_refuses_the_whole_file_for_a_bad_header() {
+    let d = Dialtone::new();
+    let cases: &[(&str, &str, &[&str])] = &[
+        ("typo.csv", "FirstName,LastName,Phnoe\nAda,Lovelace,4155551212\n", &["\"Phnoe\" is not a field of Contact", "nothing was imported"]),
+        ("readonly.csv", "Name,LastName\nAda Lovelace,Lovelace\n", &["Name is read-only"]),
+        ("two_bad.csv", "Bogus,LastName,Other\nx,Lovelace,y\n", &["\"Bogus\" is not a field", "\"Other\" is not a field"]),
+    ];
+    for (name, contents, messages) in cases {
+        let path = d.file(name, contents);
+        let out = d.dt(&["import", "Contact", &path]);
+        out.code(2).stderr_has(&format!("{name}: the header row has problems; nothing was imported"));
+        for m in *messages {
+            out.stderr_has(m);
+        }
+        assert!(out.stdout.is_empty(), "{}", out.dump());
+    }
+    let out = d.dt(&["import", "Nope", &d.file("c.csv", "LastName\nx\n")]);
+    out.code(2).stderr_has("no object named \"Nope\"; objects: ").stderr_has("Contact");
+    d.dt(&["import", "CallCenter", &d.file("cc.csv", "Name\nx\n")]).code(2).stderr_has("dialtone callcenter import");
+    d.dt(&["import", "Contact", d.path("missing.csv").to_str().unwrap()]).code(2).stderr_has("cannot read").stderr_has("missing.csv");
+    assert_eq!(d.count("Contact"), 0);
+}
+
+#[test]
+fn import_refuses_a_restricted_picklist_value() {
+    // Contact has no restricted picklist in the standard schema; Lead.Status is one.
+    let d = Dialtone::new();
+    let csv = d.file(
+        "leads.csv",
+        "LastName,Company,Status\n\
+         Lovelace,Analytical Engines,Working - Contacted\n\
+         Hopper,Navy,Bogus\n\
+         Turing,Bletchley,\n",
+    );
+    d.dt(&["import", "Lead", &csv])
+        .code(2)
+        .stdout_has("imported 2 of 3 Lead row(s); 1 refused")
+        .stderr_has("row 3: ")
+        .stderr_has("Status")
+        .stderr_has("Bogus")
+        .stderr_has("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST");
+    let (rows, total) = d.query("SELECT LastName, Status FROM Lead ORDER BY LastName");
+    assert_eq!(total, 2);
+    assert_eq!(rows[0]["Status"], "Working - Contacted");
+    assert_eq!(rows[1]["Status"], "Open - Not Contacted", "an empty cell takes the default");
+}
+
+#[test]
+fn import_refuses_a_row_that_is_not_utf8_and_keeps_the_others() {
+    let d = Dialtone::new();
+    let mut bytes = b"FirstName,LastName\nAda,Lovelace\n".to_vec();
+    bytes.extend_from_slice(b"Andr\xe9,Latin1\n");
+    bytes.extend_from_slice(b"Grace,Hopper\n");
+    let csv = d.file("mixed.csv", bytes);
+    let errors = d.path("refused.csv");
+    d.dt(&["import", "Contact", &csv, "--errors", errors.to_str().unwrap()])
+        .code(2)
+        .stdout_has("imported 2 of 3 Contact row(s); 1 refused")
+        .stderr_has("row 3: ")
+        .stderr_has("UTF-8");
+    assert_eq!(d.count("Contact"), 2);
+    let (_, refused) = read_csv(&errors);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0][2], "3");
+}
+
+#[test]
+fn import_of_an_unterminated_quote_refuses_the_row_it_starts() {
+    let d = Dialtone::new();
+    let csv = d.file(
+        "quote.csv",
+        "FirstName,LastName,Title\n\
+         Ada,Lovelace,Countess\n\
+         Grace,Hopper,\"Rear Admiral\n\
+         Alan,Turing,Mathematician\n",
+    );
+    let out = d.dt(&["import", "Contact", &csv]);
+    out.code(2).stderr_has("row 3: ");
+    assert_eq!(d.count("Contact"), 1, "only the row before the quote\n{}", out.dump());
+}
+
+#[test]
+fn import_of_an_empty_file_or_a_header_alone() {
+    let d = Dialtone::new();
+    let empty = d.file("empty.csv", "");
+    d.dt(&["import", "Contact", &empty]).code(2).stderr_has("empty.csv").stderr_has("header");
+    let header_only = d.file("header.csv", "FirstName,LastName\n");
+    d.dt(&["import", "Contact", &header_only]).ok().stdout_has("imported 0 of 0 Contact row(s); 0 refused");
+    assert_eq!(d.count("Contact"), 0);
+}
+
+#[test]
+fn lookup_finds_imported_contacts_however_their_numbers_were_written() {
+    let d = Dialtone::new();
+    let csv = d.file(
+        "contacts.csv",
+        "FirstName,LastName,Phone,MobilePhone\n\
+         Ada,Lovelace,+1 415-555-1212,\n\
+         Grace,Hopper,4155551212,\n\
+         Alan,Turing,,(415) 555.1212\n\
+         Edsger,Dijkstra,+1 (415) 555-9999,\n\
+         Barbara,Liskov,+44 20 7946 0958,\n",
+    );
+    d.dt(&["import", "Contact", &csv]).ok();
+
+    let out = d.dt(&["lookup", "(415) 555-1212"]);
+    out.ok().stdout_has("+14155551212: 3 match(es)");
+    for name in ["Ada Lovelace", "Grace Hopper", "Alan Turing"] {
+        out.stdout_has(name);
+    }
+    assert!(!out.stdout.contains("Dijkstra") && !out.stdout.contains("Liskov"), "{}", out.dump());
+    let fields: Vec<&str> = out.stdout.lines().skip(1).filter_map(|l| l.trim_end().rsplit(' ').next()).collect();
+    assert_eq!(fields.iter().filter(|f| **f == "(Phone)").count(), 2, "{}", out.dump());
+    assert_eq!(fields.iter().filter(|f| **f == "(MobilePhone)").count(), 1, "{}", out.dump());
+
+    for written in ["4155551212", "+1 415 555 1212", "1-415-555-1212", "tel:+14155551212"] {
+        d.dt(&["lookup", written]).ok().stdout_has("+14155551212: 3 match(es)");
+    }
+    d.dt(&["lookup", "+44 20 7946 0958"]).ok().stdout_has("+442079460958: 1 match(es)").stdout_has("Barbara Liskov");
+    d.dt(&["lookup", "415-555-0000"]).ok().stdout_has("+14155550000: 0 match(es)");
+    d.dt(&["lookup", "not a number"]).code(2).stderr_has("\"not a number\" is not a phone number");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Queries
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn query_prints_json_lines_and_total_size() {
+    let d = Dialtone::new();
+    d.dt(&["import", "Contact", &d.file("c.csv", "FirstName,LastName\nAda,Lovelace\nGrace,Hopper\n")]).ok();
+    let out = d.dt(&["query", "SELECT FirstName, LastName FROM Contact ORDER BY LastName"]);
+    out.ok().stderr_has("totalSize: 2");
+    assert_eq!(out.stdout, "{\"FirstName\":\"Grace\",\"LastName\":\"Hopper\"}\n{\"FirstName\":\"Ada\",\"LastName\":\"Lovelace\"}\n");
+    let count = d.dt(&["query", "SELECT COUNT() FROM Contact"]);
+    count.ok().stderr_has("totalSize: 2");
+    assert!(count.stdout.is_empty());
+}
+
+#[test]
+fn query_with_malformed_soql_exits_2_with_the_error_code() {
+    let d = Dialtone::new();
+    let cases: &[(&str, &str)] = &[
+        ("SELECT FROM Contact", "MALFORMED_QUERY"),
+        ("SELEC Id FROM Contact", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact WHERE LastName = 'unterminated", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Contact LIMIT ten", "MALFORMED_QUERY"),
+        ("", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Nope", "INVALID_TYPE"),
+        ("SELECT Nope FROM Contact", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE LastName > 5", "INVALID_"),
+    ];
+    for (soql, code) in cases {
+        let out = d.dt(&["query", soql]);
+        out.code(2).stderr_has(&format!("error: {code}")).stderr_lacks("totalSize");
+        assert!(out.stdout.is_empty(), "{}", out.dump());
+    }
+}
