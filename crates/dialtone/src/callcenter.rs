@@ -1,7 +1,7 @@
 //! `dialtone callcenter …`: Call Center definition files in and out of the store.
 
 use crate::cli::{CallCenterCommand, XmlFormat};
-use crate::{Failure, input, open_store};
+use crate::{Failure, input, open_existing_store, open_store};
 use anyhow::Context;
 use dialtone_callcenter::{CallCenterDef, Format};
 use dialtone_model::{ObjectDef, RawValue, SalesforceId, Schema, Value};
@@ -14,14 +14,15 @@ fn call_center_object() -> &'static ObjectDef {
 }
 
 /// Reads, parses and validates a definition file; every problem is an input error.
-pub fn load_file(path: &Path) -> Result<CallCenterDef, Failure> {
+pub fn load_file(path: &Path, importing: bool) -> Result<CallCenterDef, Failure> {
     let bytes = std::fs::read(path).map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("callcenter.xml");
     let def = dialtone_callcenter::parse(&bytes, name).map_err(|e| input(e.to_string()))?;
     let problems = dialtone_callcenter::validate(&def);
     if !problems.is_empty() {
         let list: Vec<String> = problems.iter().map(|p| format!("  {p}")).collect();
-        return Err(input(format!("{} has {} problem(s); nothing was imported:\n{}", path.display(), problems.len(), list.join("\n"))));
+        let outcome = if importing { "; nothing was imported" } else { "" };
+        return Err(input(format!("{} has {} problem(s){outcome}:\n{}", path.display(), problems.len(), list.join("\n"))));
     }
     Ok(def)
 }
@@ -98,7 +99,7 @@ async fn user_by_name(store: &dyn Store, username: &str) -> Result<Option<Record
 pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
     match cmd {
         CallCenterCommand::Validate { file } => {
-            let def = load_file(&file)?;
+            let def = load_file(&file, false)?;
             let sections: usize = def.sections.len();
             let items: usize = def.sections.iter().map(|s| s.items.len()).sum();
             println!(
@@ -111,14 +112,14 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         CallCenterCommand::Import { file, store } => {
-            let def = load_file(&file)?;
+            let def = load_file(&file, true)?;
             let store = open_store(&store).await?;
             let (id, new) = import(store.as_ref(), &def).await?;
             println!("{} call center \"{}\" ({}) as {id}", if new { "imported" } else { "replaced" }, def.display_name, def.internal_name);
             Ok(ExitCode::SUCCESS)
         }
         CallCenterCommand::Export { name, format, out, store } => {
-            let store = open_store(&store).await?;
+            let store = open_existing_store(&store).await?;
             let rec = find(store.as_ref(), &name).await?.ok_or_else(|| input(format!("no call center named {name}: see `dialtone callcenter list`")))?;
             let def = stored_definition(&rec)?;
             let format = match format {
@@ -137,7 +138,7 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         CallCenterCommand::Assign { name, user, users, store } => {
-            let store = open_store(&store).await?;
+            let store = open_existing_store(&store).await?;
             let cc = find(store.as_ref(), &name).await?.ok_or_else(|| input(format!("no call center named {name}: import it first")))?;
             let cc_id = cc.id().context("call center without id")?;
             let usernames: Vec<(usize, String)> = match (user, users) {
@@ -174,7 +175,7 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         CallCenterCommand::List { store } => {
-            let store = open_store(&store).await?;
+            let store = open_existing_store(&store).await?;
             let plan = dialtone_server::query::compile(store.as_ref(), "SELECT Id, InternalName, Name, Format FROM CallCenter ORDER BY InternalName")
                 .map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
             let rows = store.query(&plan, None).await.context("listing call centers")?;

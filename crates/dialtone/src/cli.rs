@@ -12,7 +12,8 @@ use std::path::PathBuf;
 Every call is a VoiceCall record in Dialtone's own store from its first signalling event. \
 Existing Salesforce clients (simple-salesforce, jsforce, Data Loader-style tools) work against its REST API.\n\n\
 Start here:\n  dialtone serve --demo          run with a demo org and print how to sign in\n  dialtone serve --help          every server option",
-    after_help = "Exit codes: 0 success, 1 runtime failure, 2 bad input or usage."
+    after_help = "Examples:\n  dialtone serve --demo\n  dialtone callcenter import DemoAdapter.xml\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
+Exit codes: 0 success, 1 runtime failure, 2 bad input or usage."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -38,13 +39,13 @@ pub enum Command {
     #[command(after_help = "Examples:\n  dialtone serve --demo\n  dialtone serve --http 0.0.0.0:8080 --https 0.0.0.0:8443 --tls-self-signed\n  dialtone serve --store postgres://dialtone@127.0.0.1:5432/dialtone")]
     Serve(ServeArgs),
     /// Manage users (agents, supervisors, administrators).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  echo 'a long secret' | dialtone user add ada@example.com --profile \"System Administrator\"")]
     User(UserCommand),
     /// Register connected apps (OAuth clients) for API access.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Example:\n  dialtone app add \"Data Loader\"")]
     App(AppCommand),
     /// Call Center definition files: import, validate, export, assign users.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = "Examples:\n  dialtone callcenter import DemoAdapter.xml\n  dialtone callcenter assign DemoAdapter --users users.csv")]
     Callcenter(CallCenterCommand),
     /// Import records from a CSV file whose header row holds field API names.
     #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
@@ -162,10 +163,13 @@ pub enum CallCenterCommand {
         store: StoreArgs,
     },
     /// Assign users to a call center, one (--user) or many (--users CSV with a Username column). A user belongs to at most one call center.
-    #[command(after_help = "Examples:\n  dialtone callcenter assign DemoAdapter --user agent1@example.com\n  dialtone callcenter assign DemoAdapter --users users.csv")]
+    #[command(
+        after_help = "Examples:\n  dialtone callcenter assign DemoAdapter --user agent1@example.com\n  dialtone callcenter assign DemoAdapter --users users.csv",
+        group(clap::ArgGroup::new("who").args(["user", "users"]).required(true))
+    )]
     Assign {
         name: String,
-        #[arg(long, conflicts_with = "users", required_unless_present = "users")]
+        #[arg(long)]
         user: Option<String>,
         #[arg(long)]
         users: Option<PathBuf>,
@@ -173,6 +177,7 @@ pub enum CallCenterCommand {
         store: StoreArgs,
     },
     /// List call centers and how many users each has.
+    #[command(after_help = "Example:\n  dialtone callcenter list --data ./dialtone-data")]
     List {
         #[command(flatten)]
         store: StoreArgs,

@@ -33,14 +33,20 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, Failure> {
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
     let headers = rdr.headers().map_err(|e| input(format!("{}: the header row cannot be read: {e}", args.file.display())))?.clone();
+    if headers.is_empty() {
+        return Err(input(format!("{}: the file is empty; its first row must name the fields, e.g. FirstName,LastName,Phone", args.file.display())));
+    }
     // The header is checked before any row is read: a typo refuses the whole file.
     let mut unknown = Vec::new();
     let mut fields = Vec::with_capacity(headers.len());
     for h in headers.iter() {
         let h = h.trim().trim_start_matches('\u{feff}');
         match obj.field(h) {
+            Some(f) if fields.contains(&f.name) => unknown.push(format!("{} appears twice", f.name)),
             Some(f) if f.createable => fields.push(f.name.clone()),
             Some(f) => unknown.push(format!("{} is read-only", f.name)),
+            // The ROW and ERROR columns of an --errors file: it can be fixed and imported as it is.
+            None if h == "ROW" || h == "ERROR" => fields.push(String::new()),
             None => unknown.push(format!("{h:?} is not a field of {}", obj.name)),
         }
     }
@@ -64,15 +70,25 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, Failure> {
             Ok(false) => break,
             Ok(true) => {
                 rows += 1;
-                if record.len() != fields.len() {
+                // A quote left open swallows every later line into this record: refuse it
+                // rather than import one record with the rest of the file in a field.
+                if rdr.position().byte() >= size && ends_in_open_quote(&args.file, &record) {
+                    refused.push(Refused {
+                        row,
+                        reason: "a quoted field is never closed: it runs from this row to the end of the file; add the closing \"".into(),
+                        record: Some(record.clone()),
+                    });
+                } else if record.len() != fields.len() {
                     refused.push(Refused { row, reason: format!("{} columns, the header has {}", record.len(), fields.len()), record: Some(record.clone()) });
                 } else if let Some(big) = record.iter().position(|v| v.len() > MAX_FIELD) {
                     refused.push(Refused { row, reason: format!("{} is longer than {MAX_FIELD} bytes", fields[big]), record: None });
                 } else {
+                    // An empty cell sets nothing, as in Data Loader: the field's default applies.
                     let raw: Vec<(String, RawValue)> = fields
                         .iter()
                         .zip(record.iter())
-                        .map(|(f, v)| (f.clone(), if v.is_empty() { RawValue::Null } else { RawValue::Text(v.to_string()) }))
+                        .filter(|(f, v)| !f.is_empty() && !v.is_empty())
+                        .map(|(f, v)| (f.clone(), RawValue::Text(v.to_string())))
                         .collect();
                     match obj.check_create(raw) {
                         Ok(values) => batch.push(values),
@@ -86,7 +102,14 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, Failure> {
             }
             Err(e) => {
                 rows += 1;
-                refused.push(Refused { row, reason: format!("not readable CSV: {e}"), record: None });
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { err, .. } => format!(
+                        "{} is not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8)",
+                        fields.get(err.field()).map_or("a field", String::as_str)
+                    ),
+                    _ => format!("not readable CSV: {e}"),
+                };
+                refused.push(Refused { row, reason, record: None });
                 if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. } | csv::ErrorKind::UnequalLengths { .. }) {
                     break; // the reader cannot resynchronise after an I/O or structural error
                 }
@@ -141,6 +164,43 @@ fn write_errors(path: &std::path::Path, headers: &csv::StringRecord, refused: &[
     }
     w.flush()?;
     Ok(())
+}
+
+/// Whether the file, read from where `record` starts, ends inside a quoted field (the CSV
+/// reader silently ends such a field at the end of the file). Only the last record can.
+fn ends_in_open_quote(path: &std::path::Path, record: &csv::StringRecord) -> bool {
+    use std::io::{Read, Seek, SeekFrom};
+    let Some(start) = record.position().map(|p| p.byte()) else { return false };
+    // Longer than this, a field is over MAX_FIELD and refused for that.
+    let limit = 2 * MAX_FIELD as u64 * (record.len() as u64 + 1);
+    let mut tail = Vec::new();
+    let read = std::fs::File::open(path).and_then(|mut f| {
+        f.seek(SeekFrom::Start(start))?;
+        f.take(limit).read_to_end(&mut tail)
+    });
+    if read.is_err() || tail.len() as u64 >= limit {
+        return false;
+    }
+    // The reader's states: at a field's start, in an unquoted field, in a quoted one, or
+    // just after a quote inside a quoted field (`""` is a literal quote).
+    #[derive(PartialEq)]
+    enum S {
+        Start,
+        Plain,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut s = S::Start;
+    for &b in &tail {
+        s = match (s, b) {
+            (S::Quoted, b'"') => S::QuoteInQuoted,
+            (S::Quoted, _) => S::Quoted,
+            (S::Start, b'"') | (S::QuoteInQuoted, b'"') => S::Quoted,
+            (_, b',' | b'\r' | b'\n') => S::Start,
+            _ => S::Plain,
+        };
+    }
+    s == S::Quoted
 }
 
 fn names(schema: &Schema) -> String {

@@ -36,8 +36,9 @@ fn main() -> ExitCode {
 
 fn run() -> ExitCode {
     let cli = Cli::parse();
+    let serving = matches!(&cli.command, Command::Serve(_));
     let log_json = matches!(&cli.command, Command::Serve(a) if a.log_json);
-    init_logging(log_json);
+    init_logging(serving, log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -58,14 +59,32 @@ fn run() -> ExitCode {
     }
 }
 
-fn init_logging(json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("DIALTONE_LOG").unwrap_or_else(|_| "warn,dialtone=info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+/// The server logs its own progress; one-shot commands print only warnings.
+fn init_logging(serving: bool, json: bool) {
+    let default = if serving { "warn,dialtone=info,dialtone_store=info,dialtone_server=info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DIALTONE_LOG").unwrap_or_else(|_| default.into());
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     if json {
         builder.json().init();
     } else {
         builder.init();
     }
+}
+
+/// Opens a store that must already exist: commands that only read refuse a
+/// mistyped `--data` instead of quietly creating an empty store there.
+pub async fn open_existing_store(args: &StoreArgs) -> Result<DynStore, Failure> {
+    if args.store.is_none() {
+        let db = args.data.join("dialtone.db");
+        if !db.exists() {
+            return Err(input(format!(
+                "no Dialtone data in {}: pass the --data directory `dialtone serve` uses (or --store for PostgreSQL)",
+                args.data.display()
+            )));
+        }
+    }
+    open_store(args).await
 }
 
 pub async fn open_store(args: &StoreArgs) -> Result<DynStore, Failure> {
@@ -99,7 +118,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Callcenter(cmd) => callcenter::run(cmd).await,
         Command::Import(args) => import::run(args).await,
         Command::Query { soql, store } => {
-            let store = open_store(&store).await?;
+            let store = open_existing_store(&store).await?;
             let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| input(format!("{}: {}", e.code, e.message)))?;
             let total = store.count(&plan).await.context("counting")?;
             if plan.kind != dialtone_soql::PlanKind::CountOnly {
@@ -115,7 +134,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Lookup { number, store } => {
-            let store = open_store(&store).await?;
+            let store = open_existing_store(&store).await?;
             let Some(e164) = store.normalizer().normalize(&number) else {
                 return Err(input(format!("{number:?} is not a phone number")));
             };

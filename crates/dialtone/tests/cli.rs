@@ -65,6 +65,13 @@ impl Dialtone {
         Dialtone { dir: tempfile::tempdir().expect("temp dir") }
     }
 
+    /// A Dialtone whose store exists (commands that only read refuse a missing one).
+    fn with_store() -> Dialtone {
+        let d = Dialtone::new();
+        d.dt(&["app", "add", "setup"]).code(0);
+        d
+    }
+
     /// The `--data` directory (created by the first command that opens the store).
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -91,7 +98,7 @@ impl Dialtone {
             .env_remove("DIALTONE_STORE")
             .env_remove("DIALTONE_REGION")
             .env_remove("DIALTONE_LOG")
-            .env("NO_COLOR", "1")
+            .env_remove("NO_COLOR")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -104,6 +111,8 @@ impl Dialtone {
             }
         }
         let out = child.wait_with_output().expect("wait for dialtone");
+        // Output to a pipe or file is plain text: no colour escape codes (logs included).
+        assert!(!out.stdout.contains(&0x1b) && !out.stderr.contains(&0x1b), "escape codes in the output of `dialtone {}`", args.join(" "));
         Output {
             args: args.iter().map(|s| s.to_string()).collect(),
             code: out.status.code().expect("exited, not killed by a signal"),
@@ -433,7 +442,7 @@ fn usage_errors_exit_2() {
         (&["lookup"], "<NUMBER>"),
         (&["import", "Contact"], "<FILE>"),
         (&["callcenter", "export", "X", "--format", "yaml"], "invalid value 'yaml'"),
-        (&["callcenter", "assign", "X"], "--users"),
+        (&["callcenter", "assign", "X"], "<--user <USER>|--users <USERS>>"),
         (&["callcenter", "assign", "X", "--user", "a@example.com", "--users", "u.csv"], "cannot be used with"),
         (&["import", "Contact", "c.csv", "--batch", "many"], "invalid value 'many'"),
     ];
@@ -480,7 +489,7 @@ fn user_add_refuses_bad_input_and_adds_nobody() {
         (&["user", "add", "bob@example.com"], b"\n", "at least 8 characters"),
         (&["user", "add", "ada@example.com"], b"another long secret\n", "a user named ada@example.com already exists"),
         (&["user", "add", "bob"], b"a long secret\n", "bob is not an email address: give --email"),
-        (&["user", "add", "bob@example.com", "--email", "not-an-email"], b"a long secret\n", "INVALID_EMAIL_ADDRESS"),
+        (&["user", "add", "bob@example.com", "--email", "not-an-email"], b"a long secret\n", "Email: invalid email address: not-an-email"),
     ];
     for (args, stdin, message) in cases {
         d.dt_in(args, Some(stdin)).code(2).stderr_has(message).stderr_has("error: ");
@@ -530,7 +539,7 @@ fn callcenter_validate_reports_format_names_and_counts_without_a_store() {
 
 #[test]
 fn callcenter_import_both_formats_and_list() {
-    let d = Dialtone::new();
+    let d = Dialtone::with_store();
     d.dt(&["callcenter", "list"]).ok().stdout_has("no call centers yet: import one with `dialtone callcenter import FILE.xml`");
 
     let legacy = d.file("AcmeClick2Dial.xml", LEGACY);
@@ -591,7 +600,7 @@ fn callcenter_export_imports_back_identically_in_every_format() {
         // Each export imports back ("replaced") and exports again byte for byte.
         for (format, first, ext) in [("legacy", &legacy, "xml"), ("metadata", &metadata, "callCenter")] {
             let again = d.file(&format!("{name}.{ext}"), first);
-            d.dt(&["callcenter", "import", &again]).ok().stdout_has(&format!("replaced call center")).stdout_has(&format!("({name})"));
+            d.dt(&["callcenter", "import", &again]).ok().stdout_has("replaced call center").stdout_has(&format!("({name})"));
             let second = d.export(name, &["--format", format]);
             assert_eq!(text(&second), text(first), "{name}: {format} export, re-imported, exports identically");
             // …and the call center now remembers the format it was last imported in.
@@ -615,11 +624,16 @@ fn callcenter_bad_files_exit_2_name_the_problem_and_import_nothing() {
 
     let latin1: Vec<u8> = b"<callCenter>\n  <section name=\"reqGeneralInfo\">\n    <item name=\"reqDisplayName\">Caf\xe9</item>\n  </section>\n</callCenter>\n".to_vec();
     let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        ("mismatched.xml", MISMATCHED_TAG.into(), vec!["mismatched.xml:6:3: ", "malformed XML"]),
+        ("mismatched.xml", MISMATCHED_TAG.into(), vec!["mismatched.xml:6:1: ", "malformed XML: </callCenter> does not close the open <section>"]),
         ("ampersand.xml", BARE_AMPERSAND.into(), vec!["ampersand.xml:4:", "&amp;"]),
         ("lolz.xml", BILLION_LAUGHS.into(), vec!["lolz.xml:2:1: ", "DOCTYPE declarations are not allowed"]),
         ("xxe.xml", XXE.into(), vec!["xxe.xml:2:1: ", "DOCTYPE"]),
-        ("incomplete.xml", MISSING_REQUIRED.into(), vec!["has 2 problem(s); nothing was imported", "reqAdapterUrl", "reqSoftphoneWidth"]),
+        ("incomplete.xml", MISSING_REQUIRED.into(), vec![
+                "has 2 problem(s)",
+                "incomplete.xml:2:3: item \"reqAdapterUrl\" in section \"reqGeneralInfo\": this required item (CTI Adapter URL) is missing",
+                "item \"reqSoftphoneWidth\" in section \"reqGeneralInfo\": this required item (Softphone Width) is missing",
+                "[MISSING_REQUIRED_ITEM]",
+            ]),
         ("package.xml", WRONG_ROOT.into(), vec!["package.xml:2:1: ", "root element is <Package>; expected <callCenter>"]),
         ("same_name.xml", INVALID_SAME_NAME.into(), vec!["same_name.xml:7:", "reqSoftphoneHeight", "\"tall\" is not a whole number"]),
         ("empty.xml", Vec::new(), vec!["empty.xml", "file is empty"]),
@@ -646,7 +660,7 @@ fn callcenter_bad_files_exit_2_name_the_problem_and_import_nothing() {
 
 #[test]
 fn callcenter_export_of_an_unknown_name_exits_2() {
-    let d = Dialtone::new();
+    let d = Dialtone::with_store();
     d.dt(&["callcenter", "export", "Nope"]).code(2).stderr_has("no call center named Nope: see `dialtone callcenter list`");
     d.dt(&["callcenter", "export", "no'pe"]).code(2).stderr_has("is not a call center internal name");
     let out = d.path("never.xml");
@@ -800,6 +814,12 @@ fn import_keeps_good_rows_and_reports_bad_ones_by_row_and_reason() {
     assert!(refused[1][5].contains("INVALID_EMAIL_ADDRESS"));
     assert!(refused[2][5].contains("5 columns"));
     assert_eq!(&refused[3][..4], ["Few", "Columns", "", ""]);
+
+    // The errors file, once fixed, imports as it is: its ROW and ERROR columns are ignored.
+    let fixed = std::fs::read_to_string(&errors).unwrap().replace("Nolast,,", "Nolast,Fixed,").replace("not-an-email", "bad@example.com");
+    let again = d.file("fixed.csv", &fixed);
+    d.dt(&["import", "Contact", &again]).code(0).stdout_has("imported 4 of 4 Contact row(s); 0 refused");
+    assert_eq!(d.query("SELECT Id FROM Contact").1, 6);
 }
 
 #[test]
@@ -826,11 +846,13 @@ fn import_of_only_good_rows_exits_0() {
 
 #[test]
 fn import_refuses_the_whole_file_for_a_bad_header() {
-    let d = Dialtone::new();
+    let d = Dialtone::with_store();
     let cases: &[(&str, &str, &[&str])] = &[
         ("typo.csv", "FirstName,LastName,Phnoe\nAda,Lovelace,4155551212\n", &["\"Phnoe\" is not a field of Contact", "nothing was imported"]),
         ("readonly.csv", "Name,LastName\nAda Lovelace,Lovelace\n", &["Name is read-only"]),
         ("two_bad.csv", "Bogus,LastName,Other\nx,Lovelace,y\n", &["\"Bogus\" is not a field", "\"Other\" is not a field"]),
+        ("twice.csv", "LastName,Email,LastName\nLovelace,ada@example.com,\n", &["LastName appears twice"]),
+        ("blank_name.csv", "LastName,,Email\nLovelace,x,ada@example.com\n", &["\"\" is not a field of Contact"]),
     ];
     for (name, contents, messages) in cases {
         let path = d.file(name, contents);
@@ -883,8 +905,7 @@ fn import_refuses_a_row_that_is_not_utf8_and_keeps_the_others() {
     d.dt(&["import", "Contact", &csv, "--errors", errors.to_str().unwrap()])
         .code(2)
         .stdout_has("imported 2 of 3 Contact row(s); 1 refused")
-        .stderr_has("row 3: ")
-        .stderr_has("UTF-8");
+        .stderr_has("row 3: FirstName is not UTF-8 text; save the file as UTF-8 (in Excel: CSV UTF-8)");
     assert_eq!(d.count("Contact"), 2);
     let (_, refused) = read_csv(&errors);
     assert_eq!(refused.len(), 1);
@@ -901,16 +922,41 @@ fn import_of_an_unterminated_quote_refuses_the_row_it_starts() {
          Grace,Hopper,\"Rear Admiral\n\
          Alan,Turing,Mathematician\n",
     );
-    let out = d.dt(&["import", "Contact", &csv]);
-    out.code(2).stderr_has("row 3: ");
-    assert_eq!(d.count("Contact"), 1, "only the row before the quote\n{}", out.dump());
+    let errors = d.path("refused.csv");
+    let out = d.dt(&["import", "Contact", &csv, "--errors", errors.to_str().unwrap()]);
+    out.code(2)
+        .stdout_has("imported 1 of 2 Contact row(s); 1 refused")
+        .stderr_has("row 3: a quoted field is never closed: it runs from this row to the end of the file; add the closing \"");
+    let (rows, total) = d.query("SELECT LastName, Title FROM Contact");
+    assert_eq!(total, 1, "only the row before the quote\n{}", out.dump());
+    assert_eq!(rows[0]["LastName"], "Lovelace");
+    // The refused row keeps what the quote swallowed, to fix by hand.
+    let (_, refused) = read_csv(&errors);
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0][..3], ["Grace", "Hopper", "Rear Admiral\nAlan,Turing,Mathematician\n"]);
+    assert_eq!(refused[0][3], "3");
+
+    // A closed quote spanning lines, and a literal quote inside an unquoted field, are fine.
+    let fine = d.file(
+        "fine.csv",
+        "FirstName,LastName,Title\n\
+         Edsger,Dijkstra,\"Professor,\n\"\"EWD\"\"\"\n\
+         Barbara,Liskov,5\" tall\n",
+    );
+    d.dt(&["import", "Contact", &fine]).ok().stdout_has("imported 2 of 2 Contact row(s); 0 refused");
+    let (rows, _) = d.query("SELECT Title FROM Contact WHERE LastName = 'Dijkstra'");
+    assert_eq!(rows[0]["Title"], "Professor,\n\"EWD\"");
 }
 
 #[test]
 fn import_of_an_empty_file_or_a_header_alone() {
     let d = Dialtone::new();
     let empty = d.file("empty.csv", "");
-    d.dt(&["import", "Contact", &empty]).code(2).stderr_has("empty.csv").stderr_has("header");
+    d.dt(&["import", "Contact", &empty])
+        .code(2)
+        .stderr_has("empty.csv: the file is empty; its first row must name the fields, e.g. FirstName,LastName,Phone");
+    let blank = d.file("blank.csv", "\n\r\n\n");
+    d.dt(&["import", "Contact", &blank]).code(2).stderr_has("the file is empty");
     let header_only = d.file("header.csv", "FirstName,LastName\n");
     d.dt(&["import", "Contact", &header_only]).ok().stdout_has("imported 0 of 0 Contact row(s); 0 refused");
     assert_eq!(d.count("Contact"), 0);
@@ -965,8 +1011,17 @@ fn query_prints_json_lines_and_total_size() {
 }
 
 #[test]
-fn query_with_malformed_soql_exits_2_with_the_error_code() {
+fn read_only_commands_refuse_a_mistyped_data_directory() {
     let d = Dialtone::new();
+    for args in [&["query", "SELECT Id FROM Contact"][..], &["lookup", "4155551212"], &["callcenter", "list"], &["callcenter", "export", "X"]] {
+        d.dt(args).code(2).stderr_has("no Dialtone data in");
+    }
+    assert!(!d.data().exists(), "nothing was created");
+}
+
+#[test]
+fn query_with_malformed_soql_exits_2_with_the_error_code() {
+    let d = Dialtone::with_store();
     let cases: &[(&str, &str)] = &[
         ("SELECT FROM Contact", "MALFORMED_QUERY"),
         ("SELEC Id FROM Contact", "MALFORMED_QUERY"),
@@ -976,7 +1031,7 @@ fn query_with_malformed_soql_exits_2_with_the_error_code() {
         ("", "MALFORMED_QUERY"),
         ("SELECT Id FROM Nope", "INVALID_TYPE"),
         ("SELECT Nope FROM Contact", "INVALID_FIELD"),
-        ("SELECT Id FROM Contact WHERE LastName > 5", "INVALID_"),
+        ("SELECT Id FROM Contact WHERE LastName > 5", "INVALID_QUERY_FILTER_OPERATOR"),
     ];
     for (soql, code) in cases {
         let out = d.dt(&["query", soql]);

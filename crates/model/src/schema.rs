@@ -175,6 +175,8 @@ impl ObjectDef {
                 continue;
             }
             if let Some(d) = &f.default {
+                // An explicit null means "not given": the default replaces it.
+                out.retain(|(n, _)| n != &f.name);
                 out.push((f.name.clone(), d.clone()));
             } else if f.required && !self.derivable(&f.name, &out) {
                 errors.push(FieldError::new(

@@ -119,3 +119,13 @@ fn updates_cannot_blank_a_required_field() {
     let ok = c.check_update(raw(&[("FirstName", "Augusta")]), &cur).unwrap();
     assert!(ok.contains(&("Name".into(), Value::Text("Augusta L".into()))));
 }
+
+#[test]
+fn an_explicit_null_gets_the_default_and_is_not_stored_twice() {
+    let l = Schema::standard().object("Lead").unwrap();
+    let mut input = raw(&[("LastName", "X"), ("Company", "Y")]);
+    input.push(("Status".into(), RawValue::Null));
+    let v = l.check_create(input).unwrap();
+    let statuses: Vec<_> = v.iter().filter(|(n, _)| n == "Status").collect();
+    assert_eq!(statuses, [&("Status".to_string(), Value::Text("Open - Not Contacted".into()))]);
+}

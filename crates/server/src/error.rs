@@ -156,3 +156,15 @@ mod tests {
         assert_eq!(ApiError::new("NOT_FOUND", "x").status, StatusCode::NOT_FOUND);
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    #[test]
+    fn docs_errors_md_lists_every_code() {
+        let doc = include_str!("../../../docs/ERRORS.md");
+        for (code, status, ..) in super::CODES {
+            let row = format!("| `{code}` | {status} |");
+            assert!(doc.contains(&row), "docs/ERRORS.md lacks the row for {code} ({status})");
+        }
+    }
+}

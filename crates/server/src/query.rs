@@ -126,12 +126,20 @@ pub async fn query(
     let v = version(&v)?;
     let soql = q.get("q").ok_or_else(|| ApiError::new("MALFORMED_QUERY", "A query needs the q parameter: /query?q=SELECT+Id+FROM+Contact"))?;
     let plan = compile(state.store.as_ref(), soql)?;
-    let total = state.store.count(&plan).await?;
     if plan.kind == PlanKind::CountOnly {
+        let total = state.store.count(&plan).await?;
         return Ok(Json(json!({"totalSize": total, "done": true, "records": []})));
     }
     let batch = batch_size(&headers);
-    let rows = state.store.query(&plan, Some(Page { offset: 0, limit: batch })).await?;
+    // One row more than a page tells whether there is a next page; only then
+    // is the full count (a second pass over the data) worth running.
+    let mut rows = state.store.query(&plan, Some(Page { offset: 0, limit: batch + 1 })).await?;
+    let total = if rows.len() as u64 > batch {
+        rows.truncate(batch as usize);
+        state.store.count(&plan).await?
+    } else {
+        rows.len() as u64
+    };
     let next = if total > batch {
         let plan = Arc::new(plan.clone());
         let cursor = Cursor { plan, user: s.user_id.clone(), total, batch, created: Instant::now() };
