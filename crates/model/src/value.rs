@@ -118,11 +118,10 @@ impl Field {
     pub fn coerce(&self, raw: RawValue) -> Result<Value, FieldError> {
         let name = self.name.as_str();
         let bad = |msg: String| FieldError::new(name, "INVALID_TYPE_ON_FIELD_IN_RECORD", msg);
-        if let RawValue::Text(s) = &raw {
-            if s.is_empty() && !matches!(self.ty, FieldType::Boolean) {
+        if let RawValue::Text(s) = &raw
+            && s.is_empty() && !matches!(self.ty, FieldType::Boolean) {
                 return Ok(Value::Null);
             }
-        }
         let v = match (&self.ty, raw) {
             (_, RawValue::Null) => Value::Null,
             (FieldType::Boolean, RawValue::Bool(b)) => Value::Bool(b),

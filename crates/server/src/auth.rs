@@ -209,11 +209,10 @@ pub async fn password_grant(store: &dyn Store, username: &str, password: &str) -
     let id = user.id().ok_or_else(fail)?;
     let mut cred = store.credential(&id).await?.ok_or_else(fail)?;
     let now = OffsetDateTime::now_utc();
-    if let Some(until) = cred.locked_until.as_deref().and_then(dialtone_model::parse_datetime) {
-        if until > now {
+    if let Some(until) = cred.locked_until.as_deref().and_then(dialtone_model::parse_datetime)
+        && until > now {
             return Err(OAuthError("invalid_grant", "this user is locked after repeated failed sign-ins; try again later".into()));
         }
-    }
     if verify_password(password, &cred.password_hash) {
         if cred.failed_attempts != 0 || cred.locked_until.is_some() {
             cred.failed_attempts = 0;

@@ -39,11 +39,10 @@ impl Cursors {
     fn insert(&mut self, c: Cursor) -> String {
         let now = Instant::now();
         self.open.retain(|_, c| now.duration_since(c.created) < CURSOR_TTL);
-        if self.open.len() >= MAX_CURSORS {
-            if let Some(oldest) = self.open.iter().min_by_key(|(_, c)| c.created).map(|(k, _)| k.clone()) {
+        if self.open.len() >= MAX_CURSORS
+            && let Some(oldest) = self.open.iter().min_by_key(|(_, c)| c.created).map(|(k, _)| k.clone()) {
                 self.open.remove(&oldest);
             }
-        }
         let id = format!("01g{}", crate::auth::random_secret(12).replace(['-', '_'], "0"));
         self.open.insert(id.clone(), c);
         id
@@ -231,7 +230,7 @@ fn parse_sosl(q: &str) -> Result<Sosl, ApiError> {
         return Err(bad("Only IN PHONE FIELDS searches are supported"));
     }
     let mut returning = Vec::new();
-    let tail = rest.splitn(2, |c: char| c.is_whitespace()).nth(1).unwrap_or("");
+    let tail = rest.split_once(|c: char| c.is_whitespace()).map(|x| x.1).unwrap_or("");
     if let Some(pos) = tail.to_ascii_uppercase().find("RETURNING") {
         let list = &tail[pos + "RETURNING".len()..];
         let mut depth = 0;

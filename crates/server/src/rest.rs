@@ -154,7 +154,7 @@ pub async fn composite_create(
     let schema = state.store.schema();
     // Group consecutive records by object so each group is one transaction.
     let mut results: Vec<Json_> = Vec::with_capacity(records.len());
-    let mut pending: Vec<(usize, Result<(&dialtone_model::ObjectDef, Vec<(String, dialtone_model::RawValue)>), Vec<FieldError>>)> = Vec::new();
+    let mut pending: Vec<(usize, Parsed<'_>)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let ty = r.get("attributes").and_then(|a| a.get("type")).and_then(Json_::as_str);
         let parsed = match ty.map(|t| object(schema, t).and_then(|o| records::check_writable(o).map(|_| o))) {
@@ -212,6 +212,9 @@ pub async fn composite_create(
     }
     Ok(Json(Json_::Array(results)))
 }
+
+/// One composite record after its type and fields were read.
+type Parsed<'a> = Result<(&'a dialtone_model::ObjectDef, Vec<(String, dialtone_model::RawValue)>), Vec<FieldError>>;
 
 fn rolled_back() -> FieldError {
     FieldError::new(
