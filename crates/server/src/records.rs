@@ -41,11 +41,7 @@ pub async fn create_many(
             .into_iter()
             .map(|c| match c {
                 Err(e) => Err(e),
-                Ok(_) => Err(vec![FieldError::new(
-                    "",
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                    "Record rolled back because not all records were valid and the request was using AllOrNone header",
-                )]),
+                Ok(_) => Err(vec![rolled_back()]),
             })
             .collect());
     }
@@ -58,6 +54,15 @@ pub async fn create_many(
             Err(e) => Err(e),
         })
         .collect())
+}
+
+/// The error of a valid record that an `allOrNone` batch did not write.
+pub fn rolled_back() -> FieldError {
+    FieldError::new(
+        "",
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+        "Record rolled back because not all records were valid and the request was using AllOrNone header",
+    )
 }
 
 /// Updates one record after validating the change against its current state.

@@ -144,13 +144,7 @@ pub async fn composite_create(
 ) -> Result<Json<Json_>, ApiErrors> {
     version(&v)?;
     let all_or_none = body.get("allOrNone").and_then(Json_::as_bool).unwrap_or(false);
-    let records = body
-        .get("records")
-        .and_then(Json_::as_array)
-        .ok_or_else(|| ApiError::new("JSON_PARSER_ERROR", "The body needs a \"records\" list"))?;
-    if records.len() > MAX_BATCH {
-        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("A batch holds at most {MAX_BATCH} records; this one has {}", records.len())).into());
-    }
+    let records = batch_records(&body)?;
     let schema = state.store.schema();
     // Group consecutive records by object so each group is one transaction.
     let mut results: Vec<Json_> = Vec::with_capacity(records.len());
@@ -216,12 +210,18 @@ pub async fn composite_create(
 /// One composite record after its type and fields were read.
 type Parsed<'a> = Result<(&'a dialtone_model::ObjectDef, Vec<(String, dialtone_model::RawValue)>), Vec<FieldError>>;
 
-fn rolled_back() -> FieldError {
-    FieldError::new(
-        "",
-        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-        "Record rolled back because not all records were valid and the request was using AllOrNone header",
-    )
+use records::rolled_back;
+
+/// The `records` list of a composite body, at most [`MAX_BATCH`] long.
+fn batch_records(body: &Json_) -> Result<&Vec<Json_>, ApiError> {
+    let records = body
+        .get("records")
+        .and_then(Json_::as_array)
+        .ok_or_else(|| ApiError::new("JSON_PARSER_ERROR", "The body needs a \"records\" list"))?;
+    if records.len() > MAX_BATCH {
+        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("A batch holds at most {MAX_BATCH} records; this one has {}", records.len())));
+    }
+    Ok(records)
 }
 
 /// `PATCH composite/sobjects`: updates; each record carries its Id.
@@ -232,13 +232,7 @@ pub async fn composite_update(
     JsonBody(body): JsonBody,
 ) -> Result<Json<Json_>, ApiErrors> {
     version(&v)?;
-    let records = body
-        .get("records")
-        .and_then(Json_::as_array)
-        .ok_or_else(|| ApiError::new("JSON_PARSER_ERROR", "The body needs a \"records\" list"))?;
-    if records.len() > MAX_BATCH {
-        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("A batch holds at most {MAX_BATCH} records")).into());
-    }
+    let records = batch_records(&body)?;
     let schema = state.store.schema();
     let mut out = Vec::new();
     for r in records {
