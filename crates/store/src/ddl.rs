@@ -20,7 +20,20 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "sign-in: credentials, connected apps, tokens", sql: auth_tables },
     Migration { version: 3, name: "standard objects", sql: |d| objects_ddl(Schema::standard(), d) },
     Migration { version: 4, name: "case-insensitive indexes on text fields", sql: |_| case_insensitive_indexes(Schema::standard()) },
+    Migration { version: 5, name: "manual shares", sql: share_tables },
 ];
+
+/// Manual shares: a record shared with a principal (`user:…`, `role:…`,
+/// `rolesub:…`, `group:…`) at a level (1 read, 2 edit).
+fn share_tables(d: Dialect) -> Vec<String> {
+    let int = int_type(d);
+    vec![
+        format!(
+            "CREATE TABLE dt_shares (record_id TEXT NOT NULL, object TEXT NOT NULL, principal TEXT NOT NULL, level {int} NOT NULL, created_by TEXT, created_at TEXT NOT NULL, PRIMARY KEY (record_id, principal))"
+        ),
+        "CREATE INDEX ix_shares_principal ON dt_shares (principal, level, record_id)".into(),
+    ]
+}
 
 /// SOQL compares text case-insensitively (`lower(col) = lower(?)`), so text
 /// fields are indexed on `lower(col)`; the plain index is dropped.

@@ -72,6 +72,17 @@ pub struct Token {
     pub revoked: bool,
 }
 
+/// A manual share of one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub record_id: SalesforceId,
+    pub object: String,
+    pub principal: String,
+    /// 1 read, 2 edit.
+    pub level: i64,
+    pub created_by: Option<SalesforceId>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{object} {id} not found")]
@@ -128,6 +139,12 @@ pub trait Store: Send + Sync {
     async fn put_token(&self, t: &Token) -> Result<()>;
     async fn token(&self, token_hash: &str) -> Result<Option<Token>>;
     async fn revoke_token(&self, token_hash: &str) -> Result<()>;
+
+    /// Shares a record with a principal key at a level (1 read, 2 edit);
+    /// sharing again replaces the level.
+    async fn put_share(&self, s: &Share) -> Result<()>;
+    async fn delete_share(&self, record_id: &SalesforceId, principal: &str) -> Result<()>;
+    async fn shares(&self, record_id: &SalesforceId) -> Result<Vec<Share>>;
 
     /// Org-wide settings (default region, …).
     async fn setting(&self, key: &str) -> Result<Option<String>>;

@@ -3,7 +3,7 @@
 //! conformance suite in `tests/conformance.rs` runs against both.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, Credential, Page, PhoneMatch, Record, Result, Store, StoreError, Token};
+use crate::{App, Credential, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
 use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -302,6 +302,7 @@ impl Store for PostgresStore {
             return Err(StoreError::NotFound { object: object.name.clone(), id: id.to_string() });
         }
         tx.execute("DELETE FROM dt_phone_index WHERE record_id = $1", &[&id.as_str()]).await.map_err(err)?;
+        tx.execute("DELETE FROM dt_shares WHERE record_id = $1", &[&id.as_str()]).await.map_err(err)?;
         tx.commit().await.map_err(err)
     }
 
@@ -427,6 +428,43 @@ impl Store for PostgresStore {
 
     async fn revoke_token(&self, token_hash: &str) -> Result<()> {
         self.exec("UPDATE dt_tokens SET revoked = 1 WHERE token_hash = $1", &[text(token_hash)]).await.map(|_| ())
+    }
+
+    async fn put_share(&self, sh: &Share) -> Result<()> {
+        self.exec(
+            "INSERT INTO dt_shares (record_id, object, principal, level, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (record_id, principal) DO UPDATE SET level = excluded.level",
+            &[
+                text(sh.record_id.as_str()),
+                text(&sh.object),
+                text(&sh.principal),
+                Value::Int(sh.level),
+                sh.created_by.as_ref().map_or(Value::Null, |c| text(c.as_str())),
+                text(&crate::now_text()),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete_share(&self, record_id: &SalesforceId, principal: &str) -> Result<()> {
+        self.exec("DELETE FROM dt_shares WHERE record_id = $1 AND principal = $2", &[text(record_id.as_str()), text(principal)]).await.map(|_| ())
+    }
+
+    async fn shares(&self, record_id: &SalesforceId) -> Result<Vec<Share>> {
+        let rows = self
+            .rows("SELECT object, principal, level, created_by FROM dt_shares WHERE record_id = $1 ORDER BY principal", &[text(record_id.as_str())])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Share {
+                record_id: record_id.clone(),
+                object: r.get(0),
+                principal: r.get(1),
+                level: r.get(2),
+                created_by: r.get::<_, Option<String>>(3).and_then(|b| SalesforceId::parse(&b).ok()),
+            })
+            .collect())
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {

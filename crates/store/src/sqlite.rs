@@ -8,7 +8,7 @@
 //! tokio's blocking pool.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, Credential, Page, PhoneMatch, Record, Result, Store, StoreError, Token};
+use crate::{App, Credential, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
 use async_trait::async_trait;
 use dialtone_model::{ObjectDef, SalesforceId, Schema, Storage, Value};
 use dialtone_phone::{E164, Normalizer};
@@ -288,6 +288,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::NotFound { object: obj.name.clone(), id: id.to_string() });
             }
             tx.execute("DELETE FROM dt_phone_index WHERE record_id = ?1", [id.as_str()]).map_err(err)?;
+            tx.execute("DELETE FROM dt_shares WHERE record_id = ?1", [id.as_str()]).map_err(err)?;
             Ok(())
         })
         .await
@@ -454,6 +455,48 @@ impl Store for SqliteStore {
             Ok(())
         })
         .await
+    }
+
+    async fn put_share(&self, sh: &Share) -> Result<()> {
+        let sh = sh.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO dt_shares (record_id, object, principal, level, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(record_id, principal) DO UPDATE SET level = excluded.level",
+                rusqlite::params![sh.record_id.as_str(), sh.object, sh.principal, sh.level, sh.created_by.as_ref().map(|c| c.to_string()), crate::now_text()],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_share(&self, record_id: &SalesforceId, principal: &str) -> Result<()> {
+        let (r, p) = (record_id.to_string(), principal.to_string());
+        self.write(move |tx| {
+            tx.execute("DELETE FROM dt_shares WHERE record_id = ?1 AND principal = ?2", [r, p]).map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn shares(&self, record_id: &SalesforceId) -> Result<Vec<Share>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT object, principal, level, created_by FROM dt_shares WHERE record_id = ?1 ORDER BY principal")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([record_id.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, Option<String>>(3)?))
+                })
+                .map_err(err)?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (object, principal, level, by) = row.map_err(err)?;
+                out.push(Share { record_id: record_id.clone(), object, principal, level, created_by: by.and_then(|b| SalesforceId::parse(&b).ok()) });
+            }
+            Ok(out)
+        })
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {

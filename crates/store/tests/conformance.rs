@@ -283,3 +283,22 @@ async fn sign_in_state_round_trips() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_shares_round_trip_and_go_with_their_record() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let id = create(&s, "Contact", &[&[("LastName", "Shared")]]).await.remove(0);
+        let share = |p: &str, level| dialtone_store::Share { record_id: id.clone(), object: "Contact".into(), principal: p.into(), level, created_by: None };
+        s.put_share(&share("user:005Dt0000000002IAA", 1)).await.unwrap();
+        s.put_share(&share("role:Agents", 1)).await.unwrap();
+        s.put_share(&share("role:Agents", 2)).await.unwrap();
+        let got = s.shares(&id).await.unwrap();
+        assert_eq!(got.iter().map(|x| (x.principal.as_str(), x.level)).collect::<Vec<_>>(), [("role:Agents", 2), ("user:005Dt0000000002IAA", 1)]);
+        s.delete_share(&id, "role:Agents").await.unwrap();
+        assert_eq!(s.shares(&id).await.unwrap().len(), 1);
+        s.delete(Schema::standard().object("Contact").unwrap(), &id).await.unwrap();
+        assert!(s.shares(&id).await.unwrap().is_empty(), "a deleted record's shares go with it");
+    })
+    .await;
+}
