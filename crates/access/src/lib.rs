@@ -17,7 +17,7 @@ mod model;
 mod grants;
 
 pub use grants::{Grants, Mode, Op, Scope, Visibility};
-pub use model::{
+pub use model::{parent_field, 
     AccessLevel, Criterion, FieldAccess, ObjectPerms, PermissionSet, PermissionSetGroup, Principal, PublicGroup, Role,
     RuleKind, Security, SecurityError, Sharing, SharingRule, SystemPerm, UserInfo,
 };

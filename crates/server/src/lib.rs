@@ -11,6 +11,7 @@ pub mod error;
 pub mod query;
 pub mod records;
 pub mod rest;
+pub mod security;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, State};
