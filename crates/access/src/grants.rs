@@ -107,8 +107,11 @@ impl Grants {
             };
             best = best.max(given);
         }
-        if self.object(&o.name).modify_all {
+        let p = self.object(&o.name);
+        if p.modify_all {
             best = FieldAccess::Edit;
+        } else if p.view_all {
+            best = best.max(FieldAccess::Read);
         }
         if always_readable && self.object(&o.name).read {
             best = best.max(FieldAccess::Read);

@@ -47,6 +47,9 @@ pub enum Command {
     /// Call Center definition files: import, validate, export, assign users.
     #[command(subcommand, after_help = "Examples:\n  dialtone callcenter import DemoAdapter.xml\n  dialtone callcenter assign DemoAdapter --users users.csv")]
     Callcenter(CallCenterCommand),
+    /// Who may see and do what: profiles, permission sets, roles, sharing.
+    #[command(subcommand)]
+    Security(SecurityCommand),
     /// Import records from a CSV file whose header row holds field API names.
     #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
 The header names fields (FirstName,LastName,Phone,…). Refused rows are reported by row number and \
@@ -101,9 +104,15 @@ pub enum UserCommand {
     #[command(after_help = "Example:\n  echo 'a long secret' | dialtone user add ada@example.com --profile \"System Administrator\"")]
     Add {
         username: String,
-        /// Profile name, e.g. "System Administrator", "Standard User", "Agent".
+        /// Profile name, e.g. "System Administrator", "Standard User", "Agent", "Supervisor", "Read Only".
         #[arg(long, default_value = "Standard User")]
         profile: String,
+        /// Role in the role hierarchy (see `dialtone security export`).
+        #[arg(long)]
+        role: Option<String>,
+        /// Extra permission sets, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        permission_set: Vec<String>,
         #[arg(long)]
         first_name: Option<String>,
         /// Defaults to the part of the username before '@'.
@@ -197,4 +206,21 @@ pub struct ImportArgs {
     pub batch: usize,
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecurityCommand {
+    /// Print the security configuration as JSON (the standard one until you import your own).
+    #[command(after_help = "Example:\n  dialtone security export > security.json")]
+    Export {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a security JSON file and make it the org's configuration (takes effect within seconds, no restart).
+    #[command(after_help = "Example:\n  dialtone security import security.json\n\nThe file lists permissionSets (profiles have \"isProfile\": true), permissionSetGroups, roles, groups,\norgWideDefaults and sharingRules; start from `dialtone security export`.")]
+    Import {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }

@@ -144,7 +144,8 @@ pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
     let user_obj = Schema::standard().object("User").expect("standard User");
     for (username, profile, first, last) in people {
         let password = dialtone_server::auth::random_secret(12);
-        let id = add_user(store, username, profile, Some(first.into()), Some(last.into()), None, &password).await?;
+        let access = crate::NewUserAccess { profile, role: None, permission_sets: &[] };
+        let id = add_user(store, username, &access, Some(first.into()), Some(last.into()), None, &password).await?;
         if profile == "Agent" {
             store
                 .update(user_obj, &id, vec![("CallCenterId".into(), Value::Text(cc.to_string()))], None)

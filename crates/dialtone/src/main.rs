@@ -4,6 +4,7 @@ mod callcenter;
 mod cli;
 mod demo;
 mod import;
+mod security;
 
 use anyhow::Context;
 use clap::Parser;
@@ -101,13 +102,15 @@ pub async fn open_store(args: &StoreArgs) -> Result<DynStore, Failure> {
 async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Serve(args) => serve(args).await,
-        Command::User(UserCommand::Add { username, profile, first_name, last_name, email, store }) => {
+        Command::User(UserCommand::Add { username, profile, role, permission_set, first_name, last_name, email, store }) => {
             let password = read_password()?;
             let store = open_store(&store).await?;
-            let id = add_user(store.as_ref(), &username, &profile, first_name, last_name, email, &password).await?;
+            let access = NewUserAccess { profile: &profile, role: role.as_deref(), permission_sets: &permission_set };
+            let id = add_user(store.as_ref(), &username, &access, first_name, last_name, email, &password).await?;
             println!("added user {username} ({id}) with profile \"{profile}\"");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Security(cmd) => security::run(cmd).await,
         Command::App(AppCommand::Add { name, store }) => {
             let store = open_store(&store).await?;
             let (id, secret) = dialtone_server::auth::register_app(store.as_ref(), &name).await.context("registering the app")?;
@@ -159,11 +162,19 @@ fn read_password() -> Result<String, Failure> {
     Ok(password)
 }
 
-/// Creates a User record and its password.
+/// A new user's place in the access model.
+pub struct NewUserAccess<'a> {
+    pub profile: &'a str,
+    pub role: Option<&'a str>,
+    pub permission_sets: &'a [String],
+}
+
+/// Creates a User record and its password, after checking the profile, role
+/// and permission sets exist in the org's security configuration.
 pub async fn add_user(
     store: &dyn dialtone_store::Store,
     username: &str,
-    profile: &str,
+    access: &NewUserAccess<'_>,
     first_name: Option<String>,
     last_name: Option<String>,
     email: Option<String>,
@@ -178,13 +189,37 @@ pub async fn add_user(
     };
     let last = last_name.unwrap_or_else(|| username.split('@').next().unwrap_or(username).to_string());
     let alias: String = last.chars().filter(|c| c.is_alphanumeric()).take(8).collect();
+    let security = dialtone_server::security::load(store).await.map_err(|e| Failure::Runtime(anyhow::anyhow!("reading the security configuration: {e}")))?;
+    let profile = match security.set(access.profile) {
+        Some(p) if p.is_profile => p.name.clone(),
+        _ => {
+            let profiles: Vec<&str> = security.permission_sets.iter().filter(|p| p.is_profile).map(|p| p.name.as_str()).collect();
+            return Err(input(format!("no profile named {:?}; profiles: {}", access.profile, profiles.join(", "))));
+        }
+    };
+    if let Some(r) = access.role {
+        if !security.roles.iter().any(|x| x.name == r) {
+            return Err(input(format!("no role named {r:?}: define it in the security configuration (`dialtone security export`)")));
+        }
+    }
+    for p in access.permission_sets {
+        if security.set(p).is_none_or(|x| x.is_profile) {
+            return Err(input(format!("no permission set named {p:?}")));
+        }
+    }
     let mut raw = vec![
         ("Username".to_string(), RawValue::Text(username.to_string())),
         ("LastName".to_string(), RawValue::Text(last)),
         ("Email".to_string(), RawValue::Text(email)),
-        ("ProfileName".to_string(), RawValue::Text(profile.to_string())),
+        ("ProfileName".to_string(), RawValue::Text(profile)),
         ("Alias".to_string(), RawValue::Text(alias)),
     ];
+    if let Some(r) = access.role {
+        raw.push(("RoleName".to_string(), RawValue::Text(r.to_string())));
+    }
+    if !access.permission_sets.is_empty() {
+        raw.push(("PermissionSetNames".to_string(), RawValue::Text(access.permission_sets.join(";"))));
+    }
     if let Some(f) = first_name {
         raw.push(("FirstName".to_string(), RawValue::Text(f)));
     }

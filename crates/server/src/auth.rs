@@ -66,6 +66,8 @@ pub async fn register_app(store: &dyn Store, name: &str) -> Result<(String, Stri
 pub struct Session {
     pub user_id: SalesforceId,
     pub client_id: String,
+    /// What this user may do: every handler asks these, nothing else.
+    pub grants: std::sync::Arc<dialtone_access::Grants>,
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -83,7 +85,16 @@ impl FromRequestParts<AppState> for Session {
         if t.kind != "access" || t.revoked || expired {
             return Err(ApiError::session());
         }
-        Ok(Session { user_id: t.user_id, client_id: t.client_id })
+        let grants = crate::security::AccessCache::grants(&state.access, state.store.as_ref(), &t.user_id)
+            .await
+            .map_err(ApiError::ours)?;
+        if !grants.active {
+            return Err(ApiError::session());
+        }
+        if !grants.has(dialtone_access::SystemPerm::ApiEnabled) {
+            return Err(ApiError::new("API_DISABLED_FOR_ORG", "API is not enabled for this user: give them a profile or permission set with ApiEnabled"));
+        }
+        Ok(Session { user_id: t.user_id, client_id: t.client_id, grants })
     }
 }
 

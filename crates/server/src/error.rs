@@ -16,6 +16,8 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("INVALID_GRANT", 400, "auth", "Wrong username or password, locked user, or a bad refresh token (OAuth error)."),
     ("INVALID_CLIENT", 400, "auth", "Unknown connected app or wrong client secret (OAuth error)."),
     ("UNSUPPORTED_GRANT_TYPE", 400, "auth", "grant_type is not password or refresh_token (OAuth error)."),
+    ("API_DISABLED_FOR_ORG", 403, "auth", "The user's profile and permission sets do not grant ApiEnabled."),
+    ("INSUFFICIENT_ACCESS_OR_READONLY", 403, "access", "The user may see the record or object but not change it this way."),
     ("NOT_FOUND", 404, "request", "No record with that id, or no such resource."),
     ("INVALID_TYPE", 400, "request", "No object of that name (sObject type is not supported)."),
     ("INVALID_FIELD", 400, "request", "No field of that name on the object."),

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod guard;
 pub mod query;
 pub mod records;
 pub mod rest;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub org_id: SalesforceId,
     pub signing_key: Arc<str>,
     pub cursors: Arc<Mutex<query::Cursors>>,
+    /// The security configuration and computed grants.
+    pub access: Arc<Mutex<security::AccessCache>>,
     /// "http" or "https": the scheme of the listener this state serves.
     pub scheme: &'static str,
 }
@@ -58,7 +61,7 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), scheme: "http" })
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), scheme: "http" })
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.

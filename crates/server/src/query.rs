@@ -9,6 +9,7 @@ use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
+use dialtone_access::{Grants, Mode, Op};
 use dialtone_model::{SalesforceId, Value};
 use dialtone_soql::{Plan, PlanKind};
 use dialtone_store::{Page, PhoneMatch, Record, Store};
@@ -110,9 +111,16 @@ fn page_body(version: &str, total: u64, plan: &Plan, rows: Vec<Vec<Value>>, next
     body
 }
 
-/// Compiles SOQL for this store (dialect, clock).
+/// Compiles SOQL for this store (dialect, clock), with the system's full
+/// access: for Dialtone's own lookups and the command line, never for a user.
 pub fn compile(store: &dyn Store, soql: &str) -> Result<Plan, ApiError> {
     Ok(dialtone_soql::compile(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc())?)
+}
+
+/// Compiles SOQL as `grants` allow: objects, fields and rows the user cannot
+/// see are not there.
+pub fn compile_for(store: &dyn Store, soql: &str, grants: &Grants) -> Result<Plan, ApiError> {
+    Ok(dialtone_soql::compile_for(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc(), grants)?)
 }
 
 pub async fn query(
@@ -124,7 +132,7 @@ pub async fn query(
 ) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
     let soql = q.get("q").ok_or_else(|| ApiError::new("MALFORMED_QUERY", "A query needs the q parameter: /query?q=SELECT+Id+FROM+Contact"))?;
-    let plan = compile(state.store.as_ref(), soql)?;
+    let plan = compile_for(state.store.as_ref(), soql, &s.grants)?;
     if plan.kind == PlanKind::CountOnly {
         let total = state.store.count(&plan).await?;
         return Ok(Json(json!({"totalSize": total, "done": true, "records": []})));
@@ -192,11 +200,27 @@ pub async fn lookup(store: &dyn Store, written: &str) -> Result<Vec<(PhoneMatch,
     Ok(out)
 }
 
+/// The matches of a lookup this user may see, and how many more there are
+/// that they may not (a screen pop shows only that such a match exists).
+pub async fn visible_matches(store: &dyn Store, grants: &Grants, found: Vec<(PhoneMatch, Record)>) -> Result<(Vec<(PhoneMatch, Record)>, usize), ApiError> {
+    let mut seen = Vec::new();
+    let mut hidden = 0;
+    for (m, rec) in found {
+        if grants.can(&m.object, Op::Read) && crate::guard::reaches(store, grants, &rec, Mode::Read).await? {
+            seen.push((m, crate::guard::redact(grants, store.schema(), rec)));
+        } else {
+            hidden += 1;
+        }
+    }
+    Ok((seen, hidden))
+}
+
 /// `GET /api/phone/lookup?number=…`: Dialtone's own lookup, used by screen pop.
-pub async fn phone_lookup(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, _s: Session) -> Result<Json<Json_>, ApiError> {
+pub async fn phone_lookup(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, s: Session) -> Result<Json<Json_>, ApiError> {
     let number = q.get("number").map(String::as_str).unwrap_or("");
     let e164 = state.store.normalizer().normalize(number);
-    let matches = lookup(state.store.as_ref(), number).await?;
+    let found = lookup(state.store.as_ref(), number).await?;
+    let (matches, hidden) = visible_matches(state.store.as_ref(), &s.grants, found).await?;
     let list: Vec<Json_> = matches
         .iter()
         .map(|(m, r)| {
@@ -209,7 +233,7 @@ pub async fn phone_lookup(State(state): State<AppState>, Query(q): Query<HashMap
             })
         })
         .collect();
-    Ok(Json(json!({"number": number, "e164": e164.map(|e| e.to_string()), "matches": list})))
+    Ok(Json(json!({"number": number, "e164": e164.map(|e| e.to_string()), "matches": list, "hiddenMatches": hidden})))
 }
 
 /// A parsed `FIND {term} IN PHONE FIELDS RETURNING Obj(f, …), …`.
@@ -270,18 +294,21 @@ pub async fn search(
     State(state): State<AppState>,
     Path(v): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    _s: Session,
+    s: Session,
 ) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
     let sosl = parse_sosl(q.get("q").map(String::as_str).unwrap_or(""))?;
     let schema = state.store.schema();
     for (name, fields) in &sosl.returning {
-        let o = schema.object(name).ok_or_else(|| ApiError::new("INVALID_TYPE", format!("sObject type '{name}' is not supported.")))?;
-        if let Some(bad) = fields.iter().find(|f| o.field(f).is_none()) {
+        let o = schema
+            .object(name)
+            .filter(|o| s.grants.can(&o.name, Op::Read))
+            .ok_or_else(|| ApiError::new("INVALID_TYPE", format!("sObject type '{name}' is not supported.")))?;
+        if let Some(bad) = fields.iter().find(|f| !s.grants.can_read_field(schema, &o.name, f)) {
             return Err(ApiError::new("INVALID_FIELD", format!("No such column '{bad}' on entity '{}'", o.name)).with_fields(vec![bad.clone()]));
         }
     }
-    let found = lookup(state.store.as_ref(), &sosl.term).await?;
+    let (found, _) = visible_matches(state.store.as_ref(), &s.grants, lookup(state.store.as_ref(), &sosl.term).await?).await?;
     let mut seen = std::collections::HashSet::new();
     let mut records = Vec::new();
     for (m, rec) in found {

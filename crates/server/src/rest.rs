@@ -3,7 +3,9 @@
 
 use crate::auth::Session;
 use crate::error::{ApiError, ApiErrors};
-use crate::records::{self, object};
+use crate::guard;
+use crate::records;
+use dialtone_access::Op;
 use crate::wire::{self, JsonBody};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -46,22 +48,23 @@ pub async fn resources(Path(v): Path<String>, _s: Session) -> Result<Json<Json_>
     })))
 }
 
-pub async fn describe_global(State(state): State<AppState>, Path(v): Path<String>, _s: Session) -> Result<Json<Json_>, ApiError> {
+pub async fn describe_global(State(state): State<AppState>, Path(v): Path<String>, s: Session) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
-    let objects: Vec<Json_> = state.store.schema().objects().iter().map(|o| wire::object_summary(v, o)).collect();
+    let objects: Vec<Json_> =
+        state.store.schema().objects().iter().filter(|o| s.grants.can(&o.name, Op::Read)).map(|o| wire::object_summary(v, o, &s.grants)).collect();
     Ok(Json(json!({"encoding": "UTF-8", "maxBatchSize": MAX_BATCH, "sobjects": objects})))
 }
 
-pub async fn sobject_info(State(state): State<AppState>, Path((v, name)): Path<(String, String)>, _s: Session) -> Result<Json<Json_>, ApiError> {
+pub async fn sobject_info(State(state): State<AppState>, Path((v, name)): Path<(String, String)>, s: Session) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
-    let o = object(state.store.schema(), &name)?;
-    Ok(Json(json!({"objectDescribe": wire::object_summary(v, o), "recentItems": []})))
+    let o = guard::object(&s.grants, state.store.schema(), &name, Op::Read)?;
+    Ok(Json(json!({"objectDescribe": wire::object_summary(v, o, &s.grants), "recentItems": []})))
 }
 
-pub async fn describe(State(state): State<AppState>, Path((v, name)): Path<(String, String)>, _s: Session) -> Result<Json<Json_>, ApiError> {
+pub async fn describe(State(state): State<AppState>, Path((v, name)): Path<(String, String)>, s: Session) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
-    let o = object(state.store.schema(), &name)?;
-    Ok(Json(wire::describe(v, o)))
+    let o = guard::object(&s.grants, state.store.schema(), &name, Op::Read)?;
+    Ok(Json(wire::describe(v, o, state.store.schema(), &s.grants)))
 }
 
 fn errors_json(errors: &[FieldError]) -> Vec<Json_> {
@@ -78,9 +81,10 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiErrors> {
     version(&v)?;
-    let o = object(state.store.schema(), &name)?;
+    let o = guard::object(&s.grants, state.store.schema(), &name, Op::Create)?;
     records::check_writable(o)?;
     let raw = wire::raw_fields(&body)?;
+    guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     let out = records::create_many(state.store.as_ref(), o, vec![raw], Some(&s.user_id), true).await?;
     match out.into_iter().next() {
         Some(Ok(id)) => Ok((StatusCode::CREATED, Json(json!({"id": id.to_string(), "success": true, "errors": []})))
@@ -94,15 +98,16 @@ pub async fn read(
     State(state): State<AppState>,
     Path((v, name, id)): Path<(String, String, String)>,
     Query(q): Query<HashMap<String, String>>,
-    _s: Session,
+    s: Session,
 ) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
-    let o = object(state.store.schema(), &name)?;
+    let schema = state.store.schema();
+    let o = guard::object(&s.grants, schema, &name, Op::Read)?;
     let id = records::record_id(o, &id)?;
-    let rec = state.store.get(o, &id).await?.ok_or_else(ApiError::not_found)?;
+    let rec = guard::redact(&s.grants, schema, guard::read(state.store.as_ref(), &s.grants, o, &id).await?);
     let only: Option<Vec<String>> = q.get("fields").map(|f| f.split(',').map(|s| s.trim().to_string()).collect());
     if let Some(fields) = &only {
-        let unknown: Vec<String> = fields.iter().filter(|f| o.field(f).is_none()).cloned().collect();
+        let unknown: Vec<String> = fields.iter().filter(|f| !s.grants.can_read_field(schema, &o.name, f)).cloned().collect();
         if !unknown.is_empty() {
             return Err(ApiError::new("INVALID_FIELD", format!("No such column '{}' on sobject of type {}", unknown.join(", "), o.name))
                 .with_fields(unknown));
@@ -118,19 +123,22 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiErrors> {
     version(&v)?;
-    let o = object(state.store.schema(), &name)?;
+    let o = guard::object(&s.grants, state.store.schema(), &name, Op::Edit)?;
     records::check_writable(o)?;
     let id = records::record_id(o, &id)?;
     let raw = wire::raw_fields(&body)?;
+    guard::writable(&s.grants, state.store.schema(), o, &raw)?;
+    guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     records::update(state.store.as_ref(), o, &id, raw, Some(&s.user_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(State(state): State<AppState>, Path((v, name, id)): Path<(String, String, String)>, _s: Session) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, Path((v, name, id)): Path<(String, String, String)>, s: Session) -> Result<StatusCode, ApiError> {
     version(&v)?;
-    let o = object(state.store.schema(), &name)?;
+    let o = guard::object(&s.grants, state.store.schema(), &name, Op::Delete)?;
     records::check_writable(o)?;
     let id = records::record_id(o, &id)?;
+    guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     state.store.delete(o, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -151,10 +159,10 @@ pub async fn composite_create(
     let mut pending: Vec<(usize, Parsed<'_>)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let ty = r.get("attributes").and_then(|a| a.get("type")).and_then(Json_::as_str);
-        let parsed = match ty.map(|t| object(schema, t).and_then(|o| records::check_writable(o).map(|_| o))) {
+        let parsed = match ty.map(|t| guard::object(&s.grants, schema, t, Op::Create).and_then(|o| records::check_writable(o).map(|_| o))) {
             None => Err(vec![FieldError::new("", "INVALID_TYPE", "Each record needs attributes.type")]),
-            Some(Err(e)) => Err(vec![FieldError::new("", "INVALID_TYPE", e.message)]),
-            Some(Ok(o)) => match wire::raw_fields(r) {
+            Some(Err(e)) => Err(vec![FieldError::new("", e.code, e.message)]),
+            Some(Ok(o)) => match wire::raw_fields(r).and_then(|raw| guard::writable(&s.grants, schema, o, &raw).map(|_| raw)) {
                 Ok(raw) => Ok((o, raw)),
                 Err(ApiErrors(es)) => Err(es.into_iter().map(|e| FieldError::new(&e.fields.join(","), e.code, e.message)).collect()),
             },
@@ -238,12 +246,14 @@ pub async fn composite_update(
     for r in records {
         let res: Result<String, ApiErrors> = async {
             let ty = r.get("attributes").and_then(|a| a.get("type")).and_then(Json_::as_str).unwrap_or("");
-            let o = object(schema, ty)?;
+            let o = guard::object(&s.grants, schema, ty, Op::Edit)?;
             records::check_writable(o)?;
             let raw_id = r.get("Id").or_else(|| r.get("id")).and_then(Json_::as_str).unwrap_or("");
             let id = records::record_id(o, raw_id)?;
             let mut raw = wire::raw_fields(r)?;
             raw.retain(|(k, _)| !k.eq_ignore_ascii_case("id"));
+            guard::writable(&s.grants, schema, o, &raw)?;
+            guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
             records::update(state.store.as_ref(), o, &id, raw, Some(&s.user_id)).await?;
             Ok(id.to_string())
         }
@@ -261,7 +271,7 @@ pub async fn composite_delete(
     State(state): State<AppState>,
     Path(v): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    _s: Session,
+    s: Session,
 ) -> Result<Json<Json_>, ApiErrors> {
     version(&v)?;
     let ids: Vec<&str> = q.get("ids").map(|s| s.split(',').filter(|s| !s.is_empty()).collect()).unwrap_or_default();
@@ -274,7 +284,9 @@ pub async fn composite_delete(
         let res: Result<String, ApiError> = async {
             let id = dialtone_model::SalesforceId::parse(raw).map_err(|e| ApiError::new("MALFORMED_ID", e.to_string()))?;
             let o = schema.by_key_prefix(id.key_prefix()).ok_or_else(ApiError::not_found)?;
+            let o = guard::object(&s.grants, schema, &o.name, Op::Delete)?;
             records::check_writable(o)?;
+            guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
             state.store.delete(o, &id).await?;
             Ok(id.to_string())
         }

@@ -4,7 +4,8 @@
 use crate::error::{ApiError, ApiErrors};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use dialtone_model::{Field, FieldType, ObjectDef, RawValue, Value};
+use dialtone_access::{FieldAccess, Grants, ObjectPerms};
+use dialtone_model::{Field, FieldType, ObjectDef, RawValue, Schema, Value};
 use dialtone_store::Record;
 use serde_json::{Map, Value as Json, json};
 
@@ -86,7 +87,7 @@ pub fn record_json(version: &str, rec: &Record, only: Option<&[String]>) -> Json
     Json::Object(m)
 }
 
-fn field_describe(f: &Field) -> Json {
+fn field_describe(f: &Field, access: FieldAccess, obj: ObjectPerms) -> Json {
     let (reference_to, relationship) = match &f.ty {
         FieldType::Reference(t) => (json!(t), json!(f.relationship_name)),
         _ => (json!([]), Json::Null),
@@ -111,8 +112,8 @@ fn field_describe(f: &Field) -> Json {
         "scale": if matches!(f.ty, FieldType::Currency) { 2 } else { 0 },
         "digits": if f.ty == FieldType::Int { 9 } else { 0 },
         "nillable": f.nillable(),
-        "createable": f.createable,
-        "updateable": f.updateable,
+        "createable": f.createable && access == FieldAccess::Edit && obj.create,
+        "updateable": f.updateable && access == FieldAccess::Edit && obj.edit,
         "filterable": !matches!(f.ty, FieldType::LongTextArea),
         "sortable": !matches!(f.ty, FieldType::LongTextArea),
         "groupable": !matches!(f.ty, FieldType::LongTextArea | FieldType::Double | FieldType::Currency | FieldType::Percent | FieldType::DateTime),
@@ -143,18 +144,19 @@ fn object_urls(version: &str, o: &ObjectDef) -> Json {
     })
 }
 
-/// The object-level part of describe (describeGlobal entries).
-pub fn object_summary(version: &str, o: &ObjectDef) -> Json {
+/// The object-level part of describe (describeGlobal entries), as this user may use it.
+pub fn object_summary(version: &str, o: &ObjectDef, grants: &Grants) -> Json {
     let writable = o.name != "CallCenter";
+    let p = grants.object(&o.name);
     json!({
         "name": o.name,
         "label": o.label,
         "labelPlural": o.label_plural,
         "keyPrefix": o.key_prefix,
         "custom": false,
-        "createable": writable,
-        "updateable": true,
-        "deletable": writable,
+        "createable": writable && p.create,
+        "updateable": writable && p.edit,
+        "deletable": writable && p.delete,
         "queryable": true,
         "retrieveable": true,
         "searchable": o.phone_fields().next().is_some(),
@@ -165,9 +167,19 @@ pub fn object_summary(version: &str, o: &ObjectDef) -> Json {
     })
 }
 
-pub fn describe(version: &str, o: &ObjectDef) -> Json {
-    let mut d = object_summary(version, o);
-    d["fields"] = Json::Array(o.fields.iter().map(field_describe).collect());
+/// Describe as this user sees it: hidden fields are left out, and a field is
+/// createable or updateable only where field-level security allows.
+pub fn describe(version: &str, o: &ObjectDef, schema: &Schema, grants: &Grants) -> Json {
+    let mut d = object_summary(version, o, grants);
+    let perms = grants.object(&o.name);
+    let fields = o
+        .fields
+        .iter()
+        .map(|f| (f, grants.field(schema, &o.name, &f.name)))
+        .filter(|(_, a)| *a != FieldAccess::Hidden)
+        .map(|(f, a)| field_describe(f, a, perms))
+        .collect();
+    d["fields"] = Json::Array(fields);
     d["childRelationships"] = json!([]);
     d["recordTypeInfos"] = json!([]);
     d

@@ -170,7 +170,7 @@ async fn malformed_and_hostile_bodies_get_clear_errors_and_write_nothing() {
         ("Contact", "{\"LastName\":\"x\",\"AccountId\":\"00QDt0000000001IAA\"}", StatusCode::BAD_REQUEST, "FIELD_INTEGRITY_EXCEPTION"),
         ("Lead", "{\"LastName\":\"x\",\"Company\":\"y\",\"Status\":\"Nope\"}", StatusCode::BAD_REQUEST, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"),
         ("NoSuchObject", "{}", StatusCode::NOT_FOUND, "NOT_FOUND"),
-        ("CallCenter", "{\"Name\":\"x\",\"InternalName\":\"x\"}", StatusCode::BAD_REQUEST, "INVALID_TYPE"),
+        ("CallCenter", "{\"Name\":\"x\",\"InternalName\":\"x\"}", StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"),
     ];
     for (object, body, status, want) in cases {
         let (s, b) = app.api(&t, "POST", &format!("{V}/sobjects/{object}"), Some(body)).await;

@@ -85,6 +85,54 @@
 //! only identifiers from the schema and the integers of LIMIT and OFFSET. The
 //! store's layout: one table per object ([`dialtone_model::ObjectDef::table`])
 //! with one column per field, named by the lower-cased API name.
+//!
+//! # Access
+//!
+//! [`plan`] and [`compile`] see everything: they are for the system's own
+//! queries. A user's query goes through [`plan_for`] / [`compile_for`] with
+//! their [`dialtone_access::Grants`] — the access crate decides, the planner
+//! compiles, on the same code path:
+//!
+//! - **Objects.** The FROM object needs `Read`, or it does not exist for the
+//!   user (`INVALID_TYPE`, exactly the error of a misspelt object). A parent
+//!   relationship needs `Read` on the parent object and on its lookup field,
+//!   or it is not understood (`INVALID_FIELD`, `Didn't understand
+//!   relationship …`).
+//! - **Fields.** A field the user cannot read does not exist for them,
+//!   wherever the query names it — SELECT, WHERE, GROUP BY, HAVING, ORDER BY,
+//!   aggregates, parent fields — with exactly the error of a field that does
+//!   not exist (`INVALID_FIELD`, `No such column …`). So filtering on a hidden
+//!   field is no side channel. `Id` and `COUNT()` need only the object.
+//! - **Rows.** The user's visibility of the FROM object
+//!   ([`dialtone_access::Grants::rows`]) is ANDed into WHERE after the query's
+//!   own condition, which is put in parentheses. COUNT(), aggregates,
+//!   `totalSize` and paging count only those rows.
+//! - **Parents.** A parent's own visibility goes into its LEFT JOIN's ON
+//!   clause: a parent the user cannot see joins as NULL (render the
+//!   relationship as `null`) and matches no condition on its fields.
+//!
+//! A scope compiles to a disjunction equivalent to
+//! [`dialtone_access::Scope::admits`] (`Visibility::All` adds nothing;
+//! `Visibility::None` and an empty disjunction are `1 = 0`):
+//!
+//! ```text
+//! ( t."ownerid" IN (?, …)                              -- owners (objects with OwnerId)
+//!   OR (lower(t."status") = lower(?) AND t."isclosed" = ?)  -- each criteria set, typed
+//!   OR t."id" IN (SELECT s."record_id" FROM "dt_shares" AS s
+//!                 WHERE s."principal" IN (?, …) AND s."level" >= ?) )  -- manual shares
+//!
+//! t."voicecallid" IN (SELECT v."id" FROM "sobj_voicecall" AS v WHERE <VoiceCall's scope on v>)
+//!                                                      -- controlled by the parent
+//! ```
+//!
+//! Criteria values are compared as the planner compares literals: text
+//! ignoring case, booleans from `true`/`false`, numbers and dates parsed; a
+//! value the field can never hold (or an empty one) makes its set match
+//! nothing. [`record_visible_plan`] checks one record for REST reads
+//! ([`dialtone_access::Mode::Read`]) and updates and deletes
+//! ([`dialtone_access::Mode::Edit`]); [`visibility_sql`] gives the bare
+//! condition for read paths that are not SOQL. The store keeps manual shares
+//! in [`SHARES_TABLE`].
 
 mod ast;
 mod dates;
@@ -92,6 +140,7 @@ mod error;
 mod lexer;
 mod parser;
 mod plan;
+mod restrict;
 mod sql;
 
 pub use ast::{
@@ -101,12 +150,14 @@ pub use ast::{
 pub use error::SoqlError;
 pub use parser::{MAX_NESTING, MAX_QUERY_LENGTH, parse};
 pub use plan::{MAX_OFFSET, MAX_PARAMS, plan};
+pub use restrict::{SHARES_TABLE, compile_for, plan_for, record_visible_plan, visibility_sql};
 pub use sql::{Dialect, OutputColumn, Plan, PlanKind, Relationship};
 
 use dialtone_model::Schema;
 use time::OffsetDateTime;
 
-/// Parses and plans in one step: `plan(&parse(soql)?, …)`.
+/// Parses and plans in one step: `plan(&parse(soql)?, …)`. Unrestricted, for
+/// the system's own queries; a user's go through [`compile_for`].
 pub fn compile(
     soql: &str,
     schema: &Schema,
@@ -116,5 +167,7 @@ pub fn compile(
     plan(&parse(soql)?, schema, dialect, now)
 }
 
+#[cfg(test)]
+mod access_tests;
 #[cfg(test)]
 mod tests;

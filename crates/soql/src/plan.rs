@@ -4,6 +4,7 @@ use crate::ast::*;
 use crate::dates;
 use crate::error::SoqlError;
 use crate::parser::MAX_NESTING;
+use crate::restrict::Access;
 use crate::sql::{Dialect, OutputColumn, Plan, PlanKind, Relationship};
 use dialtone_model::{
     Field, FieldType, ObjectDef, SalesforceId, Schema, Value, format_date, format_datetime,
@@ -17,21 +18,39 @@ pub const MAX_OFFSET: u64 = 2000;
 pub const MAX_PARAMS: usize = 30_000;
 
 /// The alias of the FROM object's table.
-const BASE: &str = "t0";
+pub(crate) const BASE: &str = "t0";
 
 /// Resolves `q` against `schema` and compiles it for `dialect`. `now` is the
 /// instant relative date literals (`TODAY`, …) are taken from, in UTC.
+///
+/// This plan sees every object, field and row: it is for the system's own
+/// use. A user's query goes through [`crate::plan_for`].
 pub fn plan(
     q: &Query,
     schema: &Schema,
     dialect: Dialect,
     now: OffsetDateTime,
 ) -> Result<Plan, SoqlError> {
-    let obj = schema
-        .object(&q.from)
-        .ok_or_else(|| SoqlError::UnknownObject {
-            object: q.from.clone(),
-        })?;
+    plan_with(q, schema, dialect, now, None)
+}
+
+/// The one code path of [`plan`] and [`crate::plan_for`]: with `access`, the
+/// user's object permissions, field-level security and row visibility apply.
+pub(crate) fn plan_with(
+    q: &Query,
+    schema: &Schema,
+    dialect: Dialect,
+    now: OffsetDateTime,
+    access: Option<Access<'_>>,
+) -> Result<Plan, SoqlError> {
+    let unknown = || SoqlError::UnknownObject {
+        object: q.from.clone(),
+    };
+    let obj = schema.object(&q.from).ok_or_else(unknown)?;
+    // An object the user may not read does not exist for them.
+    if access.is_some_and(|a| !a.can_read(&obj.name)) {
+        return Err(unknown());
+    }
     let today = now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date();
     let mut p = Planner {
         schema,
@@ -41,6 +60,9 @@ pub fn plan(
         params: Vec::new(),
         joins: Vec::new(),
         groups: Vec::new(),
+        access,
+        subqueries: 0,
+        sharing_params: 0,
     };
 
     let counts = q
@@ -88,6 +110,9 @@ pub fn plan(
         .as_ref()
         .map(|e| p.condition(e, Clause::Where, 0))
         .transpose()?;
+    // The rows the user may see, after the query's own condition (the
+    // placeholders follow the text order).
+    let filter = p.restrict_rows(filter);
     if q.having.is_some() && q.group_by.is_empty() {
         return Err(SoqlError::malformed(
             "HAVING can only be used with GROUP BY",
@@ -129,14 +154,11 @@ pub fn plan(
             message: format!("Maximum SOQL offset allowed is {MAX_OFFSET} (got {o})"),
         });
     }
-    if p.params.len() > MAX_PARAMS {
-        return Err(SoqlError::malformed(format!(
-            "A query may compare against at most {MAX_PARAMS} values"
-        )));
-    }
 
+    // A parent the user may not see joins as no parent at all.
+    let parents = p.restrict_parents();
     let mut from = format!("{} AS {}", quote(&obj.table()), quote(BASE));
-    for j in &p.joins {
+    for (j, only) in p.joins.iter().zip(&parents) {
         from.push_str(&format!(
             " LEFT JOIN {} AS {} ON {} = {}",
             quote(&j.target.table()),
@@ -144,7 +166,12 @@ pub fn plan(
             column_sql(&j.alias, "id"),
             column_sql(BASE, &j.reference.column())
         ));
+        if let Some(only) = only {
+            from.push_str(" AND ");
+            from.push_str(only);
+        }
     }
+    p.check_params()?;
 
     let mut exprs = select.exprs;
     let mut id_column = None;
@@ -192,11 +219,11 @@ pub fn plan(
 }
 
 /// A double-quoted SQL identifier.
-fn quote(ident: &str) -> String {
+pub(crate) fn quote(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
 }
 
-fn column_sql(alias: &str, column: &str) -> String {
+pub(crate) fn column_sql(alias: &str, column: &str) -> String {
     format!("{}.{}", quote(alias), quote(column))
 }
 
@@ -222,12 +249,12 @@ enum Clause {
 }
 
 /// A parent object joined in through a reference field.
-struct Join<'s> {
+pub(crate) struct Join<'s> {
     /// The canonical relationship name (`Account`).
     name: String,
     reference: &'s Field,
-    target: &'s ObjectDef,
-    alias: String,
+    pub(crate) target: &'s ObjectDef,
+    pub(crate) alias: String,
 }
 
 /// A field reference resolved to its column.
@@ -240,11 +267,11 @@ struct Col<'s> {
 }
 
 /// Something a condition can test: a column or an aggregate, with its type.
-struct Typed {
-    sql: String,
-    ty: FieldType,
+pub(crate) struct Typed {
+    pub(crate) sql: String,
+    pub(crate) ty: FieldType,
     /// The canonical name, for messages.
-    name: String,
+    pub(crate) name: String,
 }
 
 /// A literal bound to a field's type.
@@ -266,15 +293,21 @@ struct Select {
     named: Vec<(String, String, FieldType)>,
 }
 
-struct Planner<'s> {
-    schema: &'s Schema,
-    obj: &'s ObjectDef,
-    dialect: Dialect,
-    today: Date,
-    params: Vec<Value>,
-    joins: Vec<Join<'s>>,
+pub(crate) struct Planner<'s> {
+    pub(crate) schema: &'s Schema,
+    pub(crate) obj: &'s ObjectDef,
+    pub(crate) dialect: Dialect,
+    pub(crate) today: Date,
+    pub(crate) params: Vec<Value>,
+    pub(crate) joins: Vec<Join<'s>>,
     /// The GROUP BY expressions.
-    groups: Vec<String>,
+    pub(crate) groups: Vec<String>,
+    /// Whose query this is; `None` for the system's own.
+    pub(crate) access: Option<Access<'s>>,
+    /// How many sharing subqueries have been aliased (`v1`, `s2`, …).
+    pub(crate) subqueries: usize,
+    /// How many of `params` the user's sharing added.
+    pub(crate) sharing_params: usize,
 }
 
 impl<'s> Planner<'s> {
@@ -289,6 +322,7 @@ impl<'s> Planner<'s> {
                 let field = self
                     .obj
                     .field(name)
+                    .filter(|f| self.readable(self.obj, f))
                     .ok_or_else(|| no_such_column(&written, name, &self.obj.name))?;
                 Ok(Col {
                     sql: column_sql(BASE, &field.column()),
@@ -303,6 +337,7 @@ impl<'s> Planner<'s> {
                 let field = join
                     .target
                     .field(name)
+                    .filter(|f| self.readable(join.target, f))
                     .ok_or_else(|| no_such_column(&written, name, &join.target.name))?;
                 Ok(Col {
                     sql: column_sql(&join.alias, &field.column()),
@@ -335,6 +370,8 @@ impl<'s> Planner<'s> {
                 ),
             )
         };
+        // A relationship through a lookup field the user cannot read, or to
+        // an object they cannot read, is not there for them.
         let reference = self
             .obj
             .fields
@@ -344,6 +381,7 @@ impl<'s> Planner<'s> {
                     .as_deref()
                     .is_some_and(|r| r.eq_ignore_ascii_case(rel))
             })
+            .filter(|f| self.readable(self.obj, f))
             .ok_or_else(not_understood)?;
         let FieldType::Reference(targets) = &reference.ty else {
             return Err(not_understood());
@@ -358,7 +396,11 @@ impl<'s> Planner<'s> {
                 ),
             ));
         };
-        let target = self.schema.object(target).ok_or_else(not_understood)?;
+        let target = self
+            .schema
+            .object(target)
+            .filter(|t| self.access.is_none_or(|a| a.can_read(&t.name)))
+            .ok_or_else(not_understood)?;
         let name = reference
             .relationship_name
             .clone()
@@ -580,7 +622,7 @@ impl<'s> Planner<'s> {
     }
 
     /// A placeholder for `v`, which is added to the parameters.
-    fn param(&mut self, v: Value) -> String {
+    pub(crate) fn param(&mut self, v: Value) -> String {
         let v = match v {
             Value::Bool(b) => Value::Int(i64::from(b)),
             v => v,
@@ -719,7 +761,12 @@ impl<'s> Planner<'s> {
         })
     }
 
-    fn compare(&mut self, t: &Typed, op: CompareOp, lit: &Literal) -> Result<String, SoqlError> {
+    pub(crate) fn compare(
+        &mut self,
+        t: &Typed,
+        op: CompareOp,
+        lit: &Literal,
+    ) -> Result<String, SoqlError> {
         let c = &t.sql;
         let boolean = t.ty == FieldType::Boolean;
         if boolean && !matches!(op, CompareOp::Eq | CompareOp::Ne) {

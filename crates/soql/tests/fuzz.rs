@@ -1,10 +1,19 @@
 //! Random and mutated queries: `compile` never panics, and whatever it accepts
-//! is SQL that SQLite accepts and can run with the plan's parameters.
+//! is SQL that SQLite accepts and can run with the plan's parameters. The same
+//! holds for a user's query (`compile_for`), with sharing in WHERE and in the
+//! parents' joins.
 
+mod common;
+
+use dialtone_access::{
+    AccessLevel, Criterion, FieldAccess, Grants, ObjectPerms, PermissionSet, Principal, Role,
+    RuleKind, Security, SharingRule, UserInfo,
+};
 use dialtone_model::{FieldType, ObjectDef, Schema, Storage, Value};
-use dialtone_soql::{Dialect, compile};
+use dialtone_soql::{Dialect, compile, compile_for};
 use proptest::prelude::*;
 use rusqlite::Connection;
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -102,30 +111,96 @@ const TOKENS: &[&str] = &[
 ];
 
 thread_local! {
-    static DB: Connection = {
-        let conn = Connection::open_in_memory().unwrap();
-        for o in Schema::standard().objects() {
-            let cols: Vec<String> = o
-                .fields
-                .iter()
-                .map(|f| {
-                    let ty = match f.ty.storage() {
-                        Storage::Text => "TEXT",
-                        Storage::Int | Storage::Bool => "INTEGER",
-                        Storage::Float => "REAL",
-                    };
-                    format!("\"{}\" {ty}", f.column())
-                })
-                .collect();
-            conn.execute(&format!("CREATE TABLE \"{}\" ({})", o.table(), cols.join(", ")), []).unwrap();
-        }
-        conn
-    };
+    static DB: Connection = common::open();
 }
 
+/// A user who reads every object, with a hidden field or two, whose sharing
+/// has owners, criteria of several types, manual-share principals and a
+/// parent-controlled object.
+static USER: LazyLock<Grants> = LazyLock::new(|| {
+    let schema = Schema::standard();
+    let mut profile = PermissionSet {
+        name: "Fuzz".into(),
+        is_profile: true,
+        ..PermissionSet::default()
+    };
+    for o in schema.objects() {
+        profile.objects.insert(o.name.clone(), ObjectPerms::CRED);
+    }
+    profile
+        .fields
+        .insert("Contact.Birthdate".into(), FieldAccess::Hidden);
+    profile
+        .fields
+        .insert("Account.Industry".into(), FieldAccess::Hidden);
+    let rule = |object: &str, criteria: &[(&str, &str)]| SharingRule {
+        name: format!("{object} {criteria:?}"),
+        object: object.into(),
+        kind: RuleKind::CriteriaBased {
+            criteria: criteria
+                .iter()
+                .map(|(f, v)| Criterion {
+                    field: f.to_string(),
+                    value: v.to_string(),
+                })
+                .collect(),
+        },
+        share_with: Principal::Role("Boss".into()),
+        level: AccessLevel::Read,
+    };
+    let sec = Security {
+        permission_sets: vec![profile],
+        roles: vec![
+            Role {
+                name: "Boss".into(),
+                parent: None,
+            },
+            Role {
+                name: "Staff".into(),
+                parent: Some("Boss".into()),
+            },
+        ],
+        rules: vec![
+            rule("Contact", &[("DoNotCall", "true"), ("LeadSource", "web")]),
+            rule("Account", &[("NumberOfEmployees", "5")]),
+            rule("Case", &[("Status", "Escalated")]),
+            rule(
+                "Lead",
+                &[
+                    ("CreatedDate", "2026-11-25T00:00:00Z"),
+                    ("AnnualRevenue", "1.5"),
+                ],
+            ),
+            rule("VoiceCall", &[("CallStartDateTime", "not a date")]),
+        ],
+        ..Security::default()
+    };
+    let user = |id: &str, role: &str| UserInfo {
+        id: id.into(),
+        profile: "Fuzz".into(),
+        role: Some(role.into()),
+        permission_sets: vec![],
+        permission_set_groups: vec![],
+        active: true,
+    };
+    let users = [
+        user("005Dt0000000001AAA", "Boss"),
+        user("005Dt0000000002AAA", "Staff"),
+    ];
+    sec.grants(schema, &users[0], &users)
+});
+
 fn check(soql: &str) -> Result<(), TestCaseError> {
-    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
-        let Ok(plan) = compile(soql, Schema::standard(), dialect, NOW) else {
+    for (dialect, user) in [Dialect::Sqlite, Dialect::Postgres]
+        .into_iter()
+        .flat_map(|d| [(d, false), (d, true)])
+    {
+        let compiled = if user {
+            compile_for(soql, Schema::standard(), dialect, NOW, &USER)
+        } else {
+            compile(soql, Schema::standard(), dialect, NOW)
+        };
+        let Ok(plan) = compiled else {
             continue;
         };
         let sqls = [plan.sql(), plan.count_sql(), plan.page_sql(3, 7)];

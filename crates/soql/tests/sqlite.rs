@@ -2,10 +2,11 @@
 //! store lays it out, and checks the rows: the SQL is valid and means what the
 //! SOQL means.
 
-use dialtone_model::{SalesforceId, Schema, Storage, Value, format_datetime};
+mod common;
+
+use dialtone_model::{SalesforceId, Schema, Value, format_datetime};
 use dialtone_soql::{Dialect, Plan, PlanKind, compile};
 use rusqlite::Connection;
-use rusqlite::types::Value as Sql;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -55,45 +56,8 @@ type AccountRow = (
 const ACCOUNTS: [&str; 5] = ["Acme", "Globex", "Initech", "beta corp", "100% Natural"];
 
 fn setup() -> Db {
-    let conn = Connection::open_in_memory().unwrap();
-    for o in Schema::standard().objects() {
-        let cols: Vec<String> = o
-            .fields
-            .iter()
-            .map(|f| {
-                let ty = match f.ty.storage() {
-                    Storage::Text => "TEXT",
-                    Storage::Int | Storage::Bool => "INTEGER",
-                    Storage::Float => "REAL",
-                };
-                let key = if f.name == "Id" { " PRIMARY KEY" } else { "" };
-                format!("\"{}\" {ty}{key}", f.column())
-            })
-            .collect();
-        conn.execute(
-            &format!("CREATE TABLE \"{}\" ({})", o.table(), cols.join(", ")),
-            [],
-        )
-        .unwrap();
-    }
-    let insert = |object: &str, values: Vec<(&str, Value)>| {
-        let o = Schema::standard().object(object).unwrap();
-        let cols: Vec<String> = values
-            .iter()
-            .map(|(n, _)| format!("\"{}\"", o.field(n).unwrap().column()))
-            .collect();
-        let marks = vec!["?"; cols.len()].join(", ");
-        let sql = format!(
-            "INSERT INTO \"{}\" ({}) VALUES ({marks})",
-            o.table(),
-            cols.join(", ")
-        );
-        conn.execute(
-            &sql,
-            rusqlite::params_from_iter(values.into_iter().map(|(_, v)| to_sql(&v))),
-        )
-        .unwrap();
-    };
+    let conn = common::open();
+    let insert = |object: &str, values: Vec<(&str, Value)>| common::insert(&conn, object, values);
     insert(
         "User",
         vec![
@@ -214,63 +178,18 @@ fn setup() -> Db {
     Db { conn, contacts }
 }
 
-fn to_sql(v: &Value) -> Sql {
-    match v {
-        Value::Null => Sql::Null,
-        Value::Bool(b) => Sql::Integer(i64::from(*b)),
-        Value::Int(i) => Sql::Integer(*i),
-        Value::Float(x) => Sql::Real(*x),
-        Value::Text(s) => Sql::Text(s.clone()),
-    }
-}
-
 impl Db {
     fn plan(&self, soql: &str) -> Plan {
         compile(soql, Schema::standard(), Dialect::Sqlite, now())
             .unwrap_or_else(|e| panic!("{soql}: {e}"))
     }
 
-    /// Runs `sql` with the plan's parameters; reads the visible columns by
-    /// their storage, the hidden ones as text.
     fn rows(&self, plan: &Plan, sql: &str) -> Vec<Vec<Value>> {
-        let mut stmt = self
-            .conn
-            .prepare(sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        let width = stmt.column_count();
-        assert_eq!(width, plan.row_width(), "{sql}");
-        let params = rusqlite::params_from_iter(plan.params.iter().map(to_sql));
-        let rows = stmt
-            .query_map(params, |row| {
-                (0..width)
-                    .map(|i| {
-                        let storage = plan.columns.get(i).map_or(Storage::Text, |c| c.storage);
-                        Ok(match storage {
-                            Storage::Text => row
-                                .get::<_, Option<String>>(i)?
-                                .map_or(Value::Null, Value::Text),
-                            Storage::Int => row
-                                .get::<_, Option<i64>>(i)?
-                                .map_or(Value::Null, Value::Int),
-                            Storage::Float => row
-                                .get::<_, Option<f64>>(i)?
-                                .map_or(Value::Null, Value::Float),
-                            Storage::Bool => row
-                                .get::<_, Option<i64>>(i)?
-                                .map_or(Value::Null, |b| Value::Bool(b != 0)),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-        rows.collect::<Result<Vec<_>, _>>().unwrap()
+        common::rows(&self.conn, plan, sql)
     }
 
     fn count(&self, plan: &Plan, sql: &str) -> i64 {
-        let params = rusqlite::params_from_iter(plan.params.iter().map(to_sql));
-        self.conn
-            .query_row(sql, params, |r| r.get(0))
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        common::count(&self.conn, plan, sql)
     }
 
     /// The first column of every row of the query, as text.
