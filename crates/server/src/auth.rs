@@ -103,7 +103,11 @@ pub struct OAuthError(&'static str, String);
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let status = if self.0 == "invalid_client" { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+        let status = match self.0 {
+            "invalid_client" => StatusCode::UNAUTHORIZED,
+            "rate_limited" => StatusCode::TOO_MANY_REQUESTS,
+            _ => StatusCode::BAD_REQUEST,
+        };
         (status, axum::Json(serde_json::json!({"error": self.0, "error_description": self.1}))).into_response()
     }
 }
@@ -131,8 +135,26 @@ async fn check_client(store: &dyn Store, form: &HashMap<String, String>) -> Resu
 }
 
 /// `POST /services/oauth2/token`.
-pub async fn token(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Result<Response, OAuthError> {
+pub async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, OAuthError> {
     let store = state.store.as_ref();
+    // Guessing passwords is slowed per account and per client address.
+    let addr = crate::client_addr(&extensions);
+    let who = form.get("username").map(|u| u.to_ascii_lowercase()).unwrap_or_default();
+    let allowed = {
+        let mut l = state.limits.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let by_addr = l.sign_in_addr.allow(&addr, now);
+        let by_user = who.is_empty() || l.sign_in_user.allow(&who, now);
+        by_addr && by_user
+    };
+    if !allowed {
+        return Err(OAuthError("rate_limited", "too many sign-in attempts; wait a minute and try again".into()));
+    }
     let client_id = check_client(store, &form).await?;
     let grant = form.get("grant_type").map(String::as_str).unwrap_or("");
     let (user_id, refresh) = match grant {

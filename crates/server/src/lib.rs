@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod error;
 pub mod guard;
+pub mod limits;
 pub mod query;
 pub mod records;
 pub mod rest;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub cursors: Arc<Mutex<query::Cursors>>,
     /// The security configuration and computed grants.
     pub access: Arc<Mutex<security::AccessCache>>,
+    pub limits: Arc<Mutex<limits::Limits>>,
     /// "http" or "https": the scheme of the listener this state serves.
     pub scheme: &'static str,
 }
@@ -61,7 +63,7 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), scheme: "http" })
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), scheme: "http" })
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.
@@ -90,7 +92,8 @@ async fn health(State(state): State<AppState>) -> (axum::http::StatusCode, Json<
 
 pub fn router(state: AppState) -> Router {
     let data = "/services/data/{v}";
-    Router::new()
+    let headers = limits::security_headers(state.scheme == "https");
+    let mut app = Router::new()
         .route("/health", get(health))
         .route("/services/oauth2/token", post(auth::token))
         .route("/services/oauth2/revoke", post(auth::revoke))
@@ -112,7 +115,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/phone/lookup", get(query::phone_lookup))
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state)
+        .with_state(state);
+    for (name, value) in headers {
+        app = app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(name, value));
+    }
+    app
+}
+
+/// The client's address, when the server knows it (not in in-process tests).
+pub fn client_addr(extensions: &axum::http::Extensions) -> String {
+    extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "local".to_string(), |c| c.0.ip().to_string())
 }
 
 /// Where to listen.
@@ -130,7 +144,7 @@ pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()>
         let app = NormalizePathLayer::trim_trailing_slash().layer(router(AppState { scheme: "http", ..state.clone() }));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         tasks.spawn(async move {
-            axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+            axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
@@ -150,7 +164,7 @@ pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()>
         tasks.spawn(async move {
             axum_server::bind_rustls(addr, config)
                 .handle(handle)
-                .serve(axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+                .serve(axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app))
                 .await
         });
     }

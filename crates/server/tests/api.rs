@@ -289,3 +289,21 @@ async fn query_paging_is_private_to_its_user_and_errors_are_salesforce_shaped() 
     let (s, b) = app.api(&ada, "GET", &format!("{V}/query/01gNOPE-2000"), None).await;
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_QUERY_LOCATOR"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_rate_limited_and_responses_carry_security_headers() {
+    let app = spawn_app().await;
+    let mut limited = false;
+    for _ in 0..dialtone_server::limits::SIGN_IN_PER_MINUTE + 1 {
+        let (s, e) = app.login("nobody-here@example.com", "guess").await;
+        if s == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(e["error"], "rate_limited");
+            limited = true;
+        }
+    }
+    assert!(limited, "the 21st attempt in a minute is refused");
+    let res = router(app.state.clone()).oneshot(Request::get("/health").body(Body::empty()).unwrap()).await.unwrap();
+    for h in ["x-content-type-options", "x-frame-options", "content-security-policy", "referrer-policy", "cache-control"] {
+        assert!(res.headers().contains_key(h), "{h} missing");
+    }
+}
