@@ -136,6 +136,8 @@ pub struct ObjectDef {
     pub label_plural: String,
     pub key_prefix: String,
     pub fields: Vec<Field>,
+    /// Changes to this object's fields are kept as field history.
+    pub history: bool,
     by_lower: HashMap<String, usize>,
 }
 
@@ -343,6 +345,7 @@ impl ObjectBuilder {
                 label_plural: plural.into(),
                 key_prefix: prefix.into(),
                 fields: Vec::new(),
+                history: false,
                 by_lower: HashMap::new(),
             },
         };
@@ -426,6 +429,11 @@ impl ObjectBuilder {
     }
     pub(crate) fn default_text(self, v: &str) -> ObjectBuilder {
         self.default(Value::Text(v.into()))
+    }
+
+    pub(crate) fn with_history(mut self) -> ObjectBuilder {
+        self.obj.history = true;
+        self
     }
 
     pub(crate) fn build(self) -> ObjectDef {

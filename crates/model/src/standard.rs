@@ -276,6 +276,7 @@ fn voice_call() -> ObjectDef {
         .add(FieldType::Int, "AfterCallWorkDuration", "After Call Work (Seconds)", 0)
         .boolean("IsRecorded", "Recorded")
         .add(FieldType::LongTextArea, "Description", "Description", 32000)
+        .with_history()
         .build()
 }
 

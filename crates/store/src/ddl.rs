@@ -21,7 +21,29 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "standard objects", sql: |d| objects_ddl(Schema::standard(), d) },
     Migration { version: 4, name: "case-insensitive indexes on text fields", sql: |_| case_insensitive_indexes(Schema::standard()) },
     Migration { version: 5, name: "manual shares", sql: share_tables },
+    Migration { version: 6, name: "setup audit trail and field history", sql: audit_tables },
 ];
+
+fn serial_key(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+    }
+}
+
+fn audit_tables(d: Dialect) -> Vec<String> {
+    let key = serial_key(d);
+    vec![
+        format!(
+            "CREATE TABLE dt_audit (seq {key}, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, before_value TEXT, after_value TEXT, source TEXT)"
+        ),
+        "CREATE INDEX ix_audit_at ON dt_audit (at)".into(),
+        format!(
+            "CREATE TABLE dt_field_history (seq {key}, record_id TEXT NOT NULL, object TEXT NOT NULL, field TEXT NOT NULL, old_value TEXT, new_value TEXT, actor TEXT, at TEXT NOT NULL)"
+        ),
+        "CREATE INDEX ix_history_record ON dt_field_history (record_id, seq)".into(),
+    ]
+}
 
 /// Manual shares: a record shared with a principal (`user:…`, `role:…`,
 /// `rolesub:…`, `group:…`) at a level (1 read, 2 edit).

@@ -72,6 +72,47 @@ pub struct Token {
     pub revoked: bool,
 }
 
+/// One entry of the setup audit trail: who changed what, when, before and after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: String,
+    /// A user id, or `cli:<os user>` for the command line.
+    pub actor: String,
+    /// e.g. `security.import`, `callcenter.import`, `recording.open`.
+    pub action: String,
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Where it came from: a client address, `cli`, `scheduler`.
+    pub source: Option<String>,
+}
+
+/// One tracked field change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub field: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub actor: Option<String>,
+    pub at: String,
+}
+
+/// The history rows an update of `values` makes, given the record's `old` values.
+pub(crate) fn history_rows(obj: &ObjectDef, old: &[(String, Value)], values: &[(String, Value)]) -> Vec<(String, Option<String>, Option<String>)> {
+    if !obj.history {
+        return Vec::new();
+    }
+    let text = |v: &Value| if v.is_null() { None } else { Some(v.to_string()) };
+    values
+        .iter()
+        .filter(|(n, _)| !matches!(n.as_str(), "LastModifiedDate" | "SystemModstamp" | "LastModifiedById"))
+        .filter_map(|(n, new)| {
+            let before = old.iter().find(|(o, _)| o == n).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            (before != *new).then(|| (n.clone(), text(&before), text(new)))
+        })
+        .collect()
+}
+
 /// A manual share of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Share {
@@ -145,6 +186,13 @@ pub trait Store: Send + Sync {
     async fn put_share(&self, s: &Share) -> Result<()>;
     async fn delete_share(&self, record_id: &SalesforceId, principal: &str) -> Result<()>;
     async fn shares(&self, record_id: &SalesforceId) -> Result<Vec<Share>>;
+
+    /// Appends to the setup audit trail.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The newest audit entries first.
+    async fn audit_trail(&self, limit: u64) -> Result<Vec<AuditEntry>>;
+    /// Field changes of one record, oldest first (objects with `history`).
+    async fn field_history(&self, record_id: &SalesforceId) -> Result<Vec<FieldChange>>;
 
     /// Org-wide settings (default region, …).
     async fn setting(&self, key: &str) -> Result<Option<String>>;

@@ -3,7 +3,7 @@
 //! conformance suite in `tests/conformance.rs` runs against both.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, Credential, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
+use crate::{App, AuditEntry, Credential, FieldChange, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
 use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -271,7 +271,8 @@ impl Store for PostgresStore {
     }
 
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()> {
-        let values = crate::touch_row(values, actor, &crate::now_text());
+        let now = crate::now_text();
+        let values = crate::touch_row(values, actor, &now);
         let sets: Vec<String> =
             values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ${}", n.to_ascii_lowercase(), i + 1)).collect();
         let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", object.table(), sets.join(", "), values.len() + 1);
@@ -279,11 +280,32 @@ impl Store for PostgresStore {
         vals.push(text(id.as_str()));
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
+        // Field history: the old values, read (and locked) in the same transaction.
+        let fields: Vec<&dialtone_model::Field> = values.iter().filter_map(|(n, _)| object.field(n)).collect();
+        let old: Vec<(String, Value)> = if object.history && !fields.is_empty() {
+            let cols: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.column())).collect();
+            let q = format!("SELECT {} FROM {} WHERE \"id\" = $1 FOR UPDATE", cols.join(", "), object.table());
+            match tx.query_opt(&q, &[&id.as_str()]).await.map_err(err)? {
+                Some(row) => fields.iter().enumerate().map(|(i, f)| Ok((f.name.clone(), read(&row, i, f.ty.storage())?))).collect::<Result<Vec<_>>>()?,
+                None => Vec::new(),
+            }
+        } else {
+            Vec::new()
+        };
         let stmt = tx.prepare_cached(&sql).await.map_err(err)?;
         let b = binds(&vals);
         let n = tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
         if n == 0 {
             return Err(StoreError::NotFound { object: object.name.clone(), id: id.to_string() });
+        }
+        let actor_text = actor.map(|a| a.to_string());
+        for (field, before, after) in crate::history_rows(object, &old, &values) {
+            tx.execute(
+                "INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[&id.as_str(), &object.name, &field, &before, &after, &actor_text, &now],
+            )
+            .await
+            .map_err(err)?;
         }
         for (name, _) in values.iter().filter(|(n, _)| object.field(n).is_some_and(|f| f.is_phone())) {
             tx.execute("DELETE FROM dt_phone_index WHERE record_id = $1 AND field = $2", &[&id.as_str(), name])
@@ -465,6 +487,33 @@ impl Store for PostgresStore {
                 created_by: r.get::<_, Option<String>>(3).and_then(|b| SalesforceId::parse(&b).ok()),
             })
             .collect())
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        let opt = |v: &Option<String>| v.as_deref().map_or(Value::Null, text);
+        self.exec(
+            "INSERT INTO dt_audit (at, actor, action, target, before_value, after_value, source) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[text(&e.at), text(&e.actor), text(&e.action), text(&e.target), opt(&e.before), opt(&e.after), opt(&e.source)],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn audit_trail(&self, limit: u64) -> Result<Vec<AuditEntry>> {
+        let rows = self
+            .rows("SELECT at, actor, action, target, before_value, after_value, source FROM dt_audit ORDER BY seq DESC LIMIT $1", &[Value::Int(limit as i64)])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry { at: r.get(0), actor: r.get(1), action: r.get(2), target: r.get(3), before: r.get(4), after: r.get(5), source: r.get(6) })
+            .collect())
+    }
+
+    async fn field_history(&self, record_id: &SalesforceId) -> Result<Vec<FieldChange>> {
+        let rows = self
+            .rows("SELECT field, old_value, new_value, actor, at FROM dt_field_history WHERE record_id = $1 ORDER BY seq", &[text(record_id.as_str())])
+            .await?;
+        Ok(rows.iter().map(|r| FieldChange { field: r.get(0), old: r.get(1), new: r.get(2), actor: r.get(3), at: r.get(4) }).collect())
     }
 
     async fn setting(&self, key: &str) -> Result<Option<String>> {

@@ -8,7 +8,7 @@
 //! tokio's blocking pool.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, Credential, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
+use crate::{App, AuditEntry, Credential, FieldChange, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
 use async_trait::async_trait;
 use dialtone_model::{ObjectDef, SalesforceId, Schema, Storage, Value};
 use dialtone_phone::{E164, Normalizer};
@@ -179,6 +179,22 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(err)
 }
 
+/// The stored values of the fields about to change.
+fn old_values(tx: &rusqlite::Transaction<'_>, obj: &ObjectDef, id: &SalesforceId, values: &[(String, Value)]) -> Result<Vec<(String, Value)>> {
+    let fields: Vec<&dialtone_model::Field> = values.iter().filter_map(|(n, _)| obj.field(n)).collect();
+    if fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let cols: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.column())).collect();
+    let sql = format!("SELECT {} FROM {} WHERE \"id\" = ?1", cols.join(", "), obj.table());
+    tx.query_row(&sql, [id.as_str()], |row| {
+        fields.iter().enumerate().map(|(i, f)| Ok((f.name.clone(), read(row, i, f.ty.storage())?))).collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .optional()
+    .map_err(err)
+    .map(Option::unwrap_or_default)
+}
+
 /// Reserves `n` sequence numbers for an object inside the write transaction.
 fn reserve(tx: &rusqlite::Transaction<'_>, object: &str, n: u64) -> Result<u64> {
     let next: Option<i64> = tx
@@ -260,7 +276,10 @@ impl Store for SqliteStore {
         let actor = actor.cloned();
         let normalizer = self.normalizer;
         self.write(move |tx| {
-            let values = crate::touch_row(values, actor.as_ref(), &crate::now_text());
+            let now = crate::now_text();
+            let values = crate::touch_row(values, actor.as_ref(), &now);
+            // Field history: the old values, read in the same transaction.
+            let old = if obj.history { old_values(tx, &obj, &id, &values)? } else { Vec::new() };
             let sets: Vec<String> =
                 values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ?{}", n.to_ascii_lowercase(), i + 1)).collect();
             let sql = format!("UPDATE {} SET {} WHERE \"id\" = ?{}", obj.table(), sets.join(", "), values.len() + 1);
@@ -269,6 +288,12 @@ impl Store for SqliteStore {
             let n = tx.execute(&sql, params_from_iter(binds(&vals))).map_err(err)?;
             if n == 0 {
                 return Err(StoreError::NotFound { object: obj.name.clone(), id: id.to_string() });
+            }
+            let mut hist = tx
+                .prepare_cached("INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                .map_err(err)?;
+            for (field, before, after) in crate::history_rows(&obj, &old, &values) {
+                hist.execute(rusqlite::params![id.as_str(), obj.name, field, before, after, actor.as_ref().map(|a| a.to_string()), now]).map_err(err)?;
             }
             for (name, _) in values.iter().filter(|(n, _)| obj.field(n).is_some_and(|f| f.is_phone())) {
                 tx.execute("DELETE FROM dt_phone_index WHERE record_id = ?1 AND field = ?2", [id.as_str(), name.as_str()])
@@ -496,6 +521,45 @@ impl Store for SqliteStore {
                 out.push(Share { record_id: record_id.clone(), object, principal, level, created_by: by.and_then(|b| SalesforceId::parse(&b).ok()) });
             }
             Ok(out)
+        })
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        let e = e.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO dt_audit (at, actor, action, target, before_value, after_value, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![e.at, e.actor, e.action, e.target, e.before, e.after, e.source],
+            )
+            .map_err(err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_trail(&self, limit: u64) -> Result<Vec<AuditEntry>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT at, actor, action, target, before_value, after_value, source FROM dt_audit ORDER BY seq DESC LIMIT ?1")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(AuditEntry { at: r.get(0)?, actor: r.get(1)?, action: r.get(2)?, target: r.get(3)?, before: r.get(4)?, after: r.get(5)?, source: r.get(6)? })
+                })
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        })
+    }
+
+    async fn field_history(&self, record_id: &SalesforceId) -> Result<Vec<FieldChange>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT field, old_value, new_value, actor, at FROM dt_field_history WHERE record_id = ?1 ORDER BY seq")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([record_id.as_str()], |r| Ok(FieldChange { field: r.get(0)?, old: r.get(1)?, new: r.get(2)?, actor: r.get(3)?, at: r.get(4)? }))
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
         })
     }
 

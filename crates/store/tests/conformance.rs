@@ -302,3 +302,40 @@ async fn manual_shares_round_trip_and_go_with_their_record() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voice_call_changes_are_kept_as_field_history_and_the_audit_trail_appends() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let vc = Schema::standard().object("VoiceCall").unwrap();
+        let id = create(&s, "VoiceCall", &[&[("VendorCallKey", "CA1"), ("CallDisposition", "new")]]).await.remove(0);
+        let agent = SalesforceId::new("005", 7);
+        s.update(vc, &id, vec![("CallDisposition".into(), Value::Text("in-progress".into())), ("NumberOfHolds".into(), Value::Int(0))], Some(&agent)).await.unwrap();
+        s.update(vc, &id, vec![("CallDisposition".into(), Value::Text("in-progress".into())), ("NumberOfHolds".into(), Value::Int(2))], None).await.unwrap();
+        let h = s.field_history(&id).await.unwrap();
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = h.iter().map(|c| (c.field.as_str(), c.old.as_deref(), c.new.as_deref())).collect();
+        assert_eq!(got, [("CallDisposition", Some("new"), Some("in-progress")), ("NumberOfHolds", None, Some("0")), ("NumberOfHolds", Some("0"), Some("2"))]);
+        assert_eq!(h[0].actor.as_deref(), Some(agent.as_str()));
+        // Objects without history keep none.
+        let c = create(&s, "Contact", &[&[("LastName", "A")]]).await.remove(0);
+        s.update(Schema::standard().object("Contact").unwrap(), &c, vec![("Title".into(), Value::Text("x".into()))], None).await.unwrap();
+        assert!(s.field_history(&c).await.unwrap().is_empty());
+
+        for (i, action) in ["security.import", "callcenter.import"].iter().enumerate() {
+            s.append_audit(&dialtone_store::AuditEntry {
+                at: format!("2026-11-22T00:00:0{i}.000+0000"),
+                actor: "cli:root".into(),
+                action: action.to_string(),
+                target: "org".into(),
+                before: None,
+                after: Some("{}".into()),
+                source: Some("cli".into()),
+            })
+            .await
+            .unwrap();
+        }
+        let trail = s.audit_trail(10).await.unwrap();
+        assert_eq!(trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["callcenter.import", "security.import"], "newest first");
+    })
+    .await;
+}
