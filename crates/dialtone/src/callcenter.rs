@@ -114,7 +114,10 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
         CallCenterCommand::Import { file, store } => {
             let def = load_file(&file, true)?;
             let store = open_store(&store).await?;
+            let before = find(store.as_ref(), &def.internal_name).await?.and_then(|r| r.get("Definition").and_then(Value::as_str).map(str::to_string));
             let (id, new) = import(store.as_ref(), &def).await?;
+            let after = dialtone_callcenter::export(&def, def.format);
+            crate::audit(store.as_ref(), "callcenter.import", &def.internal_name, before, Some(after)).await?;
             println!("{} call center \"{}\" ({}) as {id}", if new { "imported" } else { "replaced" }, def.display_name, def.internal_name);
             Ok(ExitCode::SUCCESS)
         }
@@ -171,6 +174,8 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
                     .await
                     .context("assigning a user")?;
             }
+            let names: Vec<String> = found.iter().filter_map(|r| r.get("Username").map(|v| v.to_string())).collect();
+            crate::audit(store.as_ref(), "callcenter.assign", &name, None, Some(names.join(", "))).await?;
             println!("assigned {} user(s) to {name}{}", found.len(), if moved > 0 { format!(" ({moved} moved from another call center)") } else { String::new() });
             Ok(ExitCode::SUCCESS)
         }

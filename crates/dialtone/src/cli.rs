@@ -50,6 +50,14 @@ pub enum Command {
     /// Who may see and do what: profiles, permission sets, roles, sharing.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// Show the setup audit trail: who changed users, apps, call centers and security, and when.
+    #[command(after_help = "Example:\n  dialtone audit --limit 20")]
+    Audit {
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Import records from a CSV file whose header row holds field API names.
     #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
 The header names fields (FirstName,LastName,Phone,…). Refused rows are reported by row number and \

@@ -27,6 +27,24 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+/// Records a setup change made from the command line in the audit trail.
+pub async fn audit(store: &dyn dialtone_store::Store, action: &str, target: &str, before: Option<String>, after: Option<String>) -> Result<(), Failure> {
+    let who = std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into());
+    store
+        .append_audit(&dialtone_store::AuditEntry {
+            at: dialtone_model::format_datetime(time::OffsetDateTime::now_utc()),
+            actor: format!("cli:{who}"),
+            action: action.to_string(),
+            target: target.to_string(),
+            before,
+            after,
+            source: Some("cli".into()),
+        })
+        .await
+        .context("writing the audit trail")?;
+    Ok(())
+}
+
 pub fn input(msg: impl std::fmt::Display) -> Failure {
     Failure::Input(anyhow::anyhow!("{msg}"))
 }
@@ -107,13 +125,22 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             let store = open_store(&store).await?;
             let access = NewUserAccess { profile: &profile, role: role.as_deref(), permission_sets: &permission_set };
             let id = add_user(store.as_ref(), &username, &access, first_name, last_name, email, &password).await?;
+            audit(store.as_ref(), "user.add", &username, None, Some(format!("profile={profile} role={}", role.as_deref().unwrap_or("")))).await?;
             println!("added user {username} ({id}) with profile \"{profile}\"");
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Audit { limit, store } => {
+            let store = open_existing_store(&store).await?;
+            for e in store.audit_trail(limit).await.context("reading the audit trail")? {
+                println!("{}  {:<18} {:<22} {:<28} {}", e.at, e.actor, e.action, e.target, e.source.unwrap_or_default());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::App(AppCommand::Add { name, store }) => {
             let store = open_store(&store).await?;
             let (id, secret) = dialtone_server::auth::register_app(store.as_ref(), &name).await.context("registering the app")?;
+            audit(store.as_ref(), "app.add", &name, None, Some(format!("client_id={id}"))).await?;
             println!("client_id={id}");
             println!("client_secret={secret}");
             Ok(ExitCode::SUCCESS)

@@ -35,7 +35,9 @@ pub async fn run(cmd: SecurityCommand) -> Result<ExitCode, Failure> {
                 return Err(input(format!("{}: these users' profiles would no longer exist; nothing was changed:\n  {}", file.display(), orphans.join("\n  "))));
             }
             let canonical = serde_json::to_string(&SecurityFile::from_model(&model, &names)).context("writing JSON")?;
+            let before = store.setting(security::SETTING).await.context("reading the configuration")?;
             store.put_setting(security::SETTING, &canonical).await.context("saving the configuration")?;
+            crate::audit(store.as_ref(), "security.import", &file.display().to_string(), before, Some(canonical)).await?;
             println!(
                 "imported {} permission sets ({} profiles), {} roles, {} groups, {} sharing rules",
                 model.permission_sets.len(),

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod governance;
 pub mod guard;
 pub mod limits;
 pub mod query;
@@ -113,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{data}/queryAll/{{locator}}"), get(query::query_more))
         .route(&format!("{data}/search"), get(query::search))
         .route("/api/phone/lookup", get(query::phone_lookup))
+        .route("/api/recordings/{id}/link", get(governance::link))
+        .route("/api/recordings/{id}/media", get(governance::media))
+        .route("/api/setup/audit", get(governance::audit_trail))
+        .route("/api/records/{id}/history", get(governance::history))
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);

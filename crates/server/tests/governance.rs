@@ -1,0 +1,164 @@
+//! Governed data: recording links, their audit, field history, the setup trail.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use dialtone_model::{RawValue, SalesforceId, Schema, Value};
+use dialtone_server::{AppState, auth, router};
+use dialtone_store::{DynStore, Location};
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "governed password";
+
+struct Org {
+    state: AppState,
+    tokens: HashMap<&'static str, String>,
+    ids: HashMap<&'static str, SalesforceId>,
+    _dir: tempfile::TempDir,
+}
+
+fn t(s: &str) -> RawValue {
+    RawValue::Text(s.into())
+}
+
+async fn org() -> Org {
+    let dir = tempfile::tempdir().unwrap();
+    let store: DynStore = dialtone_store::open(&Location::Sqlite(dir.path().join("g.db")), "US").await.unwrap();
+    let mut file = serde_json::to_value(dialtone_server::security::standard()).unwrap();
+    file["permissionSets"].as_array_mut().unwrap().push(json!({"name": "Listener", "system": ["ListenToRecordings"]}));
+    store.put_setting(dialtone_server::security::SETTING, &file.to_string()).await.unwrap();
+    let user = Schema::standard().object("User").unwrap();
+    let mut ids = HashMap::new();
+    for (name, profile, sets) in [("admin", "System Administrator", ""), ("owner", "Agent", "Listener"), ("other", "Agent", "Listener"), ("plain", "Agent", "")] {
+        let u = format!("{name}@g.test");
+        let v = user
+            .check_create(vec![("Username".into(), t(&u)), ("LastName".into(), t(name)), ("Email".into(), t(&u)), ("ProfileName".into(), t(profile)), ("PermissionSetNames".into(), t(sets))])
+            .unwrap();
+        let id = store.insert(user, vec![v], None).await.unwrap().remove(0);
+        auth::set_password(store.as_ref(), &id, PASSWORD).await.unwrap();
+        ids.insert(name, id);
+    }
+    let vc = Schema::standard().object("VoiceCall").unwrap();
+    let v = vc.check_create(vec![("VendorCallKey".into(), t("CA-1")), ("CallDisposition".into(), t("new")), ("OwnerId".into(), t(ids["owner"].as_str()))]).unwrap();
+    let call = store.insert(vc, vec![v], None).await.unwrap().remove(0);
+    let rec = Schema::standard().object("VoiceCallRecording").unwrap();
+    let v = rec.check_create(vec![("VoiceCallId".into(), t(call.as_str())), ("MediaUrl".into(), t("https://api.twilio.example/Recordings/RE1.mp3")), ("Provider".into(), t("Twilio"))]).unwrap();
+    let recording = store.insert(rec, vec![v], None).await.unwrap().remove(0);
+    ids.insert("call", call);
+    ids.insert("recording", recording);
+    let state = AppState::new(store).await.unwrap();
+    let (cid, secret) = auth::register_app(state.store.as_ref(), "g").await.unwrap();
+    let mut o = Org { state, tokens: HashMap::new(), ids, _dir: dir };
+    for name in ["admin", "owner", "other", "plain"] {
+        let form = format!("grant_type=password&client_id={cid}&client_secret={secret}&username={name}%40g.test&password={}", urlencoding::encode(PASSWORD));
+        let (s, b) = o.call(Request::post("/services/oauth2/token").header("content-type", "application/x-www-form-urlencoded").body(Body::from(form)).unwrap()).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        o.tokens.insert(name, b["access_token"].as_str().unwrap().to_string());
+    }
+    o
+}
+
+impl Org {
+    async fn call(&self, req: Request<Body>) -> (StatusCode, Json) {
+        let res = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = res.status();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let mut body: Json = serde_json::from_slice(&bytes).unwrap_or(Json::Null);
+        if let Some(l) = location {
+            body = json!({"location": l});
+        }
+        (status, body)
+    }
+
+    async fn get(&self, who: &str, path: &str) -> (StatusCode, Json) {
+        let mut req = Request::get(path);
+        if let Some(t) = self.tokens.get(who) {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        self.call(req.body(Body::empty()).unwrap()).await
+    }
+}
+
+fn code(b: &Json) -> &str {
+    b[0]["errorCode"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recordings_open_only_through_short_lived_signed_links_and_every_open_is_audited() {
+    let o = org().await;
+    let rec = o.ids["recording"].clone();
+    let (s, link) = o.get("owner", &format!("/api/recordings/{rec}/link")).await;
+    assert_eq!(s, StatusCode::OK, "{link}");
+    let url = link["url"].as_str().unwrap().to_string();
+    let (s, opened) = o.get("nobody", &url).await;
+    assert_eq!((s, opened["location"].as_str()), (StatusCode::FOUND, Some("https://api.twilio.example/Recordings/RE1.mp3")), "the link itself is the credential");
+
+    // Who may not: an agent who cannot see the call, one without the permission.
+    for who in ["other", "plain"] {
+        let (s, b) = o.get(who, &format!("/api/recordings/{rec}/link")).await;
+        assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "{who}");
+    }
+    assert_eq!(o.get("admin", &format!("/api/recordings/{rec}/link")).await.0, StatusCode::OK, "View All Recordings");
+
+    // Forged, altered, re-targeted and expired links.
+    let other = o.ids["other"].to_string();
+    let forged = [
+        url.replace("sig=", "sig=0"),
+        url.replace(o.ids["owner"].as_str(), &other),
+        url.replace("exp=", "exp=9"),
+        format!("/api/recordings/{rec}/media"),
+    ];
+    for bad in &forged {
+        let (s, b) = o.get("nobody", bad).await;
+        assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "RECORDING_LINK_INVALID"), "{bad}");
+    }
+    let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
+    let sig = {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(o.state.signing_key.as_bytes()).unwrap();
+        m.update(format!("{rec}:{}:{past}", o.ids["owner"]).as_bytes());
+        hex::encode(m.finalize().into_bytes())
+    };
+    let (s, b) = o.get("nobody", &format!("/api/recordings/{rec}/media?user={}&exp={past}&sig={sig}", o.ids["owner"])).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "RECORDING_LINK_EXPIRED"));
+
+    // Losing access revokes a link already issued.
+    let store = o.state.store.as_ref();
+    let vc = Schema::standard().object("VoiceCall").unwrap();
+    store.update(vc, &o.ids["call"], vec![("OwnerId".into(), Value::Text(o.ids["other"].to_string()))], None).await.unwrap();
+    assert_eq!(o.get("nobody", &url).await.0, StatusCode::NOT_FOUND);
+
+    // Every open is in the trail: who, which recording and call, from where.
+    let opens: Vec<_> = store.audit_trail(100).await.unwrap().into_iter().filter(|e| e.action == "recording.open").collect();
+    assert_eq!(opens.len(), 1, "only the successful open is recorded");
+    assert_eq!(opens[0].actor, o.ids["owner"].to_string());
+    assert!(opens[0].target.contains(rec.as_str()) && opens[0].target.contains(o.ids["call"].as_str()));
+    assert!(opens[0].source.is_some());
+
+    // A recording removed by retention says so.
+    let r = Schema::standard().object("VoiceCallRecording").unwrap();
+    store.update(r, &rec, vec![("MediaUrl".into(), Value::Null)], None).await.unwrap();
+    let (s, b) = o.get("admin", &format!("/api/recordings/{rec}/link")).await;
+    assert_eq!((s, code(&b)), (StatusCode::GONE, "RECORDING_REMOVED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn field_history_and_the_setup_trail_follow_the_access_model() {
+    let o = org().await;
+    let store = o.state.store.as_ref();
+    let call = o.ids["call"].clone();
+    let vc = Schema::standard().object("VoiceCall").unwrap();
+    store.update(vc, &call, vec![("CallDisposition".into(), Value::Text("in-progress".into()))], Some(&o.ids["owner"])).await.unwrap();
+    let (s, h) = o.get("owner", &format!("/api/records/{call}/history")).await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h["changes"][0]["field"], "CallDisposition");
+    assert_eq!((h["changes"][0]["oldValue"].as_str(), h["changes"][0]["newValue"].as_str()), (Some("new"), Some("in-progress")));
+    assert_eq!(o.get("other", &format!("/api/records/{call}/history")).await.0, StatusCode::NOT_FOUND, "no history of a call you cannot see");
+
+    let (s, b) = o.get("owner", "/api/setup/audit").await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"));
+    let (s, b) = o.get("admin", "/api/setup/audit").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
