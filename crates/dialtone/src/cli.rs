@@ -58,6 +58,31 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Apply each call center's recording retention (RecordingRetentionDays) now. `serve` also does it every hour.
+    #[command(after_help = "Example:\n  dialtone retention --dry-run")]
+    Retention {
+        /// Only report what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Right to erasure: remove a person's records, tasks and recordings, scrub their calls, print a receipt.
+    #[command(after_help = "Examples:\n  dialtone erase --phone \"+44 20 7946 0018\" --dry-run\n  dialtone erase --email jane@example.com --receipt jane-erasure.json")]
+    Erase {
+        #[arg(long, conflicts_with = "email", required_unless_present = "email")]
+        phone: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Only report what would be erased.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the receipt (JSON) to this file as well.
+        #[arg(long)]
+        receipt: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Import records from a CSV file whose header row holds field API names.
     #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
 The header names fields (FirstName,LastName,Phone,…). Refused rows are reported by row number and \

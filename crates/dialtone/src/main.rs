@@ -130,6 +130,42 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Retention { dry_run, store } => {
+            let store = open_existing_store(&store).await?;
+            let report = dialtone_server::governance::apply_retention(store.as_ref(), time::OffsetDateTime::now_utc(), dry_run)
+                .await
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+            for (cc, rec, call) in &report.removed {
+                println!("{cc:<24} recording {rec} of call {call}");
+            }
+            println!("{} {} recording reference(s)", if dry_run { "would remove" } else { "removed" }, report.removed.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Erase { phone, email, dry_run, receipt, store } => {
+            let store = open_existing_store(&store).await?;
+            let subject = match (phone, email) {
+                (Some(p), _) => dialtone_server::governance::Subject::Phone(p),
+                (None, Some(e)) => dialtone_server::governance::Subject::Email(e),
+                (None, None) => return Err(input("give --phone or --email")),
+            };
+            let r = dialtone_server::governance::erase(store.as_ref(), &subject, dry_run).await.map_err(|e| match e.status.as_u16() {
+                400..=499 => input(e.message),
+                _ => Failure::Runtime(anyhow::anyhow!(e.message)),
+            })?;
+            let json = serde_json::to_string_pretty(&r.to_json()).context("writing the receipt")?;
+            if let Some(path) = receipt.filter(|_| !dry_run) {
+                std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("{json}");
+            eprintln!(
+                "{}: {} record(s), {} call(s) scrubbed, {} recording(s)",
+                if dry_run { "would erase" } else { "erased" },
+                r.deleted.len(),
+                r.calls_scrubbed.len(),
+                r.recordings_removed.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit { limit, store } => {
             let store = open_existing_store(&store).await?;
             for e in store.audit_trail(limit).await.context("reading the audit trail")? {
@@ -296,6 +332,19 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
     }
     println!("  health: http://{http}/health");
     println!("Press Ctrl-C to stop.");
+    // Retention runs at start and then hourly.
+    let retention_store = store.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            match dialtone_server::governance::apply_retention(retention_store.as_ref(), time::OffsetDateTime::now_utc(), false).await {
+                Ok(r) if !r.removed.is_empty() => tracing::info!(removed = r.removed.len(), "retention removed recording references"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e.message, "retention run failed"),
+            }
+        }
+    });
     dialtone_server::serve(state, dialtone_server::Listeners { http: Some(http), https })
         .await
         .with_context(|| format!("serving on {http}"))?;

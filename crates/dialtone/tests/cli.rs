@@ -1039,3 +1039,33 @@ fn query_with_malformed_soql_exits_2_with_the_error_code() {
         assert!(out.stdout.is_empty(), "{}", out.dump());
     }
 }
+
+#[test]
+fn setup_changes_are_audited_and_erasure_and_retention_run_from_the_command_line() {
+    let d = Dialtone::with_store();
+    d.run(&["user", "add", "sam@example.com", "--profile", "Agent", "--data", d.data().to_str().unwrap()], Some(b"long enough secret\n")).code(0);
+    d.run(&["user", "add", "x@example.com", "--profile", "Janitor", "--data", d.data().to_str().unwrap()], Some(b"long enough secret\n"))
+        .code(2)
+        .stderr_has("no profile named \"Janitor\"");
+    let csv = d.file("people.csv", "LastName,Phone,Email\nDoe,(415) 555-0199,jane@example.com\nRoe,(415) 555-0100,\n");
+    d.dt(&["import", "Contact", &csv]).code(0);
+    let out = d.dt(&["erase", "--phone", "415-555-0199", "--dry-run"]);
+    out.code(0).stderr_has("would erase: 1 record(s)");
+    assert_eq!(d.query("SELECT Id FROM Contact").1, 2, "a dry run erases nothing");
+    let receipt = d.path("receipt.json");
+    d.dt(&["erase", "--email", "jane@example.com", "--receipt", receipt.to_str().unwrap()]).code(0).stderr_has("erased: 1 record(s)");
+    assert_eq!(d.query("SELECT Id FROM Contact").1, 1);
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&receipt).unwrap()).unwrap();
+    assert_eq!(r["recordsDeleted"].as_array().unwrap().len(), 1);
+    d.dt(&["erase", "--phone", "not a number"]).code(2);
+    d.dt(&["retention", "--dry-run"]).code(0).stdout_has("would remove 0 recording reference(s)");
+    let trail = d.dt(&["audit"]);
+    trail.code(0).stdout_has("user.add").stdout_has("sam@example.com").stdout_has("app.add");
+    let export = d.dt(&["security", "export"]);
+    export.code(0).stdout_has("\"Supervisor\"");
+    let file = d.file("sec.json", &export.stdout.replace("\"Read Only\"", "\"Read Only Renamed\""));
+    d.dt(&["security", "import", &file]).code(0).stdout_has("imported");
+    d.dt(&["audit"]).code(0).stdout_has("security.import");
+    let bad = d.file("bad.json", "{\"orgWideDefaults\": {\"Contact\": \"Sometimes\"}}");
+    d.dt(&["security", "import", &bad]).code(2).stderr_has("nothing was changed");
+}

@@ -229,6 +229,7 @@ fn call_center() -> ObjectDef {
         .add(FieldType::LongTextArea, "CustomSettings", "Custom Settings", 32000)
         .picklist("Format", "Definition Format", &["Legacy", "Metadata"])
         .add(FieldType::LongTextArea, "Definition", "Definition (XML)", 131072)
+        .add(FieldType::Int, "RecordingRetentionDays", "Keep Recordings and Transcripts (Days)", 0)
         .build()
 }
 

@@ -144,3 +144,220 @@ pub async fn history(State(state): State<AppState>, Path(id): Path<String>, s: S
         .collect();
     Ok(Json(json!({"recordId": id.to_string(), "object": o.name, "changes": changes})))
 }
+
+/// What one retention run removed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// (call center internal name, recording id, call id)
+    pub removed: Vec<(String, SalesforceId, SalesforceId)>,
+}
+
+fn system_plan(store: &dyn Store, soql: &str) -> Result<dialtone_soql::Plan, ApiError> {
+    crate::query::compile(store, soql)
+}
+
+/// Applies each call center's retention policy as of `now`: recordings of
+/// calls that ended more than `RecordingRetentionDays` ago lose their media
+/// reference (the VoiceCall itself stays, marked not recorded). With
+/// `dry_run`, only reports. Each run is audited.
+pub async fn apply_retention(store: &dyn Store, now: OffsetDateTime, dry_run: bool) -> Result<RetentionReport, ApiError> {
+    let mut report = RetentionReport::default();
+    let centers = store
+        .query(&system_plan(store, "SELECT Id, InternalName, RecordingRetentionDays FROM CallCenter WHERE RecordingRetentionDays != null")?, None)
+        .await?;
+    let rec_obj = store.schema().object("VoiceCallRecording").expect("standard object");
+    let call_obj = store.schema().object("VoiceCall").expect("standard object");
+    for c in centers {
+        let (Some(cc), Value::Int(days)) = (c[0].as_str(), &c[2]) else { continue };
+        if *days < 0 {
+            continue;
+        }
+        let cutoff = dialtone_model::format_datetime(now - time::Duration::days(*days));
+        // Ids are validated text, so composing them into SOQL is safe; values still go through the planner.
+        let calls = store
+            .query(&system_plan(store, &format!("SELECT Id FROM VoiceCall WHERE CallCenterId = '{cc}' AND CallEndDateTime < {cutoff_literal}", cutoff_literal = cutoff.replace("+0000", "Z")))?, None)
+            .await?;
+        for call in calls {
+            let Some(call_id) = call[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
+            let recs = store
+                .query(&system_plan(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call_id}' AND MediaUrl != null"))?, None)
+                .await?;
+            for r in recs {
+                let Some(rid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
+                if !dry_run {
+                    store.update(rec_obj, &rid, vec![("MediaUrl".into(), Value::Null), ("VendorRecordingKey".into(), Value::Null)], None).await?;
+                    store.update(call_obj, &call_id, vec![("IsRecorded".into(), Value::Bool(false))], None).await?;
+                }
+                report.removed.push((c[1].to_string(), rid, call_id.clone()));
+            }
+        }
+    }
+    if !dry_run && !report.removed.is_empty() {
+        store
+            .append_audit(&AuditEntry {
+                at: dialtone_model::format_datetime(now),
+                actor: "scheduler".into(),
+                action: "retention.run".into(),
+                target: format!("{} recording reference(s) removed", report.removed.len()),
+                before: None,
+                after: Some(report.removed.iter().map(|(c, r, v)| format!("{c} {r} {v}")).collect::<Vec<_>>().join("\n")),
+                source: Some("retention".into()),
+            })
+            .await?;
+    }
+    Ok(report)
+}
+
+/// A receipt for an erasure: what was removed, without the personal data itself.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ErasureReceipt {
+    pub at: String,
+    /// SHA-256 of the normalised subject (a number or email), so the receipt
+    /// proves which request it answers without repeating it.
+    pub subject_digest: String,
+    pub deleted: Vec<(String, SalesforceId)>,
+    pub calls_scrubbed: Vec<SalesforceId>,
+    pub recordings_removed: Vec<SalesforceId>,
+}
+
+impl ErasureReceipt {
+    pub fn to_json(&self) -> serde_json::Value {
+        let body = json!({
+            "erasedAt": self.at,
+            "subjectSha256": self.subject_digest,
+            "recordsDeleted": self.deleted.iter().map(|(o, id)| json!({"object": o, "id": id.to_string()})).collect::<Vec<_>>(),
+            "callsScrubbed": self.calls_scrubbed.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+            "recordingsRemoved": self.recordings_removed.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+        });
+        let digest = crate::auth::sha256_hex(&body.to_string());
+        let mut out = body;
+        out["receiptSha256"] = json!(digest);
+        out
+    }
+}
+
+/// The person to erase: everyone reachable by this phone number or email.
+pub enum Subject {
+    Phone(String),
+    Email(String),
+}
+
+/// Right to erasure: deletes the person's Contacts, Leads and Person Accounts
+/// and their Tasks, removes the recordings of their calls, and scrubs the
+/// calls (numbers, link to the person) while keeping them for statistics.
+pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Result<ErasureReceipt, ApiError> {
+    let mut people: Vec<(String, SalesforceId)> = Vec::new();
+    let mut numbers: Vec<String> = Vec::new();
+    let digest = match subject {
+        Subject::Phone(p) => {
+            let e164 = store.normalizer().normalize(p).ok_or_else(|| ApiError::new("INVALID_TYPE_ON_FIELD_IN_RECORD", format!("{p:?} is not a phone number")))?;
+            for m in store.phone_lookup(&e164).await? {
+                if matches!(m.object.as_str(), "Contact" | "Lead" | "Account") && !people.iter().any(|(_, i)| *i == m.id) {
+                    people.push((m.object, m.id));
+                }
+            }
+            numbers.push(e164.to_string());
+            crate::auth::sha256_hex(e164.as_str())
+        }
+        Subject::Email(e) => {
+            let e = e.trim().to_ascii_lowercase();
+            if !e.contains('@') || e.contains('\'') || e.contains('\\') {
+                return Err(ApiError::new("INVALID_EMAIL_ADDRESS", format!("{e:?} is not an email address")));
+            }
+            for (object, field) in [("Contact", "Email"), ("Lead", "Email"), ("Account", "PersonEmail")] {
+                for r in store.query(&system_plan(store, &format!("SELECT Id FROM {object} WHERE {field} = '{e}'"))?, None).await? {
+                    if let Some(id) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
+                        people.push((object.to_string(), id));
+                    }
+                }
+            }
+            crate::auth::sha256_hex(&e)
+        }
+    };
+    // A business account is not a person: only person accounts are erased.
+    let mut persons = Vec::new();
+    for (object, id) in people {
+        let o = store.schema().object(&object).expect("standard object");
+        let Some(rec) = store.get(o, &id).await? else { continue };
+        if object == "Account" && rec.get("IsPersonAccount") != Some(&Value::Bool(true)) {
+            continue;
+        }
+        for f in o.phone_fields() {
+            if let Some(e) = rec.get(&f.name).and_then(Value::as_str).and_then(|v| store.normalizer().normalize(v)) {
+                numbers.push(e.to_string());
+            }
+        }
+        persons.push((object, id));
+    }
+    let mut receipt = ErasureReceipt { at: now_text(), subject_digest: digest, ..Default::default() };
+    let call_obj = store.schema().object("VoiceCall").expect("standard object");
+    let rec_obj = store.schema().object("VoiceCallRecording").expect("standard object");
+    let task_obj = store.schema().object("Task").expect("standard object");
+    // Calls linked to the person or from/to their numbers.
+    let mut calls: Vec<SalesforceId> = Vec::new();
+    for (_, id) in &persons {
+        for r in store.query(&system_plan(store, &format!("SELECT Id FROM VoiceCall WHERE RelatedRecordId = '{id}'"))?, None).await? {
+            calls.extend(r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()));
+        }
+    }
+    numbers.sort();
+    numbers.dedup();
+    for n in &numbers {
+        let e164 = store.normalizer().normalize(n).expect("already normalised");
+        for m in store.phone_lookup(&e164).await?.into_iter().filter(|m| m.object == "VoiceCall") {
+            calls.push(m.id);
+        }
+    }
+    calls.sort();
+    calls.dedup();
+    for call in &calls {
+        for r in store.query(&system_plan(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call}'"))?, None).await? {
+            if let Some(rid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
+                if !dry_run {
+                    store.delete(rec_obj, &rid).await?;
+                }
+                receipt.recordings_removed.push(rid);
+            }
+        }
+        if !dry_run {
+            let scrub = vec![
+                ("FromPhoneNumber".into(), Value::Null),
+                ("ToPhoneNumber".into(), Value::Null),
+                ("RelatedRecordId".into(), Value::Null),
+                ("Description".into(), Value::Null),
+                ("IsRecorded".into(), Value::Bool(false)),
+            ];
+            store.update(call_obj, call, scrub, None).await?;
+        }
+        receipt.calls_scrubbed.push(call.clone());
+    }
+    for (object, id) in &persons {
+        for r in store.query(&system_plan(store, &format!("SELECT Id FROM Task WHERE WhoId = '{id}'"))?, None).await? {
+            if let Some(tid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
+                if !dry_run {
+                    store.delete(task_obj, &tid).await?;
+                }
+                receipt.deleted.push(("Task".into(), tid));
+            }
+        }
+        if !dry_run {
+            store.delete(store.schema().object(object).expect("standard object"), id).await?;
+        }
+        receipt.deleted.push((object.clone(), id.clone()));
+    }
+    if !dry_run {
+        let json = receipt.to_json();
+        store
+            .append_audit(&AuditEntry {
+                at: receipt.at.clone(),
+                actor: "erasure".into(),
+                action: "person.erase".into(),
+                target: receipt.subject_digest.clone(),
+                before: None,
+                after: Some(json.to_string()),
+                source: None,
+            })
+            .await?;
+    }
+    Ok(receipt)
+}

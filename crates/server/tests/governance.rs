@@ -162,3 +162,82 @@ async fn field_history_and_the_setup_trail_follow_the_access_model() {
     let (s, b) = o.get("admin", "/api/setup/audit").await;
     assert_eq!(s, StatusCode::OK, "{b}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_old_recording_references_and_keeps_the_calls() {
+    let o = org().await;
+    let store = o.state.store.as_ref();
+    let cc_obj = Schema::standard().object("CallCenter").unwrap();
+    let v = cc_obj.check_create(vec![("Name".into(), t("Main")), ("InternalName".into(), t("Main")), ("RecordingRetentionDays".into(), t("30"))]).unwrap();
+    let cc = store.insert(cc_obj, vec![v], None).await.unwrap().remove(0);
+    let vc = Schema::standard().object("VoiceCall").unwrap();
+    let rec = Schema::standard().object("VoiceCallRecording").unwrap();
+    let mut made = Vec::new();
+    for (key, ended) in [("old", "2026-09-01T10:00:00Z"), ("new", "2026-11-20T10:00:00Z")] {
+        let v = vc.check_create(vec![("VendorCallKey".into(), t(key)), ("CallCenterId".into(), t(cc.as_str())), ("CallEndDateTime".into(), t(ended)), ("IsRecorded".into(), t("true"))]).unwrap();
+        let call = store.insert(vc, vec![v], None).await.unwrap().remove(0);
+        let v = rec.check_create(vec![("VoiceCallId".into(), t(call.as_str())), ("MediaUrl".into(), t(&format!("https://media.example/{key}.mp3")))]).unwrap();
+        made.push((call, store.insert(rec, vec![v], None).await.unwrap().remove(0)));
+    }
+    let now = time::macros::datetime!(2026-11-22 00:00 UTC);
+    let dry = dialtone_server::governance::apply_retention(store, now, true).await.unwrap();
+    assert_eq!(dry.removed.len(), 1);
+    assert!(store.get(rec, &made[0].1).await.unwrap().unwrap().get("MediaUrl").is_some_and(|v| !v.is_null()), "a dry run changes nothing");
+    let report = dialtone_server::governance::apply_retention(store, now, false).await.unwrap();
+    assert_eq!(report.removed, vec![("Main".to_string(), made[0].1.clone(), made[0].0.clone())]);
+    assert_eq!(store.get(rec, &made[0].1).await.unwrap().unwrap().get("MediaUrl"), Some(&Value::Null));
+    assert!(store.get(rec, &made[1].1).await.unwrap().unwrap().get("MediaUrl").is_some_and(|v| !v.is_null()), "a recent call keeps its recording");
+    let call = store.get(vc, &made[0].0).await.unwrap().expect("the call itself stays");
+    assert_eq!(call.get("IsRecorded"), Some(&Value::Bool(false)));
+    assert!(dialtone_server::governance::apply_retention(store, now, false).await.unwrap().removed.is_empty(), "a second run finds nothing");
+    assert!(store.audit_trail(10).await.unwrap().iter().any(|e| e.action == "retention.run"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasure_removes_a_person_everywhere_and_returns_a_receipt() {
+    let o = org().await;
+    let store = o.state.store.as_ref();
+    let schema = Schema::standard();
+    let contact = schema.object("Contact").unwrap();
+    let v = contact.check_create(vec![("LastName".into(), t("Doe")), ("Phone".into(), t("(415) 555-0199")), ("Email".into(), t("jane@example.com"))]).unwrap();
+    let jane = store.insert(contact, vec![v], None).await.unwrap().remove(0);
+    let v = contact.check_create(vec![("LastName".into(), t("Other")), ("Phone".into(), t("(415) 555-0100"))]).unwrap();
+    let other = store.insert(contact, vec![v], None).await.unwrap().remove(0);
+    let lead = schema.object("Lead").unwrap();
+    let v = lead.check_create(vec![("LastName".into(), t("Doe")), ("Company".into(), t("X")), ("MobilePhone".into(), t("+1 415 555 0199"))]).unwrap();
+    let jane_lead = store.insert(lead, vec![v], None).await.unwrap().remove(0);
+    let acct = schema.object("Account").unwrap();
+    let v = acct.check_create(vec![("Name".into(), t("Switchboard Inc")), ("Phone".into(), t("4155550199"))]).unwrap();
+    let business = store.insert(acct, vec![v], None).await.unwrap().remove(0);
+    let task = schema.object("Task").unwrap();
+    let v = task.check_create(vec![("Subject".into(), t("Call")), ("WhoId".into(), t(jane.as_str()))]).unwrap();
+    let jane_task = store.insert(task, vec![v], None).await.unwrap().remove(0);
+    let vc = schema.object("VoiceCall").unwrap();
+    let v = vc.check_create(vec![("VendorCallKey".into(), t("CA-J")), ("FromPhoneNumber".into(), t("+14155550199")), ("RelatedRecordId".into(), t(jane.as_str()))]).unwrap();
+    let call = store.insert(vc, vec![v], None).await.unwrap().remove(0);
+    let rec = schema.object("VoiceCallRecording").unwrap();
+    let v = rec.check_create(vec![("VoiceCallId".into(), t(call.as_str())), ("MediaUrl".into(), t("https://media.example/j.mp3"))]).unwrap();
+    let recording = store.insert(rec, vec![v], None).await.unwrap().remove(0);
+
+    use dialtone_server::governance::{Subject, erase};
+    let preview = erase(store, &Subject::Phone("415-555-0199".into()), true).await.unwrap();
+    assert!(store.get(contact, &jane).await.unwrap().is_some(), "a dry run erases nothing");
+    let receipt = erase(store, &Subject::Phone("415-555-0199".into()), false).await.unwrap();
+    assert_eq!(receipt.deleted, preview.deleted);
+    let deleted: Vec<&SalesforceId> = receipt.deleted.iter().map(|(_, id)| id).collect();
+    for id in [&jane, &jane_lead, &jane_task] {
+        assert!(deleted.contains(&id), "{id} is in the receipt");
+    }
+    assert!(store.get(contact, &jane).await.unwrap().is_none() && store.get(lead, &jane_lead).await.unwrap().is_none());
+    assert!(store.get(task, &jane_task).await.unwrap().is_none());
+    assert!(store.get(rec, &recording).await.unwrap().is_none(), "the recording reference is gone");
+    let c = store.get(vc, &call).await.unwrap().expect("the call stays for statistics");
+    assert_eq!((c.get("FromPhoneNumber"), c.get("RelatedRecordId")), (Some(&Value::Null), Some(&Value::Null)));
+    assert!(store.get(contact, &other).await.unwrap().is_some(), "other people are untouched");
+    assert!(store.get(acct, &business).await.unwrap().is_some(), "a business account is not a person");
+    let json = receipt.to_json();
+    assert!(!json.to_string().contains("555"), "the receipt does not repeat the personal data: {json}");
+    assert_eq!(json["receiptSha256"].as_str().unwrap().len(), 64);
+    let by_email = erase(store, &Subject::Email("jane@example.com".into()), false).await.unwrap();
+    assert!(by_email.deleted.is_empty(), "erasing again finds nothing");
+}
