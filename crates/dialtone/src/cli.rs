@@ -50,6 +50,9 @@ pub enum Command {
     /// Who may see and do what: profiles, permission sets, roles, sharing.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// Revocable API tokens for integrations (a bearer token that acts as one user).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show the setup audit trail: who changed users, apps, call centers and security, and when.
     #[command(after_help = "Example:\n  dialtone audit --limit 20")]
     Audit {
@@ -253,6 +256,25 @@ pub enum SecurityCommand {
     #[command(after_help = "Example:\n  dialtone security import security.json\n\nThe file lists permissionSets (profiles have \"isProfile\": true), permissionSetGroups, roles, groups,\norgWideDefaults and sharingRules; start from `dialtone security export`.")]
     Import {
         file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Issue a token for an integration acting as USERNAME (printed once; valid a year unless revoked).
+    #[command(after_help = "Example:\n  dialtone token create integration@example.com --label \"Nightly export\"")]
+    Create {
+        username: String,
+        #[arg(long, default_value = "integration")]
+        label: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token (read from standard input, so it stays out of shell history).
+    #[command(after_help = "Example:\n  echo \"$TOKEN\" | dialtone token revoke")]
+    Revoke {
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -8,7 +8,7 @@ mod security;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AppCommand, Cli, Command, StoreArgs, UserCommand};
+use cli::{AppCommand, Cli, Command, StoreArgs, TokenCommand, UserCommand};
 use dialtone_model::{RawValue, Schema};
 use dialtone_store::{DynStore, Location};
 use std::io::BufRead;
@@ -130,6 +130,30 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Token(TokenCommand::Create { username, label, store }) => {
+            let store = open_existing_store(&store).await?;
+            let user = store.find_user_by_username(&username).await.context("looking up the user")?.ok_or_else(|| input(format!("no user named {username}")))?;
+            let id = user.id().context("user without id")?;
+            let token = dialtone_server::auth::issue_api_token(store.as_ref(), &id, &label).await.map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+            audit(store.as_ref(), "token.create", &username, None, Some(label)).await?;
+            println!("{token}");
+            eprintln!("Shown once. Use it as `Authorization: Bearer …`; revoke with `dialtone token revoke`.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Revoke { store }) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the token from standard input")?;
+            let token = line.trim();
+            let store = open_existing_store(&store).await?;
+            let hash = dialtone_server::auth::sha256_hex(token);
+            let Some(t) = store.token(&hash).await.context("looking up the token")? else {
+                return Err(input("no such token"));
+            };
+            store.revoke_token(&hash).await.context("revoking")?;
+            audit(store.as_ref(), "token.revoke", t.user_id.as_str(), None, Some(t.client_id)).await?;
+            println!("revoked");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Retention { dry_run, store } => {
             let store = open_existing_store(&store).await?;
             let report = dialtone_server::governance::apply_retention(store.as_ref(), time::OffsetDateTime::now_utc(), dry_run)

@@ -82,7 +82,8 @@ impl FromRequestParts<AppState> for Session {
             .trim();
         let t = state.store.token(&sha256_hex(token)).await?.ok_or_else(ApiError::session)?;
         let expired = dialtone_model::parse_datetime(&t.expires_at).is_none_or(|e| e <= OffsetDateTime::now_utc());
-        if t.kind != "access" || t.revoked || expired {
+        // OAuth access tokens and integration API tokens open sessions; refresh tokens do not.
+        if !matches!(t.kind.as_str(), "access" | "api") || t.revoked || expired {
             return Err(ApiError::session());
         }
         let grants = crate::security::AccessCache::grants(&state.access, state.store.as_ref(), &t.user_id)
@@ -262,6 +263,26 @@ pub async fn password_grant(store: &dyn Store, username: &str, password: &str) -
         store.put_credential(&cred).await?;
         Err(fail())
     }
+}
+
+/// How long an integration API token lives unless revoked.
+pub const API_TOKEN_TTL: Duration = Duration::days(365);
+
+/// Issues a revocable API token for an integration acting as `user`. The
+/// token is shown once; only its hash is kept. `label` names it in the audit trail.
+pub async fn issue_api_token(store: &dyn Store, user: &SalesforceId, label: &str) -> Result<String, ApiError> {
+    let token = format!("dtapi_{}", random_secret(40));
+    store
+        .put_token(&Token {
+            token_hash: sha256_hex(&token),
+            kind: "api".into(),
+            user_id: user.clone(),
+            client_id: format!("api-token:{label}"),
+            expires_at: dialtone_model::format_datetime(OffsetDateTime::now_utc() + API_TOKEN_TTL),
+            revoked: false,
+        })
+        .await?;
+    Ok(token)
 }
 
 /// Sets a user's password (CLI `user add`, demo org).

@@ -307,3 +307,42 @@ async fn sign_in_is_rate_limited_and_responses_carry_security_headers() {
         assert!(res.headers().contains_key(h), "{h} missing");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn integration_api_tokens_work_until_revoked() {
+    let app = spawn_app().await;
+    let user = app.state.store.find_user_by_username("ada@example.com").await.unwrap().unwrap().id().unwrap();
+    let token = auth::issue_api_token(app.state.store.as_ref(), &user, "nightly").await.unwrap();
+    assert_eq!(app.api(&token, "GET", &format!("{V}/sobjects"), None).await.0, StatusCode::OK);
+    app.state.store.revoke_token(&auth::sha256_hex(&token)).await.unwrap();
+    assert_eq!(app.api(&token, "GET", &format!("{V}/sobjects"), None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injection_through_search_and_query_parameters_stays_data() {
+    let app = spawn_app().await;
+    let t = app.token("ada@example.com").await;
+    let (s, _) = app.api(&t, "POST", &format!("{V}/sobjects/Contact"), Some(r#"{"LastName":"O'Brien","Phone":"(415) 555-1212"}"#)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    for term in ["' OR 1=1 --", "4155551212') OR ('1'='1", "x}; DROP TABLE sobj_contact; --"] {
+        let q = format!("FIND {{{term}}} IN PHONE FIELDS RETURNING Contact(Id)");
+        let (s, b) = app.api(&t, "GET", &format!("{V}/search?q={}", urlencoding::encode(&q)), None).await;
+        assert!(s == StatusCode::OK || s == StatusCode::BAD_REQUEST, "{term}: {s}");
+        if s == StatusCode::OK {
+            assert!(b["searchRecords"].as_array().unwrap().len() <= 1, "{term}: {b}");
+        }
+        let (s, b) = app.api(&t, "GET", &format!("/api/phone/lookup?number={}", urlencoding::encode(term)), None).await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(b["matches"].as_array().unwrap().len() <= 1);
+    }
+    for (q, want) in [
+        (r"SELECT Id FROM Contact WHERE LastName = 'O\'Brien'", 1),
+        (r"SELECT Id FROM Contact WHERE LastName = 'x\' OR LastName != \'y'", 0),
+        ("SELECT Id FROM Contact WHERE LastName = 'x' OR LastName != 'y'", 1),
+    ] {
+        let (s, b) = app.api(&t, "GET", &format!("{V}/query?q={}", urlencoding::encode(q)), None).await;
+        assert_eq!((s, b["totalSize"].as_u64()), (StatusCode::OK, Some(want)), "{q}: {b}");
+    }
+    let (_, b) = app.api(&t, "GET", &format!("{V}/query?q={}", urlencoding::encode("SELECT COUNT() FROM Contact")), None).await;
+    assert_eq!(b["totalSize"], 1, "the table is still there");
+}

@@ -129,7 +129,9 @@ async fn build() -> Org {
     // A recording per call.
     let rec_obj = schema.object("VoiceCallRecording").unwrap();
     for call in records["VoiceCall"].clone() {
-        let v = rec_obj.check_create(vec![("VoiceCallId".into(), t(call.as_str())), ("Provider".into(), t("Twilio"))]).unwrap();
+        let v = rec_obj
+            .check_create(vec![("VoiceCallId".into(), t(call.as_str())), ("Provider".into(), t("Twilio")), ("MediaUrl".into(), t("https://media.example/r.mp3"))])
+            .unwrap();
         let id = store.insert(rec_obj, vec![v], None).await.unwrap().remove(0);
         records.entry("VoiceCallRecording".into()).or_default().push(id);
     }
@@ -321,6 +323,17 @@ async fn every_read_path_gives_each_user_exactly_what_the_model_allows() {
                     let (s, b) = org.get(user, &format!("{V}/query?q={}", urlencoding::encode(&q))).await;
                     tally.check(false, s == StatusCode::OK, || format!("{user} filters {object} on hidden {}: {b}", f.name));
                 }
+            }
+        }
+        // Recording links: View All Recordings, or Listen to Recordings and access to the call.
+        for id in &org.records["VoiceCallRecording"] {
+            let allowed = g.has(dialtone_access::SystemPerm::ViewAllRecordings)
+                || (g.has(dialtone_access::SystemPerm::ListenToRecordings) && org.allowed(&g, "VoiceCallRecording", id, Mode::Read).await);
+            let (s, link) = org.get(user, &format!("/api/recordings/{id}/link")).await;
+            tally.check(allowed, s == StatusCode::OK, || format!("{user} recording link {id}: {s}"));
+            if s == StatusCode::OK {
+                let (s, _) = org.get(user, link["url"].as_str().unwrap()).await;
+                tally.check(allowed, s == StatusCode::FOUND, || format!("{user} opens recording {id}: {s}"));
             }
         }
         // Phone paths: lookup and SOSL see only what SOQL may see; hidden matches are only counted.
