@@ -50,6 +50,9 @@ pub enum Command {
     /// Who may see and do what: profiles, permission sets, roles, sharing.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
+    #[command(subcommand)]
+    Credential(CredentialCommand),
     /// Revocable API tokens for integrations (a bearer token that acts as one user).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -275,6 +278,24 @@ pub enum TokenCommand {
     /// Revoke a token (read from standard input, so it stays out of shell history).
     #[command(after_help = "Example:\n  echo \"$TOKEN\" | dialtone token revoke")]
     Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CredentialCommand {
+    /// Store a credential, read from standard input, encrypted with the master key
+    /// (DIALTONE_SECRET_KEY, or DATA/secret.key created on first use). It is never shown again.
+    #[command(after_help = "Example:\n  printf '%s' \"$TWILIO_AUTH_TOKEN\" | dialtone credential set twilio.auth_token")]
+    Set {
+        name: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List credential names and which key sealed them — never the values.
+    #[command(after_help = "Example:\n  dialtone credential list")]
+    List {
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -8,7 +8,7 @@ mod security;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AppCommand, Cli, Command, StoreArgs, TokenCommand, UserCommand};
+use cli::{AppCommand, Cli, Command, CredentialCommand, StoreArgs, TokenCommand, UserCommand};
 use dialtone_model::{RawValue, Schema};
 use dialtone_store::{DynStore, Location};
 use std::io::BufRead;
@@ -25,6 +25,12 @@ impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Failure {
         Failure::Runtime(e)
     }
+}
+
+/// The master key for carrier credentials: DIALTONE_SECRET_KEY, or the key file in the data directory.
+pub fn master_key(args: &StoreArgs) -> Result<dialtone_secrets::MasterKey, Failure> {
+    std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
+    dialtone_secrets::MasterKey::from_env_or_file(dialtone_secrets::ENV_VAR, &args.data.join("secret.key")).map_err(|e| input(e.to_string()))
 }
 
 /// Records a setup change made from the command line in the audit trail.
@@ -130,6 +136,39 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Credential(CredentialCommand::Set { name, store }) => {
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+                return Err(input(format!("{name:?} is not a credential name (letters, digits, . _ -), e.g. twilio.auth_token")));
+            }
+            let mut value = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut value).context("reading the credential from standard input")?;
+            let value = dialtone_secrets::Secret::new(value.trim_end_matches(['\n', '\r']).to_string());
+            if value.is_empty() {
+                return Err(input("the credential (read from standard input) is empty"));
+            }
+            let key = master_key(&store)?;
+            let db = open_store(&store).await?;
+            let sealed = dialtone_secrets::seal(&key, &name, value.expose().as_bytes());
+            db.put_setting(&format!("credential:{name}"), &sealed).await.context("saving the credential")?;
+            let mut names: Vec<String> = db.setting("credential_names").await.context("reading settings")?.map(|n| n.split(',').map(str::to_string).collect()).unwrap_or_default();
+            if !names.contains(&name) {
+                names.push(name.clone());
+                names.sort();
+                db.put_setting("credential_names", &names.join(",")).await.context("saving settings")?;
+            }
+            audit(db.as_ref(), "credential.set", &name, None, Some(format!("sealed with key {}", key.fingerprint()))).await?;
+            println!("stored {name} (encrypted with key {})", key.fingerprint());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Credential(CredentialCommand::List { store }) => {
+            let db = open_existing_store(&store).await?;
+            let names = db.setting("credential_names").await.context("reading settings")?.unwrap_or_default();
+            for name in names.split(',').filter(|n| !n.is_empty()) {
+                let sealed = db.setting(&format!("credential:{name}")).await.context("reading settings")?.unwrap_or_default();
+                println!("{name:<32} sealed with key {}", dialtone_secrets::sealed_fingerprint(&sealed).unwrap_or("?"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(TokenCommand::Create { username, label, store }) => {
             let store = open_existing_store(&store).await?;
             let user = store.find_user_by_username(&username).await.context("looking up the user")?.ok_or_else(|| input(format!("no user named {username}")))?;

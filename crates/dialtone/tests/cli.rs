@@ -55,6 +55,12 @@ impl Output {
         self
     }
 
+    #[track_caller]
+    fn stdout_lacks(&self, needle: &str) -> &Self {
+        assert!(!self.stdout.contains(needle), "stdout of `dialtone {}` has {needle:?}\n{}", self.args.join(" "), self.dump());
+        self
+    }
+
     fn dump(&self) -> String {
         format!("exit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}", self.code, self.stdout, self.stderr)
     }
@@ -1068,4 +1074,30 @@ fn setup_changes_are_audited_and_erasure_and_retention_run_from_the_command_line
     d.dt(&["audit"]).code(0).stdout_has("security.import");
     let bad = d.file("bad.json", "{\"orgWideDefaults\": {\"Contact\": \"Sometimes\"}}");
     d.dt(&["security", "import", &bad]).code(2).stderr_has("nothing was changed");
+}
+
+#[test]
+fn carrier_credentials_are_stored_encrypted_and_never_shown() {
+    let d = Dialtone::with_store();
+    let secret = "AC-super-secret-auth-token-123";
+    let data = d.data();
+    d.run(&["credential", "set", "twilio.auth_token", "--data", data.to_str().unwrap()], Some(secret.as_bytes())).code(0).stdout_has("encrypted with key");
+    let list = d.dt(&["credential", "list"]);
+    list.code(0).stdout_has("twilio.auth_token").stdout_lacks(secret);
+    d.run(&["credential", "set", "bad name!", "--data", data.to_str().unwrap()], Some(b"x")).code(2);
+    // Nowhere on disk in clear: not in the database, its WAL, or the audit trail.
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the credential in clear", path.display());
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(data.join("secret.key")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    d.dt(&["audit"]).code(0).stdout_has("credential.set").stdout_lacks(secret);
 }
