@@ -156,11 +156,10 @@ impl Security {
         }
         let mut out: Vec<PermissionSet> = Vec::new();
         for n in names {
-            if let Some(s) = self.set(n) {
-                if !out.iter().any(|x| x.name == s.name) {
+            if let Some(s) = self.set(n)
+                && !out.iter().any(|x| x.name == s.name) {
                     out.push(s.clone());
                 }
-            }
         }
         out
     }

@@ -323,11 +323,10 @@ pub async fn add_user(
             return Err(input(format!("no profile named {:?}; profiles: {}", access.profile, profiles.join(", "))));
         }
     };
-    if let Some(r) = access.role {
-        if !security.roles.iter().any(|x| x.name == r) {
+    if let Some(r) = access.role
+        && !security.roles.iter().any(|x| x.name == r) {
             return Err(input(format!("no role named {r:?}: define it in the security configuration (`dialtone security export`)")));
         }
-    }
     for p in access.permission_sets {
         if security.set(p).is_none_or(|x| x.is_profile) {
             return Err(input(format!("no permission set named {p:?}")));

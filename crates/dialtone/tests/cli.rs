@@ -1069,7 +1069,7 @@ fn setup_changes_are_audited_and_erasure_and_retention_run_from_the_command_line
     trail.code(0).stdout_has("user.add").stdout_has("sam@example.com").stdout_has("app.add");
     let export = d.dt(&["security", "export"]);
     export.code(0).stdout_has("\"Supervisor\"");
-    let file = d.file("sec.json", &export.stdout.replace("\"Read Only\"", "\"Read Only Renamed\""));
+    let file = d.file("sec.json", export.stdout.replace("\"Read Only\"", "\"Read Only Renamed\""));
     d.dt(&["security", "import", &file]).code(0).stdout_has("imported");
     d.dt(&["audit"]).code(0).stdout_has("security.import");
     let bad = d.file("bad.json", "{\"orgWideDefaults\": {\"Contact\": \"Sometimes\"}}");
