@@ -361,3 +361,98 @@ pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Resul
     }
     Ok(receipt)
 }
+
+/// Who may share a record by hand: its owner, anyone above the owner in the
+/// role hierarchy (edit access through the hierarchy), Modify All on the
+/// object, or Manage Sharing.
+async fn may_share(store: &dyn Store, grants: &Grants, rec: &Record) -> Result<bool, ApiError> {
+    if grants.has(SystemPerm::ManageSharing) || grants.object(&rec.object).modify_all {
+        return Ok(true);
+    }
+    let owner = rec.get("OwnerId").and_then(Value::as_str);
+    if owner == Some(grants.user.as_str()) {
+        return Ok(true);
+    }
+    match grants.rows(&rec.object, Mode::Edit) {
+        dialtone_access::Visibility::Scoped(s) => Ok(owner.is_some_and(|o| s.owners.contains(o)) && guard::reaches(store, grants, rec, Mode::Edit).await?),
+        dialtone_access::Visibility::All => Ok(true),
+        dialtone_access::Visibility::None => Ok(false),
+    }
+}
+
+/// `user:USERNAME` → `user:005…`; roles and groups pass through after a check of their form.
+async fn principal_key(store: &dyn Store, raw: &str) -> Result<String, ApiError> {
+    let bad = || ApiError::new("INVALID_FIELD", format!("{raw:?} is not a principal: use user:USERNAME, role:NAME, rolesub:NAME or group:NAME"));
+    let (kind, name) = raw.split_once(':').ok_or_else(bad)?;
+    if name.is_empty() || name.len() > 120 {
+        return Err(bad());
+    }
+    match kind {
+        "user" => {
+            let u = store.find_user_by_username(name).await?.ok_or_else(|| ApiError::new("NOT_FOUND", format!("no user named {name}")))?;
+            Ok(format!("user:{}", u.id().ok_or_else(|| ApiError::ours("user without id"))?))
+        }
+        "role" | "rolesub" | "group" => Ok(format!("{kind}:{name}")),
+        _ => Err(bad()),
+    }
+}
+
+/// `GET/POST /api/records/{id}/shares`, `DELETE /api/records/{id}/shares/{principal}`.
+pub async fn list_shares(State(state): State<AppState>, Path(id): Path<String>, s: Session) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = state.store.as_ref();
+    let (_, rec) = shareable(store, &s, &id).await?;
+    let shares: Vec<_> = store
+        .shares(&rec.id().ok_or_else(|| ApiError::ours("record without id"))?)
+        .await?
+        .into_iter()
+        .map(|x| json!({"principal": x.principal, "access": if x.level >= 2 { "edit" } else { "read" }}))
+        .collect();
+    Ok(Json(json!({"shares": shares})))
+}
+
+async fn shareable(store: &dyn Store, s: &Session, raw: &str) -> Result<(String, Record), ApiError> {
+    let id = SalesforceId::parse(raw).map_err(|_| ApiError::not_found())?;
+    let o = store.schema().by_key_prefix(id.key_prefix()).ok_or_else(ApiError::not_found)?;
+    let o = guard::object(&s.grants, store.schema(), &o.name, Op::Read)?;
+    let rec = guard::read(store, &s.grants, o, &id).await?;
+    if !may_share(store, &s.grants, &rec).await? {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "Only the owner, their managers, or an admin can share this record"));
+    }
+    Ok((o.name.clone(), rec))
+}
+
+pub async fn add_share(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    s: Session,
+    crate::wire::JsonBody(body): crate::wire::JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store.as_ref();
+    let (object, rec) = shareable(store, &s, &id).await?;
+    let principal = body.get("principal").and_then(serde_json::Value::as_str).ok_or_else(|| ApiError::new("JSON_PARSER_ERROR", "give {\"principal\": \"user:…\", \"access\": \"read\"|\"edit\"}"))?;
+    let level = match body.get("access").and_then(serde_json::Value::as_str).unwrap_or("read") {
+        "read" => 1,
+        "edit" => 2,
+        other => return Err(ApiError::new("INVALID_FIELD", format!("access {other:?} is not read or edit"))),
+    };
+    let key = principal_key(store, principal).await?;
+    let rid = rec.id().ok_or_else(|| ApiError::ours("record without id"))?;
+    store.put_share(&dialtone_store::Share { record_id: rid.clone(), object, principal: key.clone(), level, created_by: Some(s.user_id.clone()) }).await?;
+    store
+        .append_audit(&AuditEntry { at: now_text(), actor: s.user_id.to_string(), action: "share.add".into(), target: rid.to_string(), before: None, after: Some(format!("{key} level {level}")), source: None })
+        .await?;
+    state.access.lock().unwrap_or_else(|p| p.into_inner()).invalidate();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn remove_share(State(state): State<AppState>, Path((id, principal)): Path<(String, String)>, s: Session) -> Result<StatusCode, ApiError> {
+    let store = state.store.as_ref();
+    let (_, rec) = shareable(store, &s, &id).await?;
+    let key = principal_key(store, &principal).await?;
+    let rid = rec.id().ok_or_else(|| ApiError::ours("record without id"))?;
+    store.delete_share(&rid, &key).await?;
+    store
+        .append_audit(&AuditEntry { at: now_text(), actor: s.user_id.to_string(), action: "share.remove".into(), target: rid.to_string(), before: Some(key), after: None, source: None })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
