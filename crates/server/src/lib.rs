@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/recordings/{id}/link", get(governance::link))
         .route("/api/recordings/{id}/media", get(governance::media))
         .route("/api/setup/audit", get(governance::audit_trail))
+        .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
         .route("/api/records/{id}/shares/{principal}", axum::routing::delete(governance::remove_share))

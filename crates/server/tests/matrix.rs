@@ -178,6 +178,14 @@ impl Org {
         self.call(req).await
     }
 
+    async fn get_text(&self, user: &str, path: &str) -> (StatusCode, String) {
+        let req = Request::get(path).header("authorization", format!("Bearer {}", self.tokens[user])).body(Body::empty()).unwrap();
+        let res = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     async fn send(&self, user: &str, method: &str, path: &str, body: &Json) -> (StatusCode, Json) {
         let req = Request::builder()
             .method(method)
@@ -314,6 +322,23 @@ async fn every_read_path_gives_each_user_exactly_what_the_model_allows() {
                     let may_edit = g.can(object, Op::Edit) && g.field(schema, object, field) == FieldAccess::Edit && org.allowed(&g, object, id, Mode::Edit).await;
                     let (s, _) = org.send(user, "PATCH", &format!("{V}/sobjects/{object}/{id}"), &json!({*field: "touched"})).await;
                     tally.check(may_edit, s == StatusCode::NO_CONTENT, || format!("{user} PATCH {object} {id}: {s}"));
+                }
+            }
+            // Export: Export Data, then exactly the SOQL rows and readable fields.
+            let (s, csv) = org.get_text(user, &format!("/api/export/{object}")).await;
+            let may_export = readable && g.has(dialtone_access::SystemPerm::ExportData);
+            tally.check(may_export, s == StatusCode::OK, || format!("{user} export {object}: {s}"));
+            if s == StatusCode::OK {
+                let mut lines = csv.lines();
+                let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+                for f in &header {
+                    tally.check(g.can_read_field(schema, object, f), true, || format!("{user} export {object} column {f}"));
+                }
+                let id_col = header.iter().position(|h| *h == "Id").expect("Id is exported");
+                let exported: BTreeSet<String> = lines.map(|l| l.split(',').nth(id_col).unwrap_or("").to_string()).collect();
+                for id in ids {
+                    let allowed = org.allowed(&g, object, id, Mode::Read).await;
+                    tally.check(allowed, exported.contains(id.as_str()), || format!("{user} export {object} {id}"));
                 }
             }
             // A hidden field cannot be used as a filter (no side channel).
