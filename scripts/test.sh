@@ -4,7 +4,7 @@
 # Works on a fresh Debian machine as root: installs what is missing (quietly,
 # idempotently), then runs, stopping at the first failing stage:
 #   1. Rust unit/integration tests   (cargo nextest, else cargo test)
-#   2. cargo build --release -p dialtone
+#   2. cargo clippy -D warnings, cargo build --release -p dialtone
 #   3. real-client acceptance tests  (tests/clients/run.sh sqlite, postgres)
 #   4. extra_suites                  (hook for later suites: sipp, chromium, ...)
 # and ends with a line "stages: N passed, N failed".
@@ -238,6 +238,15 @@ rust_tests() {
   fi
 }
 
+# Lints: clippy with warnings as errors, on everything the tests built.
+rust_lints() {
+  if cargo clippy --version >/dev/null 2>&1; then
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+  else
+    echo "clippy is not installed (rustup component add clippy): lints skipped"
+  fi
+}
+
 build_release() {
   cargo build --release -p dialtone
   [[ -x "$CARGO_TARGET_DIR/release/dialtone" ]] || {
@@ -266,6 +275,7 @@ stage "setup: system packages and PostgreSQL" setup_system
 stage "setup: Python venv (simple-salesforce)" setup_python
 stage "setup: node modules (jsforce)" setup_node
 stage "rust: cargo tests" rust_tests
+stage "rust: clippy" rust_lints
 stage "rust: release build" build_release
 stage "clients: simple-salesforce + jsforce on sqlite" clients sqlite
 stage "clients: simple-salesforce + jsforce on postgres" clients postgres
