@@ -7,6 +7,7 @@
 //! that knows JSON field names; it never writes SQL.
 
 pub mod auth;
+pub mod calldesk;
 pub mod error;
 pub mod governance;
 pub mod guard;
