@@ -1,7 +1,9 @@
 //! `dialtone-bench`: loads N Contacts + Leads through the real import path and
 //! measures import rate, phone lookup latency, SOQL aggregates and resident
-//! memory — each beside a reference run in the same process, so a noisy
-//! machine still yields a meaningful ratio.
+//! memory — each beside a reference in the same run (hand-written SQL through
+//! the bare driver; the import references in child processes, fed batch by
+//! batch between the store's own), so a noisy machine still yields a
+//! meaningful ratio.
 //!
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-bench cargo run --release -p dialtone-bench -- --records 1000000
@@ -40,8 +42,8 @@ struct Args {
     /// Seed of the record generator: the same seed gives the same records.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Rows per transaction, as `dialtone import --batch` (whose default is 2000).
-    #[arg(long, default_value_t = 2000)]
+    /// Rows per transaction, as `dialtone import --batch` (whose default is 10000).
+    #[arg(long, default_value_t = 10_000)]
     batch: usize,
     /// Lookups timed for the naive full-scan reference (each scans the Contact table).
     #[arg(long, default_value_t = 20)]
@@ -60,8 +62,9 @@ struct Args {
     no_reference_import: bool,
     /// An extra reference importer (with the phone index) using these SQLite
     /// pragmas, e.g. `cache_size=-262144;synchronous=NORMAL`: what a pragma in
-    /// the store would buy. `phone_index=without_rowid` lays the phone index
-    /// out as one WITHOUT ROWID table instead (its lookups are timed too).
+    /// the store would buy. `phone_index=covering` widens ix_phone_e164 to
+    /// (e164, object, record_id, field); `phone_index=without_rowid` makes the
+    /// phone index one WITHOUT ROWID table (their lookups are timed too).
     /// Repeatable.
     #[arg(long, value_name = "PRAGMAS")]
     tune: Vec<String>,
@@ -77,9 +80,19 @@ struct Args {
     /// Internal: the worker copies the store's insert code (diagnosis).
     #[arg(long, hide = true)]
     worker_mimic: bool,
-    /// Add a reference importer running a copy of `SqliteStore::insert`'s
-    /// body (rows already validated): tells the store's per-row code from the
-    /// trait and runtime around it.
+    #[arg(long, hide = true)]
+    worker_lean: bool,
+    #[arg(long, hide = true)]
+    worker_commit_every: Option<u64>,
+    /// Rows per transaction of the plain/phone/tuned reference importers
+    /// (default: --batch). `--batch 10000 --reference-batch 2000` measures a
+    /// bigger batch against an unchanged yardstick.
+    #[arg(long)]
+    reference_batch: Option<u64>,
+    /// Add two reference importers running a copy of `SqliteStore::insert`'s
+    /// body (rows already validated): as it is (`mimic`, tells the store's
+    /// per-row code from the trait and runtime around it) and with the
+    /// per-row fixes BENCHMARKS.md suggests (`lean`).
     #[arg(long)]
     mimic: bool,
     #[arg(long, hide = true)]
@@ -729,6 +742,10 @@ fn reference_columns(kind: Kind) -> Vec<String> {
 /// entry in `ix_phone_e164`).
 const WITHOUT_ROWID_PHONE_INDEX: &str = "CREATE TABLE dt_phone_index (e164 TEXT NOT NULL, object TEXT NOT NULL, record_id TEXT NOT NULL, field TEXT NOT NULL, PRIMARY KEY (e164, object, record_id, field)) WITHOUT ROWID";
 
+/// The store's phone index widened to cover the lookup: no rowid fetch per
+/// match and no temp B-tree for its ORDER BY.
+const COVERING_PHONE_INDEX: &str = "CREATE INDEX ix_phone_e164 ON dt_phone_index (e164, object, record_id, field)";
+
 /// The standard pragmas of the store's writer: WAL, synchronous=FULL, 64 MiB cache.
 const STORE_PRAGMAS: &str = "journal_mode=WAL;synchronous=FULL;cache_size=-65536";
 
@@ -762,6 +779,12 @@ impl Worker {
         }
         if label == "mimic" {
             cmd.arg("--worker-mimic");
+        }
+        if let Some(n) = args.reference_batch.filter(|_| !matches!(label, "mimic" | "lean")) {
+            cmd.args(["--worker-commit-every", &n.to_string()]);
+        }
+        if label == "lean" {
+            cmd.arg("--worker-lean");
         }
         let mut child = cmd.spawn().context("starting a reference worker")?;
         let tx = child.stdin.take();
@@ -809,7 +832,10 @@ impl Worker {
 
 /// A copy of `SqliteStore::insert`'s body (complete_row, per-row SQL text,
 /// prepare_cached, phone_entries), to tell its cost from the trait's.
-fn mimic_insert(conn: &mut rusqlite::Connection, obj: &ObjectDef, first: u64, rows: Vec<Vec<(String, Value)>>, normalizer: &Normalizer) -> Result<()> {
+/// With `lean`, the small changes suggested in BENCHMARKS.md: the INSERT text
+/// built once per column shape, values bound without cloning, phone fields
+/// found through `ObjectDef::phone_fields` instead of a lookup per value.
+fn mimic_insert(conn: &mut rusqlite::Connection, obj: &ObjectDef, first: u64, rows: Vec<Vec<(String, Value)>>, normalizer: &Normalizer, lean: bool) -> Result<()> {
     struct Bind<'a>(&'a Value);
     impl rusqlite::ToSql for Bind<'_> {
         fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
@@ -825,7 +851,35 @@ fn mimic_insert(conn: &mut rusqlite::Connection, obj: &ObjectDef, first: u64, ro
     }
     let now = dialtone_model::format_datetime(time::OffsetDateTime::now_utc());
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut shape: Vec<String> = Vec::new();
+    let mut shape_sql = String::new();
+    let phone_fields: Vec<&str> = obj.phone_fields().map(|f| f.name.as_str()).collect();
     for (i, mut values) in rows.into_iter().enumerate() {
+        if lean {
+            let id = SalesforceId::new(&obj.key_prefix, first + i as u64);
+            values.retain(|(n, _)| !matches!(n.as_str(), "Id" | "CreatedDate" | "LastModifiedDate" | "SystemModstamp" | "CreatedById" | "LastModifiedById"));
+            values.push(("Id".into(), Value::Text(id.to_string())));
+            for f in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+                values.push((f.into(), Value::Text(now.clone())));
+            }
+            if shape.len() != values.len() || shape.iter().zip(&values).any(|(a, (b, _))| a != b) {
+                shape = values.iter().map(|(n, _)| n.clone()).collect();
+                let cols: Vec<String> = shape.iter().map(|c| format!("\"{}\"", c.to_ascii_lowercase())).collect();
+                let ph: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+                shape_sql = format!("INSERT INTO {} ({}) VALUES ({})", obj.table(), cols.join(", "), ph.join(", "));
+            }
+            tx.prepare_cached(&shape_sql)?.execute(rusqlite::params_from_iter(values.iter().map(|(_, v)| Bind(v))))?;
+            let mut ix = tx.prepare_cached("INSERT INTO dt_phone_index (e164, object, record_id, field) VALUES (?1, ?2, ?3, ?4)")?;
+            for (name, v) in &values {
+                if !phone_fields.contains(&name.as_str()) {
+                    continue;
+                }
+                if let Some(e) = v.as_str().and_then(|w| normalizer.normalize(w)) {
+                    ix.execute(rusqlite::params![e.as_str(), obj.name, id.as_str(), name])?;
+                }
+            }
+            continue;
+        }
         let id = SalesforceId::new(&obj.key_prefix, first + i as u64);
         values.retain(|(n, _)| !matches!(n.as_str(), "Id" | "CreatedDate" | "LastModifiedDate" | "SystemModstamp" | "CreatedById" | "LastModifiedById"));
         values.push(("Id".into(), Value::Text(id.to_string())));
@@ -869,29 +923,28 @@ fn run_worker(args: &Args) -> Result<()> {
         let db = args.worker_db.as_ref().ok_or_else(|| anyhow!("--worker-db"))?;
         let ddl = copy_ddl(args.worker_ddl_from.as_ref().ok_or_else(|| anyhow!("--worker-ddl-from"))?)?;
         let conn = rusqlite::Connection::open(db)?;
-        let mut without_rowid = false;
+        let mut layout = "store";
         for p in args.worker_pragmas.as_deref().unwrap_or(STORE_PRAGMAS).split(';').filter(|p| !p.trim().is_empty()) {
             let (k, v) = p.split_once('=').ok_or_else(|| anyhow!("pragma {p:?} is not name=value"))?;
             if k.trim() == "phone_index" {
                 // Not a pragma: the phone index's layout.
-                without_rowid = match v.trim() {
-                    "without_rowid" => true,
-                    "store" => false,
-                    other => bail!("phone_index={other}: use without_rowid or store"),
+                layout = match v.trim() {
+                    "without_rowid" => "without_rowid",
+                    "covering" => "covering",
+                    "store" => "store",
+                    other => bail!("phone_index={other}: use without_rowid, covering or store"),
                 };
                 continue;
             }
             conn.pragma_update(None, k.trim(), v.trim())?;
         }
         for stmt in &ddl {
-            if without_rowid && stmt.starts_with("CREATE INDEX ix_phone_e164") {
-                continue;
-            }
-            if without_rowid && stmt.starts_with("CREATE TABLE dt_phone_index") {
-                conn.execute(WITHOUT_ROWID_PHONE_INDEX, [])?;
-                continue;
-            }
-            conn.execute(stmt, [])?;
+            match layout {
+                "without_rowid" if stmt.starts_with("CREATE INDEX ix_phone_e164") => continue,
+                "without_rowid" if stmt.starts_with("CREATE TABLE dt_phone_index") => conn.execute(WITHOUT_ROWID_PHONE_INDEX, [])?,
+                "covering" if stmt.starts_with("CREATE INDEX ix_phone_e164") => conn.execute(COVERING_PHONE_INDEX, [])?,
+                _ => conn.execute(stmt, [])?,
+            };
         }
         let region = args.region.trim().to_ascii_uppercase();
         let normalizer = Normalizer::new(&region).map_err(|e| anyhow!("{e}"))?;
@@ -917,6 +970,7 @@ fn run_worker(args: &Args) -> Result<()> {
             (1..=cols.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
         )
     };
+    let (mut in_tx, mut rows_in_tx) = (false, 0u64);
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
         let line = line?;
@@ -932,12 +986,12 @@ fn run_worker(args: &Args) -> Result<()> {
         };
         let obj = schema.object(if kind == Kind::Contact { "Contact" } else { "Lead" }).expect("standard object");
         let insert_sql = sql(kind, obj);
-        if args.worker_mimic {
+        if args.worker_mimic || args.worker_lean {
             let rows: Vec<Vec<(String, Value)>> = (k..end)
                 .map(|k| obj.check_create(raw_row(obj, &data.row(kind, k))).map_err(|e| anyhow!("{e:?}")))
                 .collect::<Result<_>>()?;
             let t = Instant::now();
-            let r = mimic_insert(&mut conn, obj, k + 1, rows, &normalizer);
+            let r = mimic_insert(&mut conn, obj, k + 1, rows, &normalizer, args.worker_lean);
             match r {
                 Ok(()) => writeln!(out, "ok {}", t.elapsed().as_nanos())?,
                 Err(e) => writeln!(out, "error {e:#}")?,
@@ -948,45 +1002,57 @@ fn run_worker(args: &Args) -> Result<()> {
         let t = Instant::now();
         let result = (|| -> Result<()> {
             let now = dialtone_model::format_datetime(time::OffsetDateTime::now_utc());
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            {
-                let mut ins = tx.prepare_cached(&insert_sql)?;
-                let mut idx = tx.prepare_cached("INSERT INTO dt_phone_index (e164, object, record_id, field) VALUES (?1, ?2, ?3, ?4)")?;
-                for k in k..end {
-                    let row = data.row(kind, k);
-                    let id = SalesforceId::new(&obj.key_prefix, k + 1);
-                    let text = |f: &str| row.fields.iter().find(|(n, _)| *n == f).and_then(|(_, v)| v.clone());
-                    let name = format!("{} {}", text("FirstName").unwrap_or_default(), text("LastName").unwrap_or_default());
-                    let mut vals: Vec<V> = vec![
-                        V::Text(id.to_string()),
-                        V::Text(name.trim().to_string()),
-                        V::Text(now.clone()),
-                        V::Text(now.clone()),
-                        V::Text(now.clone()),
-                    ];
+            // Commit every `commit_every` rows (by default once per request).
+            let commit_every = args.worker_commit_every.unwrap_or(u64::MAX);
+            for k in k..end {
+                if !in_tx {
+                    conn.execute_batch("BEGIN IMMEDIATE")?;
+                    in_tx = true;
+                }
+                let row = data.row(kind, k);
+                let id = SalesforceId::new(&obj.key_prefix, k + 1);
+                let text = |f: &str| row.fields.iter().find(|(n, _)| *n == f).and_then(|(_, v)| v.clone());
+                let name = format!("{} {}", text("FirstName").unwrap_or_default(), text("LastName").unwrap_or_default());
+                let mut vals: Vec<V> = vec![
+                    V::Text(id.to_string()),
+                    V::Text(name.trim().to_string()),
+                    V::Text(now.clone()),
+                    V::Text(now.clone()),
+                    V::Text(now.clone()),
+                ];
+                for (f, v) in &row.fields {
+                    vals.push(match (v, *f) {
+                        (None, "Status") => V::Text("Open - Not Contacted".into()),
+                        (None, _) => V::Null,
+                        (Some(s), "AnnualRevenue") => V::Real(s.parse()?),
+                        (Some(s), _) => V::Text(s.clone()),
+                    });
+                }
+                vals.extend(reference_defaults(kind).iter().map(|(_, n)| V::Integer(*n)));
+                conn.prepare_cached(&insert_sql)?.execute(rusqlite::params_from_iter(vals))?;
+                if args.worker_phone {
+                    let mut idx = conn.prepare_cached("INSERT INTO dt_phone_index (e164, object, record_id, field) VALUES (?1, ?2, ?3, ?4)")?;
                     for (f, v) in &row.fields {
-                        vals.push(match (v, *f) {
-                            (None, "Status") => V::Text("Open - Not Contacted".into()),
-                            (None, _) => V::Null,
-                            (Some(s), "AnnualRevenue") => V::Real(s.parse()?),
-                            (Some(s), _) => V::Text(s.clone()),
-                        });
-                    }
-                    vals.extend(reference_defaults(kind).iter().map(|(_, n)| V::Integer(*n)));
-                    ins.execute(rusqlite::params_from_iter(vals))?;
-                    if args.worker_phone {
-                        for (f, v) in &row.fields {
-                            if !matches!(*f, "Phone" | "MobilePhone") {
-                                continue;
-                            }
-                            if let Some(e) = v.as_deref().and_then(|w| normalizer.normalize(w)) {
-                                idx.execute(rusqlite::params![e.as_str(), obj.name, id.as_str(), f])?;
-                            }
+                        if !matches!(*f, "Phone" | "MobilePhone") {
+                            continue;
+                        }
+                        if let Some(e) = v.as_deref().and_then(|w| normalizer.normalize(w)) {
+                            idx.execute(rusqlite::params![e.as_str(), obj.name, id.as_str(), f])?;
                         }
                     }
                 }
+                rows_in_tx += 1;
+                if rows_in_tx >= commit_every {
+                    conn.execute_batch("COMMIT")?;
+                    in_tx = false;
+                    rows_in_tx = 0;
+                }
             }
-            tx.commit()?;
+            if args.worker_commit_every.is_none() && in_tx {
+                conn.execute_batch("COMMIT")?;
+                in_tx = false;
+                rows_in_tx = 0;
+            }
             Ok(())
         })();
         match result {
@@ -994,6 +1060,9 @@ fn run_worker(args: &Args) -> Result<()> {
             Err(e) => writeln!(out, "error {e:#}")?,
         }
         out.flush()?;
+    }
+    if in_tx {
+        conn.execute_batch("COMMIT")?;
     }
     drop(conn);
     writeln!(out, "hwm {}", status_kib("VmHWM:"))?;
@@ -1082,19 +1151,24 @@ async fn run(args: Args) -> Result<()> {
     match (&target, args.no_reference_import) {
         (Target::Sqlite(db), false) => {
             let ddl = copy_ddl(db)?;
-            println!("reference importers: child processes, same {} DDL statements (copied from sqlite_master), same rows, same batches", ddl.len());
+            println!(
+                "reference importers: child processes, same {} DDL statements (copied from sqlite_master), same rows, {} rows per transaction",
+                ddl.len(),
+                args.reference_batch.unwrap_or(args.batch as u64)
+            );
             check_same_columns(contact, Kind::Contact, &data)?;
             check_same_columns(lead, Kind::Lead, &data)?;
             workers.push(Worker::spawn("plain", &args, &tmp.path().join("ref-plain.db"), db, false, STORE_PRAGMAS)?);
             workers.push(Worker::spawn("phone", &args, &tmp.path().join("ref-phone.db"), db, true, STORE_PRAGMAS)?);
             if args.mimic {
                 workers.push(Worker::spawn("mimic", &args, &tmp.path().join("ref-mimic.db"), db, true, STORE_PRAGMAS)?);
+                workers.push(Worker::spawn("lean", &args, &tmp.path().join("ref-lean.db"), db, true, STORE_PRAGMAS)?);
             }
             for (i, t) in args.tune.iter().enumerate() {
                 let pragmas = format!("{STORE_PRAGMAS};{t}");
                 let path = tmp.path().join(format!("ref-tuned-{i}.db"));
                 workers.push(Worker::spawn(&format!("phone+{t}"), &args, &path, db, true, &pragmas)?);
-                if t.contains("phone_index=without_rowid") {
+                if t.contains("phone_index=without_rowid") || t.contains("phone_index=covering") {
                     what_if.push((t.clone(), path));
                 }
             }
@@ -1452,22 +1526,24 @@ async fn run(args: Args) -> Result<()> {
             let (label, secs) = (w.label.clone(), w.elapsed.as_secs_f64());
             let hwm = w.finish()?;
             // The mimic runs validated rows: compare it with Store::insert alone.
-            let ours = if label == "mimic" { t_insert } else { t_import }.as_secs_f64();
+            let validated = matches!(label.as_str(), "mimic" | "lean");
+            let ours = if validated { t_insert } else { t_import }.as_secs_f64();
             println!(
                 "{label}: {secs:.1} s = {:.0} records/s; Dialtone{} / this = {:.2}x; its peak RSS {:.0} MiB",
                 args.records as f64 / secs,
-                if label == "mimic" { " Store::insert" } else { "" },
+                if validated { " Store::insert" } else { "" },
                 ours / secs,
                 mib(hwm)
             );
             let (name, note) = match label.as_str() {
                 "plain" => ("import.ref_plain".to_string(), "rusqlite prepared INSERTs: no validation, no phone index".to_string()),
                 "mimic" => ("import.ref_mimic".to_string(), "a copy of SqliteStore::insert's body, no trait/runtime (compare with import.store_insert)".to_string()),
+                "lean" => ("import.ref_lean".to_string(), "that copy with the suggested per-row fixes".to_string()),
                 "phone" => ("import.ref_phone".to_string(), "the same + normalise + dt_phone_index rows".to_string()),
                 other => (format!("import.ref_tuned.{}", other.trim_start_matches("phone+")), format!("ref_phone with PRAGMA {}", other.trim_start_matches("phone+"))),
             };
             report.fig(&format!("{name}.seconds"), secs, "s", note);
-            report.fig(&format!("{name}.ratio"), ours / secs, "x", if label == "mimic" { "Store::insert time / this" } else { "Dialtone import time / this" });
+            report.fig(&format!("{name}.ratio"), ours / secs, "x", if validated { "Store::insert time / this" } else { "Dialtone import time / this" });
             if label == "plain" {
                 report.fig("import.ref_plain.hwm", mib(hwm), "MiB", "the reference process's peak RSS");
                 plain = Some(secs);
@@ -1489,8 +1565,18 @@ async fn run(args: Args) -> Result<()> {
     for (n, v, note) in &report.rows {
         println!("| {n} | {v} | {note} |");
     }
-    println!("\ntargets: lookup p99 {:.1} µs (< 50 µs: {}), import {:.1} s (< 60 s: {}), peak RSS {:.0} MiB (< 1024 MiB: {})",
-        dt.p99, yes(dt.p99 < 50.0), t_import.as_secs_f64(), yes(t_import.as_secs_f64() < 60.0), mib(m_lookup.hwm_kib), yes(m_lookup.hwm_kib < 1024 * 1024));
+    let import_target = if args.records >= 1_000_000 {
+        format!("import {:.1} s (< 60 s: {})", t_import.as_secs_f64(), yes(t_import.as_secs_f64() < 60.0))
+    } else {
+        format!("import {:.1} s for {} records (the 60 s target is for 1,000,000; at this rate ≈{:.0} s, though the rate falls as the tables grow)", t_import.as_secs_f64(), args.records, 1e6 / rate)
+    };
+    println!(
+        "\ntargets: lookup p99 {:.1} µs (< 50 µs: {}), {import_target}, peak RSS {:.0} MiB (< 1024 MiB: {})",
+        dt.p99,
+        yes(dt.p99 < 50.0),
+        mib(m_lookup.hwm_kib),
+        yes(m_lookup.hwm_kib < 1024 * 1024)
+    );
     println!("load average at end: {}; wall time {:.0} s", loadavg(), started.elapsed().as_secs_f64());
     if args.keep {
         let p = tmp.keep();

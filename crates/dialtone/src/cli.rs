@@ -241,7 +241,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub errors: Option<PathBuf>,
     /// Rows per transaction.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
     #[command(flatten)]
     pub store: StoreArgs,

@@ -88,6 +88,15 @@ impl Normalizer {
         if !(4..=17).contains(&digits) {
             return None;
         }
+        // "+44 (0)20 7946 0018": the bracketed trunk prefix is dialled only
+        // from inside the country and is not part of the international number.
+        let cleaned;
+        let written = if written.starts_with('+') && written.contains("(0)") {
+            cleaned = written.replace("(0)", "");
+            cleaned.as_str()
+        } else {
+            written
+        };
         let parsed: PhoneNumber = phonenumber::parse(Some(self.region), written).ok()?;
         let e164 = parsed.format().mode(Mode::E164).to_string();
         let national_digits = e164.len().saturating_sub(1);
@@ -125,6 +134,8 @@ mod tests {
         assert_eq!(n("US", "+44 20 7946 0018").as_deref(), Some("+442079460018"));
         assert_eq!(n("FR", "01 42 68 53 00").as_deref(), Some("+33142685300"));
         assert_eq!(n("US", "011 44 20 7946 0018").as_deref(), Some("+442079460018"));
+        assert_eq!(n("US", "+44 (0)20 7946 0018").as_deref(), Some("+442079460018"), "the bracketed trunk zero is dropped");
+        assert_eq!(n("DE", "+49 (0)30 901820").as_deref(), Some("+4930901820"));
     }
 
     #[test]

@@ -244,15 +244,10 @@ pub(crate) fn now_text() -> String {
 
 /// What a write adds to the phone index for one record's values.
 pub(crate) fn phone_entries(obj: &ObjectDef, normalizer: &Normalizer, values: &[(String, Value)]) -> Vec<(String, E164)> {
-    values
-        .iter()
-        .filter_map(|(name, v)| {
-            let f = obj.field(name)?;
-            if !f.is_phone() {
-                return None;
-            }
-            let e = normalizer.normalize(v.as_str()?)?;
-            Some((f.name.clone(), e))
+    obj.phone_fields()
+        .filter_map(|f| {
+            let (_, v) = values.iter().find(|(n, _)| *n == f.name)?;
+            Some((f.name.clone(), normalizer.normalize(v.as_str()?)?))
         })
         .collect()
 }

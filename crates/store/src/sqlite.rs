@@ -240,12 +240,17 @@ impl Store for SqliteStore {
             let now = crate::now_text();
             let first = reserve(tx, &obj.name, rows.len() as u64)?;
             let mut ids = Vec::with_capacity(rows.len());
+            // Rows of one batch usually share their columns: build the INSERT once per shape.
+            let mut shape: Vec<String> = Vec::new();
+            let mut sql = String::new();
             for (i, row) in rows.into_iter().enumerate() {
                 let (id, values) = crate::complete_row(&obj, first + i as u64, row, actor.as_ref(), &now);
-                let columns: Vec<String> = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-                let vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
-                let mut stmt = tx.prepare_cached(&ddl::insert_sql(&obj, &columns, Dialect::Sqlite)).map_err(err)?;
-                stmt.execute(params_from_iter(binds(&vals))).map_err(err)?;
+                if values.len() != shape.len() || values.iter().zip(&shape).any(|((n, _), s)| !n.eq_ignore_ascii_case(s)) {
+                    shape = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+                    sql = ddl::insert_sql(&obj, &shape, Dialect::Sqlite);
+                }
+                let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+                stmt.execute(params_from_iter(values.iter().map(|(_, v)| Bind(v)))).map_err(err)?;
                 index_phones(tx, &obj, id.as_str(), &crate::phone_entries(&obj, &normalizer, &values))?;
                 ids.push(id);
             }
