@@ -98,10 +98,12 @@ impl Desk {
                     let id = store.insert(vc, vec![fields], None).await?.remove(0);
                     self.calls.insert(key.clone(), id.clone());
                     follow.push(Input::Stored { key: key.clone(), id });
-                    if let (Some(number), true) = (from, inbound) {
-                        if let Some(record) = caller_record(store, &number).await? {
-                            follow.push(Input::Matched { key, record });
-                        }
+                    let record = match (from, inbound) {
+                        (Some(number), true) => caller_record(store, &number).await?,
+                        _ => None,
+                    };
+                    if let Some(record) = record {
+                        follow.push(Input::Matched { key, record });
                     }
                 }
                 Effect::UpdateVoiceCall { key, fields } => {

@@ -34,7 +34,7 @@ async fn an_inbound_call_becomes_one_voice_call_matched_to_the_caller_whatever_t
     let agent = AgentId::new(dialtone_model::SalesforceId::new("005", 3)).unwrap();
     let key = VendorCallKey::parse("CA0001").unwrap();
     let t0 = datetime!(2026-11-22 09:00:00 UTC);
-    let events = vec![
+    let events = [
         ev(&key, 1, t0, EventKind::Initiated { direction: Direction::Inbound, from: "+14155550142".into(), to: "+18005550100".into(), call_center: None }),
         ev(&key, 2, t0 + Duration::seconds(1), EventKind::Queued { queue: QueueName::parse("Support").unwrap() }),
         ev(&key, 3, t0 + Duration::seconds(5), EventKind::Offered { agent: agent.clone() }),
