@@ -131,6 +131,29 @@ CLIENT_SECRET=$(sed -n 's/^client_secret=//p' <<<"$APP_OUT" | head -n 1)
 [[ -n "$CLIENT_ID" && -n "$CLIENT_SECRET" ]] ||
   die "'dialtone app add' did not print client_id=... and client_secret=... lines; it printed: $APP_OUT"
 
+log "adding a call center and a Twilio trunk"
+cat >"$DATA/AcceptanceCC.xml" <<'XML'
+<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="Internal Name">AcceptanceCC</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Acceptance Call Center</item>
+    <item sortOrder="2" name="reqAdapterUrl" label="CTI Adapter URL">/softphone</item>
+    <item sortOrder="3" name="reqUseApi" label="Use CTI API">true</item>
+    <item sortOrder="4" name="reqSoftphoneHeight" label="Softphone Height">500</item>
+    <item sortOrder="5" name="reqSoftphoneWidth" label="Softphone Width">320</item>
+  </section>
+</callCenter>
+XML
+"$BIN" callcenter import "$DATA/AcceptanceCC.xml" --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone callcenter import' failed"
+TWILIO_SID=AC$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
+TWILIO_TOKEN=$("$PYTHON" -c 'import secrets; print(secrets.token_hex(16))')
+printf '%s' "$TWILIO_TOKEN" |
+  "$BIN" trunk add acceptance --provider twilio --account-sid "$TWILIO_SID" \
+    --public-url "http://127.0.0.1:$HTTP_PORT" --call-center AcceptanceCC \
+    --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone trunk add' failed"
+
 log "starting server: http 127.0.0.1:$HTTP_PORT, https 127.0.0.1:$HTTPS_PORT (log: $LOG)"
 "$BIN" serve --data "$DATA" --http "127.0.0.1:$HTTP_PORT" \
   --https "127.0.0.1:$HTTPS_PORT" --tls-self-signed "${STORE_ARGS[@]}" \
@@ -159,6 +182,8 @@ export DIALTONE_USER="$USERNAME"
 export DIALTONE_PASSWORD="$PASSWORD"
 export DIALTONE_CLIENT_ID="$CLIENT_ID"
 export DIALTONE_CLIENT_SECRET="$CLIENT_SECRET"
+export DIALTONE_TWILIO_SID="$TWILIO_SID"
+export DIALTONE_TWILIO_TOKEN="$TWILIO_TOKEN"
 export DIALTONE_BACKEND="$BACKEND"
 export REQUESTS_CA_BUNDLE="$CERT"
 export NODE_EXTRA_CA_CERTS="$CERT"

@@ -53,6 +53,9 @@ pub enum Command {
     /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// Carrier connections: a customer's own Twilio account (SIP trunks come with the SIP edge).
+    #[command(subcommand)]
+    Trunk(TrunkCommand),
     /// Revocable API tokens for integrations (a bearer token that acts as one user).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -296,6 +299,27 @@ pub enum CredentialCommand {
     /// List credential names and which key sealed them — never the values.
     #[command(after_help = "Example:\n  dialtone credential list")]
     List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TrunkCommand {
+    /// Connect a Twilio account to a call center; the auth token is read from standard input and stored encrypted.
+    #[command(after_help = "Example:\n  printf '%s' \"$TWILIO_AUTH_TOKEN\" | dialtone trunk add main --provider twilio --account-sid AC0123… \\\n      --public-url https://cti.example.com --call-center DialtoneDemo\n\nPoint the Twilio number's voice webhook at PUBLIC_URL/telephony/twilio/voice and its status\ncallback at PUBLIC_URL/telephony/twilio/status.")]
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["twilio"])]
+        provider: String,
+        #[arg(long)]
+        account_sid: String,
+        /// The base URL Twilio reaches Dialtone at (signatures are checked against it).
+        #[arg(long)]
+        public_url: String,
+        /// Internal name of the call center the calls belong to.
+        #[arg(long)]
+        call_center: String,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -8,7 +8,7 @@ mod security;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AppCommand, Cli, Command, CredentialCommand, StoreArgs, TokenCommand, UserCommand};
+use cli::{AppCommand, Cli, Command, CredentialCommand, StoreArgs, TokenCommand, TrunkCommand, UserCommand};
 use dialtone_model::{RawValue, Schema};
 use dialtone_store::{DynStore, Location};
 use std::io::BufRead;
@@ -136,6 +136,37 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Trunk(TrunkCommand::Add { name, provider: _, account_sid, public_url, call_center, store }) => {
+            let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
+            if !valid_name {
+                return Err(input(format!("{name:?} is not a trunk name (letters, digits, _ -)")));
+            }
+            if !(account_sid.starts_with("AC") && account_sid.len() == 34 && account_sid.chars().all(|c| c.is_ascii_alphanumeric())) {
+                return Err(input(format!("{account_sid:?} is not a Twilio account SID (AC followed by 32 characters)")));
+            }
+            if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+                return Err(input("--public-url is the base URL Twilio calls, e.g. https://cti.example.com"));
+            }
+            let mut token = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut token).context("reading the auth token from standard input")?;
+            let token = dialtone_secrets::Secret::new(token.trim().to_string());
+            if token.is_empty() {
+                return Err(input("the auth token (read from standard input) is empty"));
+            }
+            let key = master_key(&store)?;
+            let db = open_store(&store).await?;
+            if callcenter::find(db.as_ref(), &call_center).await?.is_none() {
+                return Err(input(format!("no call center named {call_center}: import it first")));
+            }
+            let cred = dialtone_server::twilio::credential_name(&name);
+            db.put_setting(&format!("credential:{cred}"), &dialtone_secrets::seal(&key, &cred, token.expose().as_bytes())).await.context("saving the auth token")?;
+            let trunk = dialtone_server::twilio::TwilioTrunk { name: name.clone(), account_sid: account_sid.clone(), public_url, call_center };
+            let json = serde_json::to_string(&trunk).context("writing the trunk")?;
+            db.put_setting(&dialtone_server::twilio::trunk_setting(&account_sid), &json).await.context("saving the trunk")?;
+            audit(db.as_ref(), "trunk.add", &name, None, Some(json)).await?;
+            println!("connected Twilio account {account_sid} as trunk {name} (auth token encrypted with key {})", key.fingerprint());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Credential(CredentialCommand::Set { name, store }) => {
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
                 return Err(input(format!("{name:?} is not a credential name (letters, digits, . _ -), e.g. twilio.auth_token")));
@@ -379,7 +410,8 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
         }
     };
     let store = open_store(&args.store).await?;
-    let state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
+    let mut state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
+    state.master_key = Some(std::sync::Arc::new(master_key(&args.store)?));
     if args.demo {
         demo::load(store.as_ref(), &format!("http://{http}")).await?;
     }

@@ -19,6 +19,7 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("API_DISABLED_FOR_ORG", 403, "auth", "The user's profile and permission sets do not grant ApiEnabled."),
     ("INSUFFICIENT_ACCESS_OR_READONLY", 403, "access", "The user may see the record or object but not change it this way."),
     ("NOT_FOUND", 404, "request", "No record with that id, or no such resource."),
+    ("INVALID_SIGNATURE", 403, "auth", "A webhook's signature does not match (forged, altered, or signed for another URL)."),
     ("RECORDING_LINK_INVALID", 403, "access", "A recording link was altered, forged or is for another user."),
     ("RECORDING_LINK_EXPIRED", 403, "access", "A recording link is past its few minutes of life; ask for a new one."),
     ("RECORDING_REMOVED", 410, "request", "The recording reference was removed by a retention policy or an erasure."),

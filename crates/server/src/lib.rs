@@ -16,6 +16,7 @@ pub mod query;
 pub mod records;
 pub mod rest;
 pub mod security;
+pub mod twilio;
 pub mod wire;
 
 use axum::extract::{DefaultBodyLimit, State};
@@ -42,6 +43,10 @@ pub struct AppState {
     /// The security configuration and computed grants.
     pub access: Arc<Mutex<security::AccessCache>>,
     pub limits: Arc<Mutex<limits::Limits>>,
+    /// Opens sealed carrier credentials (none: telephony edges refuse).
+    pub master_key: Option<Arc<dialtone_secrets::MasterKey>>,
+    /// The call lifecycle every telephony edge feeds.
+    pub calls: Arc<calldesk::CallDesk>,
     /// "http" or "https": the scheme of the listener this state serves.
     pub scheme: &'static str,
 }
@@ -65,7 +70,7 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), scheme: "http" })
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), scheme: "http" })
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.
@@ -118,6 +123,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/recordings/{id}/link", get(governance::link))
         .route("/api/recordings/{id}/media", get(governance::media))
         .route("/api/setup/audit", get(governance::audit_trail))
+        .route("/telephony/twilio/voice", post(twilio::voice))
+        .route("/telephony/twilio/status", post(twilio::status))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))

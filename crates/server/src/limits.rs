@@ -39,9 +39,13 @@ pub const SIGN_IN_PER_MINUTE: u32 = 20;
 /// sit behind one address).
 pub const SIGN_IN_PER_ADDRESS_PER_MINUTE: u32 = 120;
 
+/// Webhooks accepted per carrier account in a minute.
+pub const WEBHOOKS_PER_MINUTE: u32 = 6000;
+
 pub struct Limits {
     pub sign_in_user: RateLimiter,
     pub sign_in_addr: RateLimiter,
+    pub webhooks: RateLimiter,
 }
 
 impl Default for Limits {
@@ -49,6 +53,7 @@ impl Default for Limits {
         Limits {
             sign_in_user: RateLimiter::new(SIGN_IN_PER_MINUTE, Duration::from_secs(60)),
             sign_in_addr: RateLimiter::new(SIGN_IN_PER_ADDRESS_PER_MINUTE, Duration::from_secs(60)),
+            webhooks: RateLimiter::new(WEBHOOKS_PER_MINUTE, Duration::from_secs(60)),
         }
     }
 }
