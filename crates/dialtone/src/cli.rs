@@ -53,6 +53,9 @@ pub enum Command {
     /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// The calls: VoiceCall records, as the REST API returns them.
+    #[command(subcommand)]
+    Calls(CallsCommand),
     /// Carrier connections: a customer's own Twilio account (SIP trunks come with the SIP edge).
     #[command(subcommand)]
     Trunk(TrunkCommand),
@@ -320,6 +323,27 @@ pub enum TrunkCommand {
         /// Internal name of the call center the calls belong to.
         #[arg(long)]
         call_center: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallsCommand {
+    /// Calls that started within a time window, newest first.
+    #[command(after_help = "Examples:\n  dialtone calls list --since 10m\n  dialtone calls list --since 2h --format json")]
+    List {
+        /// How far back: a number and a unit, s, m, h or d (e.g. 90s, 10m, 24h, 7d).
+        #[arg(long, default_value = "1h")]
+        since: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: ListFormat,
         #[command(flatten)]
         store: StoreArgs,
     },

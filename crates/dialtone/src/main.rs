@@ -8,7 +8,7 @@ mod security;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AppCommand, Cli, Command, CredentialCommand, StoreArgs, TokenCommand, TrunkCommand, UserCommand};
+use cli::{AppCommand, CallsCommand, Cli, Command, CredentialCommand, ListFormat, StoreArgs, TokenCommand, TrunkCommand, UserCommand};
 use dialtone_model::{RawValue, Schema};
 use dialtone_store::{DynStore, Location};
 use std::io::BufRead;
@@ -136,6 +136,40 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
+        Command::Calls(CallsCommand::List { since, format, store }) => {
+            let window = parse_window(&since).ok_or_else(|| input(format!("--since {since:?} is not a time window like 90s, 10m, 24h or 7d")))?;
+            let store = open_existing_store(&store).await?;
+            let from = dialtone_model::format_datetime(time::OffsetDateTime::now_utc() - window).replace("+0000", "Z");
+            let soql = format!(
+                "SELECT Id, VendorCallKey, CallType, CallDisposition, FromPhoneNumber, ToPhoneNumber, QueueName, OwnerId, CallStartDateTime, CallDurationInSeconds, DisconnectReason FROM VoiceCall WHERE CallStartDateTime >= {from} ORDER BY CallStartDateTime DESC"
+            );
+            let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+            let rows = store.query(&plan, None).await.context("listing calls")?;
+            match format {
+                ListFormat::Json => {
+                    let records: Vec<serde_json::Value> = rows
+                        .iter()
+                        .map(|r| {
+                            let mut m = serde_json::Map::new();
+                            let id = r[0].to_string();
+                            m.insert("attributes".into(), serde_json::json!({"type": "VoiceCall", "url": dialtone_server::wire::sobject_url(&format!("v{}", dialtone_server::rest::API_VERSION), "VoiceCall", &id)}));
+                            for (c, v) in plan.columns.iter().zip(r) {
+                                m.insert(c.path.join("."), dialtone_server::wire::value_to_json(v));
+                            }
+                            serde_json::Value::Object(m)
+                        })
+                        .collect();
+                    println!("{}", serde_json::to_string_pretty(&serde_json::json!({"totalSize": records.len(), "done": true, "records": records})).context("writing JSON")?);
+                }
+                ListFormat::Table => {
+                    for r in &rows {
+                        println!("{}  {:<10} {:<12} {:<18} {:>5}s  {}", r[8], r[2], r[3], r[4], r[9], r[1]);
+                    }
+                    eprintln!("{} call(s) since {since} ago", rows.len());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Trunk(TrunkCommand::Add { name, provider: _, account_sid, public_url, call_center, store }) => {
             let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
             if !valid_name {
@@ -307,6 +341,20 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// "90s", "10m", "24h", "7d" as a duration.
+fn parse_window(s: &str) -> Option<time::Duration> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n > 0 && *n <= 10_000_000)?;
+    Some(match unit {
+        "s" => time::Duration::seconds(n),
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        _ => return None,
+    })
 }
 
 fn read_password() -> Result<String, Failure> {

@@ -1101,3 +1101,24 @@ fn carrier_credentials_are_stored_encrypted_and_never_shown() {
     }
     d.dt(&["audit"]).code(0).stdout_has("credential.set").stdout_lacks(secret);
 }
+
+#[test]
+fn calls_list_shows_recent_voice_calls_as_the_api_would() {
+    let d = Dialtone::with_store();
+    d.dt(&["calls", "list", "--since", "10m"]).code(0).stderr_has("0 call(s) since 10m ago");
+    for bad in ["ten minutes", "10", "0m", "5w"] {
+        d.dt(&["calls", "list", "--since", bad]).code(2).stderr_has("is not a time window");
+    }
+    let csv = d.file("calls.csv", &format!(
+        "VendorCallKey,CallType,CallDisposition,FromPhoneNumber,CallStartDateTime\nCA-new,Inbound,completed,+14155550142,{}\nCA-old,Inbound,completed,+14155550143,2020-01-01T00:00:00Z\n",
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap()
+    ));
+    d.dt(&["import", "VoiceCall", &csv]).code(0);
+    let out = d.dt(&["calls", "list", "--since", "1h", "--format", "json"]);
+    out.code(0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["totalSize"], 1, "{}", out.stdout);
+    assert_eq!(v["records"][0]["VendorCallKey"], "CA-new");
+    assert_eq!(v["records"][0]["attributes"]["type"], "VoiceCall");
+    d.dt(&["calls", "list", "--since", "7d"]).code(0).stdout_has("CA-new").stdout_lacks("CA-old");
+}
