@@ -1109,7 +1109,7 @@ fn calls_list_shows_recent_voice_calls_as_the_api_would() {
     for bad in ["ten minutes", "10", "0m", "5w"] {
         d.dt(&["calls", "list", "--since", bad]).code(2).stderr_has("is not a time window");
     }
-    let csv = d.file("calls.csv", &format!(
+    let csv = d.file("calls.csv", format!(
         "VendorCallKey,CallType,CallDisposition,FromPhoneNumber,CallStartDateTime\nCA-new,Inbound,completed,+14155550142,{}\nCA-old,Inbound,completed,+14155550143,2020-01-01T00:00:00Z\n",
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap()
     ));
