@@ -39,10 +39,8 @@ pub async fn find(store: &dyn Store, internal_name: &str) -> Result<Option<Recor
     if internal_name.is_empty() || !internal_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(input(format!("{internal_name:?} is not a call center internal name (letters, digits, underscores)")));
     }
-    let soql = format!("SELECT Id FROM CallCenter WHERE InternalName = '{internal_name}'");
-    let plan = dialtone_server::query::compile(store, &soql).map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
-    let rows = store.query(&plan, None).await.context("looking up the call center")?;
-    let Some(id) = rows.first().and_then(|r| r.first()).and_then(|v| v.as_str()).and_then(|s| SalesforceId::parse(s).ok()) else {
+    let found = dialtone_server::query::call_center_id(store, internal_name).await;
+    let Some(id) = found.map_err(|e| Failure::Runtime(anyhow::anyhow!("looking up the call center: {}", e.message)))? else {
         return Ok(None);
     };
     Ok(store.get(call_center_object(), &id).await.context("reading the call center")?)

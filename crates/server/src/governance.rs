@@ -3,6 +3,7 @@
 
 use crate::auth::Session;
 use crate::error::ApiError;
+use crate::query::system_ids;
 use crate::{AppState, guard};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -152,10 +153,6 @@ pub struct RetentionReport {
     pub removed: Vec<(String, SalesforceId, SalesforceId)>,
 }
 
-fn system_plan(store: &dyn Store, soql: &str) -> Result<dialtone_soql::Plan, ApiError> {
-    crate::query::compile(store, soql)
-}
-
 /// Applies each call center's retention policy as of `now`: recordings of
 /// calls that ended more than `RecordingRetentionDays` ago lose their media
 /// reference (the VoiceCall itself stays, marked not recorded). With
@@ -163,7 +160,7 @@ fn system_plan(store: &dyn Store, soql: &str) -> Result<dialtone_soql::Plan, Api
 pub async fn apply_retention(store: &dyn Store, now: OffsetDateTime, dry_run: bool) -> Result<RetentionReport, ApiError> {
     let mut report = RetentionReport::default();
     let centers = store
-        .query(&system_plan(store, "SELECT Id, InternalName, RecordingRetentionDays FROM CallCenter WHERE RecordingRetentionDays != null")?, None)
+        .query(&crate::query::compile(store, "SELECT Id, InternalName, RecordingRetentionDays FROM CallCenter WHERE RecordingRetentionDays != null")?, None)
         .await?;
     let rec_obj = store.schema().object("VoiceCallRecording").expect("standard object");
     let call_obj = store.schema().object("VoiceCall").expect("standard object");
@@ -174,16 +171,10 @@ pub async fn apply_retention(store: &dyn Store, now: OffsetDateTime, dry_run: bo
         }
         let cutoff = dialtone_model::format_datetime(now - time::Duration::days(*days));
         // Ids are validated text, so composing them into SOQL is safe; values still go through the planner.
-        let calls = store
-            .query(&system_plan(store, &format!("SELECT Id FROM VoiceCall WHERE CallCenterId = '{cc}' AND CallEndDateTime < {cutoff_literal}", cutoff_literal = cutoff.replace("+0000", "Z")))?, None)
-            .await?;
-        for call in calls {
-            let Some(call_id) = call[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
-            let recs = store
-                .query(&system_plan(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call_id}' AND MediaUrl != null"))?, None)
-                .await?;
-            for r in recs {
-                let Some(rid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
+        let calls = system_ids(store, &format!("SELECT Id FROM VoiceCall WHERE CallCenterId = '{cc}' AND CallEndDateTime < {}", cutoff.replace("+0000", "Z"))).await?;
+        for call_id in calls {
+            let recs = system_ids(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call_id}' AND MediaUrl != null")).await?;
+            for rid in recs {
                 if !dry_run {
                     store.update(rec_obj, &rid, vec![("MediaUrl".into(), Value::Null), ("VendorRecordingKey".into(), Value::Null)], None).await?;
                     store.update(call_obj, &call_id, vec![("IsRecorded".into(), Value::Bool(false))], None).await?;
@@ -265,10 +256,8 @@ pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Resul
                 return Err(ApiError::new("INVALID_EMAIL_ADDRESS", format!("{e:?} is not an email address")));
             }
             for (object, field) in [("Contact", "Email"), ("Lead", "Email"), ("Account", "PersonEmail")] {
-                for r in store.query(&system_plan(store, &format!("SELECT Id FROM {object} WHERE {field} = '{e}'"))?, None).await? {
-                    if let Some(id) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
-                        people.push((object.to_string(), id));
-                    }
+                for id in system_ids(store, &format!("SELECT Id FROM {object} WHERE {field} = '{e}'")).await? {
+                    people.push((object.to_string(), id));
                 }
             }
             crate::auth::sha256_hex(&e)
@@ -296,9 +285,7 @@ pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Resul
     // Calls linked to the person or from/to their numbers.
     let mut calls: Vec<SalesforceId> = Vec::new();
     for (_, id) in &persons {
-        for r in store.query(&system_plan(store, &format!("SELECT Id FROM VoiceCall WHERE RelatedRecordId = '{id}'"))?, None).await? {
-            calls.extend(r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()));
-        }
+        calls.extend(system_ids(store, &format!("SELECT Id FROM VoiceCall WHERE RelatedRecordId = '{id}'")).await?);
     }
     numbers.sort();
     numbers.dedup();
@@ -311,13 +298,11 @@ pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Resul
     calls.sort();
     calls.dedup();
     for call in &calls {
-        for r in store.query(&system_plan(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call}'"))?, None).await? {
-            if let Some(rid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
-                if !dry_run {
-                    store.delete(rec_obj, &rid).await?;
-                }
-                receipt.recordings_removed.push(rid);
+        for rid in system_ids(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call}'")).await? {
+            if !dry_run {
+                store.delete(rec_obj, &rid).await?;
             }
+            receipt.recordings_removed.push(rid);
         }
         if !dry_run {
             let scrub = vec![
@@ -332,13 +317,11 @@ pub async fn erase(store: &dyn Store, subject: &Subject, dry_run: bool) -> Resul
         receipt.calls_scrubbed.push(call.clone());
     }
     for (object, id) in &persons {
-        for r in store.query(&system_plan(store, &format!("SELECT Id FROM Task WHERE WhoId = '{id}'"))?, None).await? {
-            if let Some(tid) = r[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) {
-                if !dry_run {
-                    store.delete(task_obj, &tid).await?;
-                }
-                receipt.deleted.push(("Task".into(), tid));
+        for tid in system_ids(store, &format!("SELECT Id FROM Task WHERE WhoId = '{id}'")).await? {
+            if !dry_run {
+                store.delete(task_obj, &tid).await?;
             }
+            receipt.deleted.push(("Task".into(), tid));
         }
         if !dry_run {
             store.delete(store.schema().object(object).expect("standard object"), id).await?;

@@ -117,6 +117,22 @@ pub fn compile(store: &dyn Store, soql: &str) -> Result<Plan, ApiError> {
     Ok(dialtone_soql::compile(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc())?)
 }
 
+/// The record ids a system query returns (first column), for Dialtone's own
+/// housekeeping (retention, erasure, lookups by name).
+pub async fn system_ids(store: &dyn Store, soql: &str) -> Result<Vec<SalesforceId>, ApiError> {
+    let rows = store.query(&compile(store, soql)?, None).await?;
+    Ok(rows.iter().filter_map(|r| r.first()?.as_str().and_then(|s| SalesforceId::parse(s).ok())).collect())
+}
+
+/// The call center with this internal name (letters, digits, underscores;
+/// anything else names no call center).
+pub async fn call_center_id(store: &dyn Store, internal_name: &str) -> Result<Option<SalesforceId>, ApiError> {
+    if internal_name.is_empty() || !internal_name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Ok(None);
+    }
+    Ok(system_ids(store, &format!("SELECT Id FROM CallCenter WHERE InternalName = '{internal_name}'")).await?.into_iter().next())
+}
+
 /// Compiles SOQL as `grants` allow: objects, fields and rows the user cannot
 /// see are not there.
 pub fn compile_for(store: &dyn Store, soql: &str, grants: &Grants) -> Result<Plan, ApiError> {

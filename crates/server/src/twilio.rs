@@ -87,13 +87,6 @@ fn key_of(params: &BTreeMap<String, String>) -> Result<VendorCallKey, ApiError> 
         .ok_or_else(|| ApiError::new("REQUIRED_FIELD_MISSING", "CallSid is missing or malformed"))
 }
 
-async fn call_center_id(store: &dyn Store, internal: &str) -> Option<dialtone_model::SalesforceId> {
-    let soql = format!("SELECT Id FROM CallCenter WHERE InternalName = '{}'", internal.replace(['\'', '\\'], ""));
-    let plan = crate::query::compile(store, &soql).ok()?;
-    let rows = store.query(&plan, None).await.ok()?;
-    rows.first()?.first()?.as_str().and_then(|s| dialtone_model::SalesforceId::parse(s).ok())
-}
-
 fn twiml(body: String) -> Response {
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
@@ -124,7 +117,7 @@ pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(param
         direction: if inbound { Direction::Inbound } else { Direction::Outbound },
         from: params.get("From").cloned().unwrap_or_default(),
         to: params.get("To").cloned().unwrap_or_default(),
-        call_center: call_center_id(state.store.as_ref(), &trunk.call_center).await,
+        call_center: crate::query::call_center_id(state.store.as_ref(), &trunk.call_center).await.ok().flatten(),
     };
     if let Err(e) = ingest(&state.calls, state.store.as_ref(), &key, 0, now, event).await {
         return e.into_response();
