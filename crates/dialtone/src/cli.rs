@@ -56,9 +56,12 @@ pub enum Command {
     /// The calls: VoiceCall records, as the REST API returns them.
     #[command(subcommand)]
     Calls(CallsCommand),
-    /// Carrier connections: a customer's own Twilio account (SIP trunks come with the SIP edge).
+    /// Carrier connections: SIP trunks (carriers, PBXs) and a customer's own Twilio account.
     #[command(subcommand)]
     Trunk(TrunkCommand),
+    /// Agents' presence (who is offered calls).
+    #[command(subcommand)]
+    Agent(AgentCommand),
     /// Revocable API tokens for integrations (a bearer token that acts as one user).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -135,6 +138,9 @@ pub struct ServeArgs {
     /// Generate a certificate for localhost and 127.0.0.1 in DATA/tls and print its path.
     #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
     pub tls_self_signed: bool,
+    /// Run the SIP edge (UDP and TCP) on this address, e.g. 0.0.0.0:5060.
+    #[arg(long)]
+    pub sip: Option<String>,
     /// Load a small demo org (accounts, contacts, leads, a call center, three agents) on first start.
     #[arg(long)]
     pub demo: bool,
@@ -166,6 +172,14 @@ pub enum UserCommand {
         /// Defaults to the username when it is an email address.
         #[arg(long)]
         email: Option<String>,
+        /// Assign the user to this call center (internal name); their desk phone may then
+        /// REGISTER with the username and password.
+        #[arg(long)]
+        call_center: Option<String>,
+        /// A static SIP contact for a desk phone that does not register, e.g. sip:ada@192.0.2.10:5060
+        /// (a REGISTER replaces it).
+        #[arg(long, requires = "call_center")]
+        sip_contact: Option<String>,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -309,23 +323,61 @@ pub enum CredentialCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum TrunkCommand {
-    /// Connect a Twilio account to a call center; the auth token is read from standard input and stored encrypted.
-    #[command(after_help = "Example:\n  printf '%s' \"$TWILIO_AUTH_TOKEN\" | dialtone trunk add main --provider twilio --account-sid AC0123… \\\n      --public-url https://cti.example.com --call-center DialtoneDemo\n\nPoint the Twilio number's voice webhook at PUBLIC_URL/telephony/twilio/voice and its status\ncallback at PUBLIC_URL/telephony/twilio/status.")]
+    /// Connect a carrier: a SIP trunk (a carrier or PBX sending INVITEs from an address) or a Twilio account.
+    #[command(after_help = "Examples:\n  dialtone trunk add carrier1 --provider sip --match-ip 203.0.113.5 --call-center DialtoneDemo\n  dialtone trunk add pbx --provider sip --match-ip 10.0.0.2 --call-center Support \\\n      --queue-timeout 45 --overflow voicemail:sip:vm@10.0.0.9\n  printf '%s' \"$TWILIO_AUTH_TOKEN\" | dialtone trunk add main --provider twilio --account-sid AC0123… \\\n      --public-url https://cti.example.com --call-center DialtoneDemo\n\nSIP: INVITEs from --match-ip are answered by `dialtone serve --sip ADDR`; others get 403.\nTwilio: the auth token is read from standard input and stored encrypted. Point the number's voice\nwebhook at PUBLIC_URL/telephony/twilio/voice and its status callback at PUBLIC_URL/telephony/twilio/status.")]
     Add {
         name: String,
-        #[arg(long, value_parser = ["twilio"])]
+        #[arg(long, value_parser = ["sip", "twilio"])]
         provider: String,
-        #[arg(long)]
-        account_sid: String,
-        /// The base URL Twilio reaches Dialtone at (signatures are checked against it).
-        #[arg(long)]
-        public_url: String,
+        /// SIP: the source address the trunk's INVITEs come from.
+        #[arg(long, required_if_eq("provider", "sip"))]
+        match_ip: Option<std::net::IpAddr>,
+        /// SIP: seconds a caller waits for a free agent before the overflow.
+        #[arg(long, default_value_t = 30)]
+        queue_timeout: u32,
+        /// SIP: what happens after the wait: reject (480), voicemail:URI or forward:URI (302).
+        #[arg(long, default_value = "reject")]
+        overflow: String,
+        /// Twilio: the account SID (AC…).
+        #[arg(long, required_if_eq("provider", "twilio"))]
+        account_sid: Option<String>,
+        /// Twilio: the base URL Twilio reaches Dialtone at (signatures are checked against it).
+        #[arg(long, required_if_eq("provider", "twilio"))]
+        public_url: Option<String>,
         /// Internal name of the call center the calls belong to.
         #[arg(long)]
         call_center: String,
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Set an agent's presence: Available agents are offered calls (longest idle first).
+    #[command(after_help = "Examples:\n  dialtone agent status ada@example.com Available\n  dialtone agent status ada@example.com Away --server https://cti.example.com --token \"$DIALTONE_TOKEN\"\n\nStatuses: Available, Busy, Away, Offline. The softphone sets it too.")]
+    Status {
+        username: String,
+        status: String,
+        #[command(flatten)]
+        remote: RemoteArgs,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Act on a running server through its API instead of opening the store.
+#[derive(Args, Debug, Clone)]
+pub struct RemoteArgs {
+    /// URL of a running Dialtone (with --token): act through its API.
+    #[arg(long, env = "DIALTONE_URL", requires = "token")]
+    pub server: Option<String>,
+    /// API token (`dialtone token create`) for --server.
+    #[arg(long, env = "DIALTONE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Accept a self-signed certificate from --server.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

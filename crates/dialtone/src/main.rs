@@ -8,7 +8,7 @@ mod security;
 
 use anyhow::Context;
 use clap::Parser;
-use cli::{AppCommand, CallsCommand, Cli, Command, CredentialCommand, ListFormat, StoreArgs, TokenCommand, TrunkCommand, UserCommand};
+use cli::{AgentCommand, AppCommand, CallsCommand, Cli, Command, CredentialCommand, ListFormat, StoreArgs, TokenCommand, TrunkCommand, UserCommand};
 use dialtone_model::{RawValue, Schema};
 use dialtone_store::{DynStore, Location};
 use std::io::BufRead;
@@ -126,13 +126,47 @@ pub async fn open_store(args: &StoreArgs) -> Result<DynStore, Failure> {
 async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
     match command {
         Command::Serve(args) => serve(args).await,
-        Command::User(UserCommand::Add { username, profile, role, permission_set, first_name, last_name, email, store }) => {
+        Command::User(UserCommand::Add { username, profile, role, permission_set, first_name, last_name, email, call_center, sip_contact, store: args }) => {
             let password = read_password()?;
-            let store = open_store(&store).await?;
+            let store = open_store(&args).await?;
+            // Check the call center and contact before the user exists: all or nothing.
+            let center = match &call_center {
+                Some(name) => Some(callcenter::find(store.as_ref(), name).await?.and_then(|r| r.id()).ok_or_else(|| input(format!("no call center named {name}: import it first")))?),
+                None => None,
+            };
+            if let Some(c) = &sip_contact
+                && dialtone_server::sipedge::contact_peer(c).is_none() {
+                    return Err(input(format!("--sip-contact {c:?} is not a SIP URI with an IP address, e.g. sip:ada@192.0.2.10:5060")));
+                }
+            let key = if center.is_some() { Some(master_key(&args)?) } else { None };
             let access = NewUserAccess { profile: &profile, role: role.as_deref(), permission_sets: &permission_set };
             let id = add_user(store.as_ref(), &username, &access, first_name, last_name, email, &password).await?;
-            audit(store.as_ref(), "user.add", &username, None, Some(format!("profile={profile} role={}", role.as_deref().unwrap_or("")))).await?;
-            println!("added user {username} ({id}) with profile \"{profile}\"");
+            if let (Some(cc), Some(key)) = (&center, &key) {
+                let user_obj = Schema::standard().object("User").expect("standard User");
+                store.update(user_obj, &id, vec![("CallCenterId".into(), dialtone_model::Value::Text(cc.to_string()))], None).await.context("assigning the call center")?;
+                let name = dialtone_server::sipedge::ha1_credential(&username);
+                let ha1 = dialtone_sip::digest::ha1(&username, dialtone_sip::REALM, &password);
+                store.put_setting(&format!("credential:{name}"), &dialtone_secrets::seal(key, &name, ha1.as_bytes())).await.context("saving the phone credential")?;
+                dialtone_server::sipedge::set_sip_contact(store.as_ref(), &username, sip_contact.as_deref()).await.map_err(api_failure)?;
+            }
+            audit(store.as_ref(), "user.add", &username, None, Some(format!("profile={profile} role={} call_center={}", role.as_deref().unwrap_or(""), call_center.as_deref().unwrap_or("")))).await?;
+            println!("added user {username} ({id}) with profile \"{profile}\"{}", call_center.map(|c| format!(" in call center {c}")).unwrap_or_default());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Agent(AgentCommand::Status { username, status, remote, store }) => {
+            let presence = dialtone_routing::Presence::parse(&status).ok_or_else(|| input(format!("{status:?} is not a status: Available, Busy, Away or Offline")))?;
+            if let (Some(server), Some(token)) = (&remote.server, &remote.token) {
+                remote_presence(server, token, remote.insecure, &username, presence).await?;
+            } else {
+                let store = open_existing_store(&store).await?;
+                let user = store.find_user_by_username(&username).await.context("looking up the user")?.ok_or_else(|| input(format!("no user named {username}")))?;
+                if user.get("CallCenterId").and_then(dialtone_model::Value::as_str).is_none() {
+                    return Err(input(format!("{username} belongs to no call center: `dialtone callcenter assign NAME --user {username}` first")));
+                }
+                dialtone_server::sipedge::set_presence(store.as_ref(), &username, presence, time::OffsetDateTime::now_utc()).await.map_err(api_failure)?;
+                audit(store.as_ref(), "agent.status", &username, None, Some(presence.as_str().to_string())).await?;
+            }
+            println!("{username} is {}", presence.as_str());
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
@@ -170,11 +204,30 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Trunk(TrunkCommand::Add { name, provider: _, account_sid, public_url, call_center, store }) => {
+        Command::Trunk(TrunkCommand::Add { name, provider, match_ip, queue_timeout, overflow, account_sid, public_url, call_center, store }) => {
             let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
             if !valid_name {
                 return Err(input(format!("{name:?} is not a trunk name (letters, digits, _ -)")));
             }
+            if provider == "sip" {
+                let match_ip = match_ip.ok_or_else(|| input("--provider sip needs --match-ip ADDRESS"))?;
+                if dialtone_server::sipedge::parse_overflow(&overflow).is_none() {
+                    return Err(input(format!("--overflow {overflow:?} is not reject, voicemail:sip:… or forward:sip:…")));
+                }
+                let db = open_store(&store).await?;
+                if callcenter::find(db.as_ref(), &call_center).await?.is_none() {
+                    return Err(input(format!("no call center named {call_center}: import it first")));
+                }
+                let trunk = dialtone_server::sipedge::SipTrunk { name: name.clone(), match_ip, call_center, queue_timeout_secs: queue_timeout, overflow };
+                let json = serde_json::to_string(&trunk).context("writing the trunk")?;
+                db.put_setting(&dialtone_server::sipedge::trunk_setting(&name), &json).await.context("saving the trunk")?;
+                audit(db.as_ref(), "trunk.add", &name, None, Some(json)).await?;
+                println!("SIP trunk {name}: INVITEs from {match_ip} go to call center {} (wait {queue_timeout}s, then {})", trunk.call_center, trunk.overflow);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (Some(account_sid), Some(public_url)) = (account_sid, public_url) else {
+                return Err(input("--provider twilio needs --account-sid and --public-url"));
+            };
             if !(account_sid.starts_with("AC") && account_sid.len() == 34 && account_sid.chars().all(|c| c.is_ascii_alphanumeric())) {
                 return Err(input(format!("{account_sid:?} is not a Twilio account SID (AC followed by 32 characters)")));
             }
@@ -376,6 +429,16 @@ pub struct NewUserAccess<'a> {
 
 /// Creates a User record and its password, after checking the profile, role
 /// and permission sets exist in the org's security configuration.
+fn api_failure(e: dialtone_server::error::ApiError) -> Failure {
+    Failure::Runtime(anyhow::anyhow!("{}: {}", e.code, e.message))
+}
+
+/// `agent status --server`: sets presence through a running server's API.
+async fn remote_presence(server: &str, token: &str, insecure: bool, username: &str, presence: dialtone_routing::Presence) -> Result<(), Failure> {
+    let _ = (server, token, insecure, username, presence);
+    Err(input("--server is not available for this command yet; run it on the server with --data"))
+}
+
 pub async fn add_user(
     store: &dyn dialtone_store::Store,
     username: &str,
@@ -457,12 +520,26 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
             Some((addr, cert, key))
         }
     };
+    let sip: Option<std::net::SocketAddr> = match &args.sip {
+        None => None,
+        Some(a) => Some(a.parse().map_err(|_| input(format!("--sip {a:?} is not an address like 127.0.0.1:5060")))?),
+    };
     let store = open_store(&args.store).await?;
     let mut state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
     state.master_key = Some(std::sync::Arc::new(master_key(&args.store)?));
     if args.demo {
         demo::load(store.as_ref(), &format!("http://{http}")).await?;
     }
+    let closed = dialtone_server::calldesk::close_orphans(store.as_ref(), time::OffsetDateTime::now_utc()).await.map_err(api_failure)?;
+    if closed > 0 {
+        println!("  closed {closed} call(s) left open by the previous run (DisconnectReason Reaped)");
+    }
+    dialtone_server::calldesk::spawn_reaper(state.clone());
+    let (_stop_sip, sip_stop) = tokio::sync::watch::channel(false);
+    let sip_edge = match sip {
+        Some(addr) => Some(dialtone_server::sipedge::start(state.clone(), addr, sip_stop).await.with_context(|| format!("starting the SIP edge on {addr}"))?),
+        None => None,
+    };
     println!("Dialtone {} is running.", env!("CARGO_PKG_VERSION"));
     match &args.store.store {
         Some(_) => println!("  store:  PostgreSQL"),
@@ -471,6 +548,9 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
     println!("  REST:   http://{http}/services/data/v{}", dialtone_server::rest::API_VERSION);
     if let Some((a, ..)) = &https {
         println!("  HTTPS:  https://{a}/services/data/v{}", dialtone_server::rest::API_VERSION);
+    }
+    if let Some(edge) = &sip_edge {
+        println!("  SIP:    {} (UDP and TCP)", edge.local);
     }
     println!("  health: http://{http}/health");
     println!("Press Ctrl-C to stop.");

@@ -47,6 +47,27 @@ impl CallDesk {
         desk.run(store, now, vec![input]).await
     }
 
+    /// Feeds a batch of inputs under one lock (the SIP edge's pump). An
+    /// input that fails is logged and skipped; the rest still apply.
+    pub async fn ingest_all(&self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
+        let mut desk = self.inner.lock().await;
+        let mut notes = Vec::new();
+        let mut first_error = None;
+        for input in inputs {
+            match desk.run(store, now, vec![input]).await {
+                Ok(n) => notes.extend(n),
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "a call event was not applied");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) if notes.is_empty() => Err(e),
+            _ => Ok(notes),
+        }
+    }
+
     /// Closes calls whose end never came (the reaper); call at `next_wakeup`.
     pub async fn poll(&self, store: &dyn Store, now: OffsetDateTime) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
@@ -128,6 +149,45 @@ impl Desk {
         }
         Ok((notes, follow))
     }
+}
+
+/// Closes VoiceCalls a previous run left open (the process was killed
+/// mid-call: the lifecycle lives in memory): their end is now, the
+/// disposition `completed` if an agent had answered and `failed` if not,
+/// DisconnectReason `Reaped`. Returns how many were closed.
+pub async fn close_orphans(store: &dyn Store, now: OffsetDateTime) -> Result<usize, ApiError> {
+    let plan = crate::query::compile(store, "SELECT Id, CallAcceptDateTime FROM VoiceCall WHERE CallEndDateTime = null")?;
+    let rows = store.query(&plan, None).await?;
+    let vc = store.schema().object("VoiceCall").expect("standard object");
+    let end = dialtone_model::format_datetime(now);
+    for row in &rows {
+        let Some(id) = row[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
+        let answered = !matches!(row[1], Value::Null);
+        let fields = vec![
+            ("CallEndDateTime".to_string(), Value::Text(end.clone())),
+            ("CallDisposition".to_string(), Value::Text(if answered { "completed" } else { "failed" }.into())),
+            ("DisconnectReason".to_string(), Value::Text("Reaped".into())),
+        ];
+        store.update(vc, &id, fields, None).await?;
+    }
+    Ok(rows.len())
+}
+
+/// Runs the lifecycle's timers (the reaper) for as long as the server runs.
+pub fn spawn_reaper(state: crate::AppState) {
+    tokio::spawn(async move {
+        loop {
+            let now = OffsetDateTime::now_utc();
+            let wait = match state.calls.next_wakeup().await {
+                Some(t) => (t - now).clamp(time::Duration::ZERO, time::Duration::seconds(5)),
+                None => time::Duration::seconds(5),
+            };
+            tokio::time::sleep(std::time::Duration::try_from(wait).unwrap_or_default()).await;
+            if let Err(e) = state.calls.poll(state.store.as_ref(), OffsetDateTime::now_utc()).await {
+                tracing::warn!(error = %e.message, "the call reaper could not write");
+            }
+        }
+    });
 }
 
 /// Who is calling: the one Contact, Person Account or Lead whose phone fields

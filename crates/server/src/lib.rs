@@ -16,6 +16,7 @@ pub mod query;
 pub mod records;
 pub mod rest;
 pub mod security;
+pub mod sipedge;
 pub mod twilio;
 pub mod wire;
 

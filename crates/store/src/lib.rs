@@ -197,6 +197,8 @@ pub trait Store: Send + Sync {
     /// Org-wide settings (default region, …).
     async fn setting(&self, key: &str) -> Result<Option<String>>;
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Every setting whose key starts with `prefix`, in key order.
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 
     /// The applied migrations, oldest first: (version, name).
     async fn migrations(&self) -> Result<Vec<(i64, String)>>;

@@ -530,6 +530,11 @@ impl Store for PostgresStore {
         .map(|_| ())
     }
 
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let rows = self.rows("SELECT key, value FROM dt_settings WHERE left(key, char_length($1)) = $1 ORDER BY key", &[text(prefix)]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     async fn migrations(&self) -> Result<Vec<(i64, String)>> {
         let rows = self.rows("SELECT version, name FROM dt_migrations ORDER BY version", &[]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

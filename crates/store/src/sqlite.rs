@@ -589,6 +589,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT key, value FROM dt_settings WHERE substr(key, 1, ?2) = ?1 ORDER BY key")
+                .map_err(err)?;
+            let rows = stmt.query_map(rusqlite::params![prefix, prefix.chars().count() as i64], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        })
+    }
+
     async fn migrations(&self) -> Result<Vec<(i64, String)>> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare("SELECT version, name FROM dt_migrations ORDER BY version").map_err(err)?;

@@ -280,6 +280,12 @@ async fn sign_in_state_round_trips() {
         s.put_setting("region", "GB").await.unwrap();
         s.put_setting("region", "DE").await.unwrap();
         assert_eq!(s.setting("region").await.unwrap().as_deref(), Some("DE"));
+        for (k, v) in [("trunk:sip:b", "2"), ("trunk:sip:a", "1"), ("trunk:sipx", "no"), ("trunk:twilio:AC1", "no"), ("trunk:si%", "no")] {
+            s.put_setting(k, v).await.unwrap();
+        }
+        let found = s.settings_with_prefix("trunk:sip:").await.unwrap();
+        assert_eq!(found, vec![("trunk:sip:a".to_string(), "1".to_string()), ("trunk:sip:b".to_string(), "2".to_string())]);
+        assert!(s.settings_with_prefix("nothing:").await.unwrap().is_empty());
     })
     .await;
 }

@@ -1,0 +1,309 @@
+//! The SIP edge inside the server: loads trunks, agent phones and presence
+//! from the store into memory (the [`dialtone_sip::Host`] the B2BUA core
+//! asks), runs the driver, and feeds the core's call events to the call desk.
+//!
+//! Configuration lives in settings, written by the CLI or the API and
+//! re-read every [`REFRESH`]:
+//! - `trunk:sip:NAME` — a [`SipTrunk`] (which source address, which call center);
+//! - `agent:USERNAME` — an [`AgentSettings`] (presence, a static SIP contact);
+//! - `credential:sip.USERNAME.ha1` — the phone's digest HA1, sealed;
+//! - `sip:binding:USERNAME` — the last REGISTER, so a restart keeps it.
+
+use crate::AppState;
+use crate::error::ApiError;
+use dialtone_calls::{AgentId, CallEvent, EventKind, Input, QueueName, VendorCallKey};
+use dialtone_model::SalesforceId;
+use dialtone_routing::{Board, Presence, Router};
+use dialtone_sip::{AgentTarget, B2bua, Binding, Host, Overflow, Peer, PhoneUser, Transport, Trunk};
+use dialtone_store::Store;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+
+/// How often configuration is re-read from the store.
+pub const REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A carrier or PBX trunk: calls from `match_ip` go to `call_center`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SipTrunk {
+    pub name: String,
+    pub match_ip: IpAddr,
+    pub call_center: String,
+    /// Seconds a caller waits for a free agent before the overflow.
+    pub queue_timeout_secs: u32,
+    /// `reject` (480), `voicemail:URI` or `forward:URI` (302 to it).
+    pub overflow: String,
+}
+
+pub fn trunk_setting(name: &str) -> String {
+    format!("trunk:sip:{name}")
+}
+
+/// Parses an overflow as `trunk add --overflow` takes it.
+pub fn parse_overflow(s: &str) -> Option<Overflow> {
+    let uri_ok = |u: &str| (u.starts_with("sip:") || u.starts_with("sips:") || u.starts_with("tel:")) && !u.contains(['<', '>', '"', ' ']);
+    match s.split_once(':') {
+        None if s == "reject" => Some(Overflow::Reject),
+        Some(("voicemail", uri)) if uri_ok(uri) => Some(Overflow::Voicemail(uri.to_string())),
+        Some(("forward", uri)) if uri_ok(uri) => Some(Overflow::Forward(uri.to_string())),
+        _ => None,
+    }
+}
+
+/// An agent's presence and static phone, as `dialtone agent status` and
+/// `user add --sip-contact` set them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct AgentSettings {
+    pub presence: Option<Presence>,
+    /// RFC 3339: when the presence was set (idle time counts from it).
+    pub since: Option<String>,
+    pub sip_contact: Option<String>,
+}
+
+pub fn agent_setting(username: &str) -> String {
+    format!("agent:{username}")
+}
+
+pub fn ha1_credential(username: &str) -> String {
+    format!("sip.{username}.ha1")
+}
+
+fn binding_setting(username: &str) -> String {
+    format!("sip:binding:{username}")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredBinding {
+    uri: String,
+    addr: SocketAddr,
+    tcp: bool,
+    expires_at: i64,
+}
+
+/// A contact URI with an IP address (desk phones and test peers): where to send.
+pub fn contact_peer(uri: &str) -> Option<Peer> {
+    let (addr, tcp) = dialtone_sip::wire::uri_addr(uri)?;
+    Some(Peer { addr, transport: if tcp { Transport::Tcp } else { Transport::Udp } })
+}
+
+/// What the B2BUA core asks, answered from memory.
+#[derive(Default)]
+pub struct Directory {
+    pub board: Board,
+    trunks: HashMap<IpAddr, Trunk>,
+    users: HashMap<String, PhoneUser>,
+    statics: HashMap<AgentId, (String, Peer)>,
+    bindings: HashMap<AgentId, Binding>,
+    usernames: HashMap<String, AgentId>,
+    /// Registrations to persist (username, binding or removal).
+    persist: Option<mpsc::UnboundedSender<(String, Option<Binding>)>>,
+}
+
+impl Directory {
+    fn target(&self, agent: &AgentId, now: OffsetDateTime) -> Option<(String, Peer)> {
+        match self.bindings.get(agent) {
+            Some(b) if b.expires_at > now => Some((b.uri.clone(), b.peer)),
+            _ => self.statics.get(agent).cloned(),
+        }
+    }
+}
+
+/// The [`Host`] over a shared [`Directory`].
+#[derive(Clone, Default)]
+pub struct SipHost(pub Arc<Mutex<Directory>>);
+
+impl Host for SipHost {
+    fn trunk(&self, source: IpAddr) -> Option<Trunk> {
+        self.0.lock().expect("directory lock").trunks.get(&source).cloned()
+    }
+
+    fn phone_user(&self, username: &str) -> Option<PhoneUser> {
+        self.0.lock().expect("directory lock").users.get(username).cloned()
+    }
+
+    fn register(&mut self, username: &str, binding: Option<Binding>) {
+        let mut d = self.0.lock().expect("directory lock");
+        let Some(agent) = d.usernames.get(username).cloned() else { return };
+        match &binding {
+            Some(b) => d.bindings.insert(agent, b.clone()),
+            None => d.bindings.remove(&agent),
+        };
+        if let Some(p) = &d.persist {
+            let _ = p.send((username.to_string(), binding));
+        }
+    }
+
+    fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget> {
+        let now = OffsetDateTime::now_utc();
+        let mut d = self.0.lock().expect("directory lock");
+        let reachable: HashMap<AgentId, (String, Peer)> = d.board.agents().filter_map(|a| Some((a.id.clone(), d.target(&a.id, now)?))).collect();
+        let agent = d.board.choose(now, call_center, exclude, &|a| reachable.contains_key(&a.id))?;
+        let (uri, peer) = reachable.get(&agent).cloned()?;
+        Some(AgentTarget { agent, uri, peer })
+    }
+
+    fn release_agent(&mut self, agent: &AgentId) {
+        self.0.lock().expect("directory lock").board.release(OffsetDateTime::now_utc(), agent);
+    }
+}
+
+/// Re-reads trunks, agents, phones and presence from the store.
+pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
+    let store = state.store.as_ref();
+    let now = OffsetDateTime::now_utc();
+    let mut trunks = HashMap::new();
+    for (_, json) in store.settings_with_prefix("trunk:sip:").await? {
+        let Ok(t) = serde_json::from_str::<SipTrunk>(&json) else { continue };
+        let center = crate::query::call_center_id(store, &t.call_center).await?;
+        let trunk = Trunk {
+            name: t.name.clone(),
+            call_center: center,
+            queue: QueueName::parse(&t.call_center).map_err(ApiError::ours)?,
+            queue_timeout: time::Duration::seconds(t.queue_timeout_secs.into()),
+            overflow: parse_overflow(&t.overflow).unwrap_or(Overflow::Reject),
+        };
+        trunks.insert(t.match_ip, trunk);
+    }
+    let plan = crate::query::compile(store, "SELECT Id, Username, CallCenterId FROM User WHERE CallCenterId != null AND IsActive = true")?;
+    let rows = store.query(&plan, None).await?;
+    let settings: HashMap<String, AgentSettings> =
+        store.settings_with_prefix("agent:").await?.into_iter().filter_map(|(k, v)| Some((k["agent:".len()..].to_string(), serde_json::from_str(&v).ok()?))).collect();
+    let stored_bindings: HashMap<String, StoredBinding> =
+        store.settings_with_prefix("sip:binding:").await?.into_iter().filter_map(|(k, v)| Some((k["sip:binding:".len()..].to_string(), serde_json::from_str(&v).ok()?))).collect();
+    let sealed: HashMap<String, String> = store.settings_with_prefix("credential:sip.").await?.into_iter().collect();
+    let mut agents = Vec::new();
+    for row in rows {
+        let (Some(id), Some(username)) = (row[0].as_str().and_then(|s| SalesforceId::parse(s).ok()), row[1].as_str()) else { continue };
+        let center = row[2].as_str().and_then(|s| SalesforceId::parse(s).ok());
+        let Ok(agent) = AgentId::new(id) else { continue };
+        let s = settings.get(username).cloned().unwrap_or_default();
+        let since = s.since.as_deref().and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+        let ha1 = match (&state.master_key, sealed.get(&format!("credential:{}", ha1_credential(username)))) {
+            (Some(key), Some(sealed)) => dialtone_secrets::open_secret(key, &ha1_credential(username), sealed).ok().map(|s| s.expose().to_string()),
+            _ => None,
+        };
+        agents.push((agent, username.to_string(), center, s, since, ha1, stored_bindings.get(username).cloned()));
+    }
+    let mut d = host.0.lock().expect("directory lock");
+    d.trunks = trunks;
+    d.users.clear();
+    d.statics.clear();
+    d.usernames.clear();
+    let keep: Vec<AgentId> = agents.iter().map(|a| a.0.clone()).collect();
+    d.board.retain(&keep);
+    for (agent, username, center, s, since, ha1, binding) in agents {
+        d.board.upsert(now, agent.clone(), &username, center, s.presence.unwrap_or(Presence::Offline), since);
+        if let Some(ha1) = ha1 {
+            d.users.insert(username.clone(), PhoneUser { agent: agent.clone(), ha1 });
+        }
+        if let Some((uri, peer)) = s.sip_contact.as_deref().and_then(|c| Some((c.to_string(), contact_peer(c)?))) {
+            d.statics.insert(agent.clone(), (uri, peer));
+        }
+        if let Some(b) = binding {
+            let expires_at = OffsetDateTime::from_unix_timestamp(b.expires_at).unwrap_or(now);
+            let peer = Peer { addr: b.addr, transport: if b.tcp { Transport::Tcp } else { Transport::Udp } };
+            d.bindings.entry(agent.clone()).or_insert(Binding { uri: b.uri, peer, expires_at });
+        }
+        d.usernames.insert(username, agent);
+    }
+    Ok(())
+}
+
+/// A running SIP edge.
+pub struct SipEdge {
+    pub local: SocketAddr,
+    pub host: SipHost,
+    pub stats: watch::Receiver<dialtone_sip::Stats>,
+}
+
+/// Binds UDP and TCP on `addr`, loads the directory and starts the driver,
+/// the event pump into the call desk and the configuration refresher.
+pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> std::io::Result<SipEdge> {
+    let (udp, tcp) = dialtone_sip::driver::bind(addr).await?;
+    let local = udp.local_addr()?;
+    let host = SipHost::default();
+    let (persist_tx, persist_rx) = mpsc::unbounded_channel();
+    host.0.lock().expect("directory lock").persist = Some(persist_tx);
+    if let Err(e) = refresh(&state, &host).await {
+        tracing::error!(error = %e.message, "loading the SIP directory");
+    }
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (persisted_tx, persisted_rx) = mpsc::unbounded_channel();
+    let (stats_tx, stats_rx) = watch::channel(dialtone_sip::Stats::default());
+    let core = B2bua::new(dialtone_sip::Config::new(local));
+    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, stats: stats_tx, shutdown };
+    tokio::spawn(dialtone_sip::driver::run(udp, tcp, core, host.clone(), channels));
+    tokio::spawn(pump(state.clone(), events_rx, persisted_tx));
+    tokio::spawn(keep_bindings(state.store.clone(), persist_rx));
+    let (s, h) = (state.clone(), host.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(REFRESH);
+        loop {
+            tick.tick().await;
+            if let Err(e) = refresh(&s, &h).await {
+                tracing::warn!(error = %e.message, "refreshing the SIP directory");
+            }
+        }
+    });
+    Ok(SipEdge { local, host, stats: stats_rx })
+}
+
+/// Feeds call events to the desk in arrival order; tells the core once a
+/// call's VoiceCall is stored (its answer is held until then, so a call
+/// that got a 200 OK always has its record).
+async fn pump(state: AppState, mut events: mpsc::UnboundedReceiver<CallEvent>, persisted: mpsc::UnboundedSender<VendorCallKey>) {
+    let mut batch = Vec::with_capacity(256);
+    while events.recv_many(&mut batch, 256).await > 0 {
+        let now = OffsetDateTime::now_utc();
+        let firsts: Vec<VendorCallKey> = batch.iter().filter(|e| matches!(e.kind, EventKind::Initiated { .. })).map(|e| e.key.clone()).collect();
+        let inputs = batch.drain(..).map(Input::Event).collect();
+        if let Err(e) = state.calls.ingest_all(state.store.as_ref(), now, inputs).await {
+            tracing::error!(error = %e.message, "writing SIP call events");
+        }
+        for key in firsts {
+            if state.calls.voice_call(&key).await.is_some() {
+                let _ = persisted.send(key);
+            }
+        }
+    }
+}
+
+async fn keep_bindings(store: dialtone_store::DynStore, mut rx: mpsc::UnboundedReceiver<(String, Option<Binding>)>) {
+    while let Some((username, binding)) = rx.recv().await {
+        let value = match binding {
+            Some(b) => serde_json::to_string(&StoredBinding { uri: b.uri, addr: b.peer.addr, tcp: b.peer.transport == Transport::Tcp, expires_at: b.expires_at.unix_timestamp() })
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        if let Err(e) = store.put_setting(&binding_setting(&username), &value).await {
+            tracing::warn!(error = %e, %username, "saving a SIP registration");
+        }
+    }
+}
+
+/// Sets an agent's presence (the CLI and the API both call this).
+pub async fn set_presence(store: &dyn Store, username: &str, presence: Presence, now: OffsetDateTime) -> Result<AgentSettings, ApiError> {
+    let key = agent_setting(username);
+    let mut s: AgentSettings = store.setting(&key).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    s.presence = Some(presence);
+    s.since = now.format(&time::format_description::well_known::Rfc3339).ok();
+    store.put_setting(&key, &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
+    Ok(s)
+}
+
+/// Sets (or clears) an agent's static SIP contact.
+pub async fn set_sip_contact(store: &dyn Store, username: &str, contact: Option<&str>) -> Result<(), ApiError> {
+    if let Some(c) = contact
+        && contact_peer(c).is_none()
+    {
+        return Err(ApiError::new("INVALID_FIELD", format!("{c:?} is not a SIP contact with an IP address, e.g. sip:agent1@192.0.2.10:5060")));
+    }
+    let key = agent_setting(username);
+    let mut s: AgentSettings = store.setting(&key).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    s.sip_contact = contact.map(str::to_string);
+    store.put_setting(&key, &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
+    Ok(())
+}

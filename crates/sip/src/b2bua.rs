@@ -1,0 +1,1101 @@
+//! The B2BUA core: packets and time in, packets and call events out.
+//!
+//! Two dialogs per call: the carrier's leg A (Dialtone is its UAS) and the
+//! agent's leg B (Dialtone is its UAC). SDP passes through untouched, so
+//! media flows end to end and audio never reaches Dialtone. The core owns
+//! its transactions (retransmission over UDP, absorbing retransmitted
+//! requests) because a B2BUA must pair a transaction on one leg with one on
+//! the other; it asks a [`Host`] — synchronously, from memory — which trunk a
+//! packet came from, which agent is free and what an agent phone's HA1 is.
+//!
+//! ```text
+//! carrier ──INVITE──▶ A ─100,180─▶ carrier          Host::choose_agent
+//!                     │ Initiated, Ringing, Offered   │
+//!                     B ──INVITE (SDP offer)──▶ agent phone
+//!                     B ◀─200 (SDP answer)── ; ACK ─▶
+//!                     A ──200 (answer)──▶ carrier (once the VoiceCall is stored)
+//! ```
+
+use crate::digest::Nonces;
+use crate::wire::{self, Malformed, Outgoing, Parsed};
+use dialtone_calls::{AgentId, CallEvent, Direction, EndReason, EventKind, OfferOutcome, Provider, QueueName, VendorCallKey};
+use dialtone_model::SalesforceId;
+use rsipstack::sip::{self as rs, HeadersExt, Method};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
+use time::{Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+        }
+    }
+}
+
+/// Where a message came from or goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address put in Via and Contact (the listening address).
+    pub local: SocketAddr,
+    pub realm: String,
+    /// RFC 3261 T1: the first retransmission interval over UDP.
+    pub t1: Duration,
+    /// How long an agent's phone rings before the offer is withdrawn.
+    pub offer_timeout: Duration,
+    /// The longest registration granted.
+    pub max_expires: u32,
+    pub nonce_key: [u8; 32],
+}
+
+impl Config {
+    pub fn new(local: SocketAddr) -> Config {
+        Config {
+            local,
+            realm: crate::REALM.into(),
+            t1: Duration::milliseconds(500),
+            offer_timeout: Duration::seconds(20),
+            max_expires: 3600,
+            nonce_key: rand::random(),
+        }
+    }
+}
+
+/// What happens to a caller nobody answered within the queue's limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overflow {
+    /// 480 Temporarily Unavailable.
+    Reject,
+    /// 302 to a voicemail system at this URI.
+    Voicemail(String),
+    /// 302 to another destination.
+    Forward(String),
+}
+
+/// A carrier or PBX allowed to send calls, as the host knows it.
+#[derive(Debug, Clone)]
+pub struct Trunk {
+    pub name: String,
+    pub call_center: Option<SalesforceId>,
+    pub queue: QueueName,
+    pub queue_timeout: Duration,
+    pub overflow: Overflow,
+}
+
+/// A free agent's phone.
+#[derive(Debug, Clone)]
+pub struct AgentTarget {
+    pub agent: AgentId,
+    pub uri: String,
+    pub peer: Peer,
+}
+
+/// An agent phone's credentials.
+#[derive(Debug, Clone)]
+pub struct PhoneUser {
+    pub agent: AgentId,
+    pub ha1: String,
+}
+
+/// A REGISTER's binding.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub uri: String,
+    pub peer: Peer,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What the core asks of the program around it. Answers come from memory:
+/// the core never waits.
+pub trait Host {
+    /// The trunk whose address sent this packet.
+    fn trunk(&self, source: IpAddr) -> Option<Trunk>;
+    fn phone_user(&self, username: &str) -> Option<PhoneUser>;
+    /// A REGISTER added (Some) or removed (None) the phone's contact.
+    fn register(&mut self, username: &str, binding: Option<Binding>);
+    /// The agent to offer the call to (the routing decision), marked busy
+    /// until [`Host::release_agent`]. `exclude`: agents already tried.
+    fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget>;
+    fn release_agent(&mut self, agent: &AgentId);
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Send { peer: Peer, data: Vec<u8> },
+    Event(CallEvent),
+    /// A refused message, for the log: never silent.
+    Rejected { peer: Peer, reason: String },
+}
+
+/// Counters for `/metrics` and the benchmark.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub calls: u64,
+    pub answered: u64,
+    pub active: usize,
+    pub malformed: u64,
+    pub registrations: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leg {
+    A,
+    B,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AState {
+    Early,
+    /// The agent answered; the 200 waits for the VoiceCall to be stored.
+    AwaitingStore,
+    /// 200 sent, retransmitted until the ACK.
+    Answering,
+    Confirmed,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BState {
+    Inviting,
+    Confirmed,
+    Done,
+}
+
+/// One side of a confirmed dialog, enough to send requests within it.
+#[derive(Debug, Clone)]
+struct Dialog {
+    peer: Peer,
+    call_id: String,
+    /// Our From when we send a request in this dialog (with our tag).
+    local: String,
+    /// Our To (with their tag).
+    remote: String,
+    remote_target: String,
+    cseq: u32,
+}
+
+#[derive(Debug)]
+struct BLeg {
+    agent: AgentId,
+    invite_branch: String,
+    state: BState,
+    dialog: Dialog,
+}
+
+#[derive(Debug)]
+struct Call {
+    key: VendorCallKey,
+    seq: u64,
+    trunk: Trunk,
+    invite: rs::Request,
+    invite_branch: String,
+    a_state: AState,
+    a: Dialog,
+    a_tag: String,
+    /// The 200 for A, held or being retransmitted.
+    answer: Option<Vec<u8>>,
+    answer_interval: Duration,
+    answer_deadline: OffsetDateTime,
+    b: Option<BLeg>,
+    tried: Vec<AgentId>,
+    queued: bool,
+    queue_deadline: Option<OffsetDateTime>,
+    held: bool,
+    persisted: bool,
+    ended: bool,
+    /// The SDP the carrier offered.
+    offer: Vec<u8>,
+}
+
+#[derive(Debug)]
+enum Purpose {
+    /// The INVITE offering the call to an agent; `ack` builds the ACK of a
+    /// non-2xx final response.
+    Offer { call: u64 },
+    Bye,
+    Cancel,
+    /// A re-INVITE relayed from the other leg: its response goes back there.
+    Relay { call: u64, origin: Box<rs::Request>, origin_peer: Peer, to_tag: String },
+}
+
+#[derive(Debug)]
+struct ClientTx {
+    method: Method,
+    peer: Peer,
+    data: Vec<u8>,
+    interval: Duration,
+    retransmit: bool,
+    deadline: OffsetDateTime,
+    done: bool,
+    purpose: Purpose,
+    /// For INVITE: the request line URI, From, To, Call-ID and CSeq number,
+    /// to build the ACK.
+    ack: Option<(String, String, String, String, u32)>,
+    /// The ACK sent for a 2xx, resent when the 2xx is retransmitted.
+    ack_2xx: Option<(Peer, Vec<u8>)>,
+}
+
+#[derive(Debug)]
+struct ServerTx {
+    peer: Peer,
+    last: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    Retransmit(String),
+    ClientTimeout(String),
+    Answer(u64),
+    Offer(u64, String),
+    Queue(u64),
+}
+
+pub struct B2bua {
+    cfg: Config,
+    nonces: Nonces,
+    calls: HashMap<u64, Call>,
+    by_call_id: HashMap<String, (u64, Leg)>,
+    client: HashMap<String, ClientTx>,
+    server: HashMap<(String, Method), ServerTx>,
+    server_expiry: VecDeque<(OffsetDateTime, (String, Method))>,
+    timers: BinaryHeap<Reverse<(OffsetDateTime, Timer)>>,
+    waiting: VecDeque<u64>,
+    /// Ended calls are kept for a while to answer stray retransmissions.
+    finished: VecDeque<(OffsetDateTime, u64)>,
+    next_id: u64,
+    prefix: u32,
+    last_now: OffsetDateTime,
+    out: Vec<Output>,
+    stats: Stats,
+}
+
+impl B2bua {
+    pub fn new(cfg: Config) -> B2bua {
+        B2bua {
+            nonces: Nonces::new(cfg.nonce_key),
+            cfg,
+            calls: HashMap::new(),
+            by_call_id: HashMap::new(),
+            client: HashMap::new(),
+            server: HashMap::new(),
+            server_expiry: VecDeque::new(),
+            timers: BinaryHeap::new(),
+            waiting: VecDeque::new(),
+            finished: VecDeque::new(),
+            next_id: 1,
+            prefix: rand::random(),
+            last_now: OffsetDateTime::UNIX_EPOCH,
+            out: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// Counters without the active count (cheap enough for every loop turn).
+    pub fn stats_light(&self) -> Stats {
+        Stats { active: self.calls.len(), ..self.stats }
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats { active: self.calls.values().filter(|c| !c.ended).count(), ..self.stats }
+    }
+
+    /// When [`B2bua::poll`] next has work.
+    pub fn next_wakeup(&self) -> Option<OffsetDateTime> {
+        let timer = self.timers.peek().map(|Reverse((t, _))| *t);
+        let expiry = [self.server_expiry.front().map(|(t, _)| *t), self.finished.front().map(|(t, _)| *t)].into_iter().flatten().min();
+        let retry = (!self.waiting.is_empty()).then(|| self.last_now + RETRY_QUEUED);
+        [timer, expiry, retry].into_iter().flatten().min()
+    }
+
+    fn unique(&mut self) -> String {
+        self.next_id += 1;
+        format!("{:08x}{:x}", self.prefix, self.next_id)
+    }
+
+    fn send(&mut self, peer: Peer, data: Vec<u8>) {
+        self.out.push(Output::Send { peer, data });
+    }
+
+    fn event(&mut self, id: u64, now: OffsetDateTime, kind: EventKind) {
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.seq += 1;
+            let e = CallEvent { key: call.key.clone(), provider: Provider::Sip, seq: call.seq, at: now, kind };
+            self.out.push(Output::Event(e));
+        }
+    }
+
+    fn via(&self, transport: Transport) -> String {
+        format!("SIP/2.0/{} {}", transport.as_str(), self.cfg.local)
+    }
+
+    fn contact(&self, transport: Transport) -> String {
+        match transport {
+            Transport::Udp => format!("<sip:dialtone@{}>", self.cfg.local),
+            Transport::Tcp => format!("<sip:dialtone@{};transport=tcp>", self.cfg.local),
+        }
+    }
+
+    /// The carrier's call key is stored: a held answer may go out.
+    pub fn persisted(&mut self, now: OffsetDateTime, key: &VendorCallKey) -> Vec<Output> {
+        if let Some(&(id, Leg::A)) = self.by_call_id.get(key.as_str()) {
+            if let Some(call) = self.calls.get_mut(&id) {
+                call.persisted = true;
+                if call.a_state == AState::AwaitingStore {
+                    self.release_answer(now, id);
+                }
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// One message from the network.
+    pub fn packet(&mut self, now: OffsetDateTime, peer: Peer, data: &[u8], host: &mut dyn Host) -> Vec<Output> {
+        self.last_now = now;
+        self.on_packet(now, peer, data, host);
+        if !self.waiting.is_empty() {
+            self.retry_waiting(now, host);
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn on_packet(&mut self, now: OffsetDateTime, peer: Peer, data: &[u8], host: &mut dyn Host) {
+        match wire::parse(data) {
+            Ok(p) => match &p.msg {
+                rs::SipMessage::Request(_) => self.on_request(now, peer, p, host),
+                rs::SipMessage::Response(_) => self.on_response(now, p, host),
+            },
+            Err(Malformed::BadRequest(reason)) => {
+                self.stats.malformed += 1;
+                if let Some(answer) = wire::bad_request(data, &reason) {
+                    self.send(peer, answer);
+                }
+                self.out.push(Output::Rejected { peer, reason });
+            }
+            Err(Malformed::Unparseable(reason)) => {
+                self.stats.malformed += 1;
+                if data.iter().all(|b| b.is_ascii_whitespace()) {
+                    // A keep-alive (RFC 5626 CRLF ping): not an error.
+                } else {
+                    self.out.push(Output::Rejected { peer, reason });
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn respond(&mut self, peer: Peer, req: &rs::Request, branch: &str, code: u16, to_tag: Option<&str>, extra: &[(&str, String)], body: Option<(&str, &[u8])>) {
+        let data = wire::response(req, code, to_tag, extra, body);
+        if let Some(tx) = self.server.get_mut(&(branch.to_string(), req.method)) {
+            tx.last = Some(data.clone());
+        }
+        self.send(peer, data);
+    }
+
+    fn on_request(&mut self, now: OffsetDateTime, peer: Peer, p: Parsed, host: &mut dyn Host) {
+        let req = p.request().expect("a request").clone();
+        let method = req.method;
+        if method != Method::Ack {
+            let key = (p.branch.clone(), method);
+            if let Some(tx) = self.server.get(&key) {
+                // A retransmission: answer it with what the first copy got.
+                if let Some(last) = tx.last.clone() {
+                    let to = tx.peer;
+                    self.send(to, last);
+                }
+                return;
+            }
+            self.server.insert(key.clone(), ServerTx { peer, last: None });
+            self.server_expiry.push_back((now + self.cfg.t1 * 64, key));
+        }
+        let dialog = self.by_call_id.get(&p.call_id).copied();
+        match (method, dialog) {
+            (Method::Register, _) => self.register(now, peer, &p, &req, host),
+            (Method::Invite, None) if p.to_tag.is_none() => self.new_call(now, peer, &p, req, host),
+            (Method::Invite, Some((id, leg))) if p.to_tag.is_some() => self.reinvite(now, peer, &p, req, id, leg),
+            (Method::Ack, Some((id, Leg::A))) => self.ack(id),
+            (Method::Ack, _) => {}
+            (Method::Cancel, Some((id, Leg::A))) => self.cancel(now, peer, &p, &req, id, host),
+            (Method::Bye, Some((id, leg))) => self.bye(now, peer, &p, &req, id, leg, host),
+            (Method::Options, _) => self.respond(peer, &req, &p.branch, 200, Some("options"), &[("Allow", ALLOW.into())], None),
+            (Method::Info | Method::Notify | Method::Update, Some(_)) => self.respond(peer, &req, &p.branch, 200, None, &[], None),
+            (Method::Refer, Some(_)) => {
+                self.respond(peer, &req, &p.branch, 501, None, &[], None);
+                self.out.push(Output::Rejected { peer, reason: "REFER transfer is not supported on the SIP edge yet".into() });
+            }
+            (Method::Cancel | Method::Bye | Method::Info | Method::Notify | Method::Update | Method::Refer, _) | (Method::Invite, _) => {
+                self.respond(peer, &req, &p.branch, 481, None, &[], None)
+            }
+            _ => self.respond(peer, &req, &p.branch, 405, None, &[("Allow", ALLOW.into())], None),
+        }
+    }
+
+    fn register(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, host: &mut dyn Host) {
+        let username = p.header("To").map(|t| wire::user_of(&t)).unwrap_or_default();
+        let challenge = |stale: bool, me: &B2bua| {
+            let stale = if stale { ", stale=true" } else { "" };
+            format!("Digest realm=\"{}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}", me.cfg.realm, me.nonces.mint(now))
+        };
+        let Some(auth) = req.authorization_header().and_then(|a| rs::typed::Authorization::parse(a.value()).ok()) else {
+            let c = challenge(false, self);
+            return self.respond(peer, req, &p.branch, 401, Some("reg"), &[("WWW-Authenticate", c)], None);
+        };
+        if let Err(stale) = self.nonces.check(&auth.nonce, now) {
+            let c = challenge(stale, self);
+            return self.respond(peer, req, &p.branch, 401, Some("reg"), &[("WWW-Authenticate", c)], None);
+        }
+        let user = host.phone_user(&auth.username);
+        let ok = auth.username == username
+            && auth.realm == self.cfg.realm
+            && user.as_ref().is_some_and(|u| crate::digest::verify(&auth, "REGISTER", &u.ha1));
+        if !ok {
+            self.out.push(Output::Rejected { peer, reason: format!("REGISTER for {username:?}: wrong credentials") });
+            return self.respond(peer, req, &p.branch, 403, Some("reg"), &[], None);
+        }
+        let expires_header = p.header("Expires").and_then(|e| e.parse::<u32>().ok());
+        let contact = p.header("Contact");
+        match contact.as_deref().map(str::trim) {
+            None => self.respond(peer, req, &p.branch, 200, Some("reg"), &[], None),
+            Some("*") => {
+                host.register(&username, None);
+                self.respond(peer, req, &p.branch, 200, Some("reg"), &[], None)
+            }
+            Some(value) => {
+                let Some((uri, param_expires)) = wire::contact(value) else {
+                    return self.respond(peer, req, &p.branch, 400, Some("reg"), &[], None);
+                };
+                let expires = param_expires.or(expires_header).unwrap_or(3600).min(self.cfg.max_expires);
+                if expires == 0 {
+                    host.register(&username, None);
+                    return self.respond(peer, req, &p.branch, 200, Some("reg"), &[], None);
+                }
+                let transport = if uri.to_string().to_ascii_lowercase().contains("transport=tcp") { Transport::Tcp } else { peer.transport };
+                let addr = match (&uri.host_with_port.host, uri.host_with_port.port.as_ref()) {
+                    (rs::Host::IpAddr(ip), port) => SocketAddr::new(*ip, port.map_or(5060, |p| p.value())),
+                    _ => peer.addr,
+                };
+                let binding = Binding { uri: uri.to_string(), peer: Peer { addr, transport }, expires_at: now + Duration::seconds(expires.into()) };
+                host.register(&username, Some(binding));
+                self.stats.registrations += 1;
+                let contact = format!("<{uri}>;expires={expires}");
+                self.respond(peer, req, &p.branch, 200, Some("reg"), &[("Contact", contact)], None)
+            }
+        }
+    }
+
+    fn new_call(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: rs::Request, host: &mut dyn Host) {
+        let Some(trunk) = host.trunk(peer.addr.ip()) else {
+            self.out.push(Output::Rejected { peer, reason: format!("INVITE from {} which is no trunk", peer.addr) });
+            return self.respond(peer, &req, &p.branch, 403, None, &[], None);
+        };
+        let Ok(key) = VendorCallKey::parse(&p.call_id) else {
+            return self.respond(peer, &req, &p.branch, 400, None, &[], None);
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        let a_tag = self.unique();
+        let from = p.header("From").unwrap_or_default();
+        let to = p.header("To").unwrap_or_default();
+        let remote_target = p.header("Contact").and_then(|c| wire::contact(&c)).map(|(u, _)| u.to_string()).unwrap_or_else(|| format!("sip:{}", peer.addr));
+        let a = Dialog {
+            peer,
+            call_id: p.call_id.clone(),
+            local: format!("{to};tag={a_tag}"),
+            remote: from.clone(),
+            remote_target,
+            cseq: 1,
+        };
+        let call = Call {
+            key,
+            seq: 0,
+            trunk: trunk.clone(),
+            invite: req.clone(),
+            invite_branch: p.branch.clone(),
+            a_state: AState::Early,
+            a,
+            a_tag: a_tag.clone(),
+            answer: None,
+            answer_interval: self.cfg.t1,
+            answer_deadline: now,
+            b: None,
+            tried: Vec::new(),
+            queued: false,
+            queue_deadline: None,
+            held: false,
+            persisted: false,
+            ended: false,
+            offer: req.body.clone(),
+        };
+        self.calls.insert(id, call);
+        self.by_call_id.insert(p.call_id.clone(), (id, Leg::A));
+        self.stats.calls += 1;
+        self.respond(peer, &req, &p.branch, 100, None, &[], None);
+        self.respond(peer, &req, &p.branch, 180, Some(&a_tag), &[("Contact", self.contact(peer.transport))], None);
+        let initiated = EventKind::Initiated {
+            direction: Direction::Inbound,
+            from: wire::user_of(&from),
+            to: wire::user_of(&to),
+            call_center: trunk.call_center.clone(),
+        };
+        self.event(id, now, initiated);
+        self.event(id, now, EventKind::Ringing);
+        self.offer(now, id, host);
+    }
+
+    /// Offers the call to the next free agent, or queues it.
+    fn offer(&mut self, now: OffsetDateTime, id: u64, host: &mut dyn Host) -> bool {
+        let Some(call) = self.calls.get(&id) else { return false };
+        if call.ended || call.b.is_some() {
+            return false;
+        }
+        let Some(target) = host.choose_agent(call.trunk.call_center.as_ref(), &call.tried) else {
+            if call.queue_deadline.is_some_and(|d| d <= now) {
+                self.overflow(now, id, host);
+            } else if !call.queued {
+                let deadline = now + call.trunk.queue_timeout;
+                let queue = call.trunk.queue.clone();
+                let call = self.calls.get_mut(&id).expect("present");
+                call.queued = true;
+                call.queue_deadline = Some(deadline);
+                self.waiting.push_back(id);
+                self.timers.push(Reverse((deadline, Timer::Queue(id))));
+                self.event(id, now, EventKind::Queued { queue });
+            }
+            return false;
+        };
+        let branch = format!("z9hG4bK{}", self.unique());
+        let from_tag = self.unique();
+        let call_id = format!("{}@dialtone", self.unique());
+        let via = self.via(target.peer.transport);
+        let contact = self.contact(target.peer.transport);
+        let call = self.calls.get(&id).expect("present");
+        let caller = rs::typed::From::parse(&call.a.remote).map(|f| f.uri.to_string()).unwrap_or_else(|_| "sip:anonymous@invalid".into());
+        let from = format!("<{caller}>;tag={from_tag}");
+        let to = format!("<{}>", target.uri);
+        let body = call.offer.clone();
+        let ctype = call.invite.header_value("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        let extra = [("X-Dialtone-Call", call.key.to_string())];
+        let out = Outgoing {
+            method: Method::Invite,
+            uri: &target.uri,
+            via: &via,
+            branch: &branch,
+            from: &from,
+            to: &to,
+            call_id: &call_id,
+            cseq: 1,
+            contact: Some(&contact),
+            extra: &extra,
+            body: (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())),
+        };
+        let data = match wire::request(&out) {
+            Ok(d) => d,
+            Err(reason) => {
+                host.release_agent(&target.agent);
+                self.out.push(Output::Rejected { peer: target.peer, reason });
+                self.calls.get_mut(&id).expect("present").tried.push(target.agent);
+                return false;
+            }
+        };
+        let dialog = Dialog { peer: target.peer, call_id: call_id.clone(), local: from.clone(), remote: to.clone(), remote_target: target.uri.clone(), cseq: 1 };
+        let call = self.calls.get_mut(&id).expect("present");
+        call.tried.push(target.agent.clone());
+        call.b = Some(BLeg { agent: target.agent.clone(), invite_branch: branch.clone(), state: BState::Inviting, dialog });
+        self.by_call_id.insert(call_id.clone(), (id, Leg::B));
+        self.timers.push(Reverse((now + self.cfg.offer_timeout, Timer::Offer(id, branch.clone()))));
+        self.start_client(now, branch, Method::Invite, target.peer, data, Purpose::Offer { call: id }, Some((target.uri, from, to, call_id, 1)));
+        self.event(id, now, EventKind::Offered { agent: target.agent });
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_client(&mut self, now: OffsetDateTime, branch: String, method: Method, peer: Peer, data: Vec<u8>, purpose: Purpose, ack: Option<(String, String, String, String, u32)>) {
+        let retransmit = peer.transport == Transport::Udp;
+        if retransmit {
+            self.timers.push(Reverse((now + self.cfg.t1, Timer::Retransmit(branch.clone()))));
+        }
+        let deadline = now + self.cfg.t1 * 64;
+        self.timers.push(Reverse((deadline, Timer::ClientTimeout(branch.clone()))));
+        self.send(peer, data.clone());
+        self.client.insert(branch, ClientTx { method, peer, data, interval: self.cfg.t1, retransmit, deadline, done: false, purpose, ack, ack_2xx: None });
+    }
+
+    /// Sends a request within a dialog of the call.
+    fn in_dialog(&mut self, now: OffsetDateTime, id: u64, leg: Leg, method: Method, body: Option<(&str, &[u8])>, purpose: Purpose) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let dialog = match leg {
+            Leg::A => &mut call.a,
+            Leg::B => match call.b.as_mut() {
+                Some(b) => &mut b.dialog,
+                None => return,
+            },
+        };
+        dialog.cseq += 1;
+        let d = dialog.clone();
+        let branch = format!("z9hG4bK{}", self.unique());
+        let via = self.via(d.peer.transport);
+        let contact = self.contact(d.peer.transport);
+        let out = Outgoing {
+            method,
+            uri: &d.remote_target,
+            via: &via,
+            branch: &branch,
+            from: &d.local,
+            to: &d.remote,
+            call_id: &d.call_id,
+            cseq: d.cseq,
+            contact: (method == Method::Invite).then_some(contact.as_str()),
+            extra: &[],
+            body,
+        };
+        match wire::request(&out) {
+            Ok(data) => {
+                let ack = (method == Method::Invite).then(|| (d.remote_target.clone(), d.local.clone(), d.remote.clone(), d.call_id.clone(), d.cseq));
+                self.start_client(now, branch, method, d.peer, data, purpose, ack);
+            }
+            Err(reason) => self.out.push(Output::Rejected { peer: d.peer, reason }),
+        }
+    }
+
+    fn cancel_b(&mut self, now: OffsetDateTime, id: u64) {
+        let Some(b) = self.calls.get(&id).and_then(|c| c.b.as_ref()) else { return };
+        if b.state != BState::Inviting {
+            return;
+        }
+        let branch = b.invite_branch.clone();
+        let Some(tx) = self.client.get(&branch) else { return };
+        if tx.done {
+            return;
+        }
+        let Some((uri, from, to, call_id, cseq)) = tx.ack.clone() else { return };
+        let peer = tx.peer;
+        let via = self.via(peer.transport);
+        let out = Outgoing { method: Method::Cancel, uri: &uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
+        if let Ok(data) = wire::request(&out) {
+            // CANCEL shares the INVITE's branch; key its transaction apart.
+            self.start_client(now, format!("{branch};cancel"), Method::Cancel, peer, data, Purpose::Cancel, None);
+        }
+    }
+
+    fn end(&mut self, now: OffsetDateTime, id: u64, reason: EndReason, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            return;
+        }
+        call.ended = true;
+        call.queued = false;
+        if let Some(b) = &call.b {
+            host.release_agent(&b.agent);
+        }
+        self.event(id, now, EventKind::Ended { reason });
+        self.finished.push_back((now + self.cfg.t1 * 64, id));
+    }
+
+    fn ack(&mut self, id: u64) {
+        if let Some(call) = self.calls.get_mut(&id) {
+            if call.a_state == AState::Answering {
+                call.a_state = AState::Confirmed;
+                call.answer = None;
+            }
+        }
+    }
+
+    fn cancel(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, id: u64, host: &mut dyn Host) {
+        self.respond(peer, req, &p.branch, 200, None, &[], None);
+        let Some(call) = self.calls.get(&id) else { return };
+        if !matches!(call.a_state, AState::Early | AState::AwaitingStore) || call.invite_branch != p.branch {
+            return;
+        }
+        let invite = call.invite.clone();
+        let (branch, tag) = (call.invite_branch.clone(), call.a_tag.clone());
+        self.respond(peer, &invite, &branch, 487, Some(&tag), &[], None);
+        self.cancel_b(now, id);
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.a_state = AState::Done;
+        }
+        self.end(now, id, EndReason::Canceled, host);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bye(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, id: u64, leg: Leg, host: &mut dyn Host) {
+        self.respond(peer, req, &p.branch, 200, None, &[], None);
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            return;
+        }
+        let b_confirmed = call.b.as_ref().is_some_and(|b| b.state == BState::Confirmed);
+        let a_live = matches!(call.a_state, AState::Answering | AState::Confirmed);
+        call.a_state = AState::Done;
+        call.answer = None;
+        if let Some(b) = call.b.as_mut() {
+            b.state = BState::Done;
+        }
+        match leg {
+            Leg::A => {
+                if b_confirmed {
+                    self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
+                } else {
+                    self.cancel_b(now, id);
+                }
+                self.end(now, id, EndReason::CustomerDisconnect, host);
+            }
+            Leg::B => {
+                if a_live {
+                    self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+                }
+                self.end(now, id, EndReason::AgentDisconnect, host);
+            }
+        }
+    }
+
+    fn reinvite(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: rs::Request, id: u64, leg: Leg) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let confirmed = !call.ended && call.b.as_ref().is_some_and(|b| b.state == BState::Confirmed);
+        if !confirmed {
+            return self.respond(peer, &req, &p.branch, 491, None, &[], None);
+        }
+        let hold = wire::sdp_is_hold(&req.body);
+        let change = match (hold, call.held) {
+            (true, false) => Some(EventKind::Held),
+            (false, true) if !req.body.is_empty() => Some(EventKind::Resumed),
+            _ => None,
+        };
+        if change.is_some() {
+            call.held = hold;
+        }
+        let to_tag = match leg {
+            Leg::A => call.a_tag.clone(),
+            Leg::B => p.to_tag.clone().unwrap_or_default(),
+        };
+        self.respond(peer, &req, &p.branch, 100, None, &[], None);
+        let ctype = req.header_value("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        let body = req.body.clone();
+        let other = if leg == Leg::A { Leg::B } else { Leg::A };
+        let purpose = Purpose::Relay { call: id, origin: Box::new(req), origin_peer: peer, to_tag };
+        self.in_dialog(now, id, other, Method::Invite, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())), purpose);
+        if let Some(kind) = change {
+            self.event(id, now, kind);
+        }
+    }
+
+    fn on_response(&mut self, now: OffsetDateTime, p: Parsed, host: &mut dyn Host) {
+        let code = p.response().expect("a response").status_code.code();
+        let branch = if p.cseq_method == Method::Cancel { format!("{};cancel", p.branch) } else { p.branch.clone() };
+        let Some(tx) = self.client.get_mut(&branch) else { return };
+        if tx.method != p.cseq_method {
+            return;
+        }
+        tx.retransmit = false;
+        if code < 200 {
+            return;
+        }
+        if tx.done {
+            // A retransmitted final response: re-ACK a 2xx, absorb the rest.
+            if (200..300).contains(&code) {
+                if let Some((peer, ack)) = tx.ack_2xx.clone() {
+                    self.send(peer, ack);
+                }
+            }
+            return;
+        }
+        tx.done = true;
+        let peer = tx.peer;
+        let ack = tx.ack.clone();
+        let method = tx.method;
+        if method == Method::Invite {
+            let ack_data = self.ack_for(&p, code, peer, ack);
+            if let (Some(data), Some(tx)) = (ack_data.clone(), self.client.get_mut(&branch)) {
+                if (200..300).contains(&code) {
+                    tx.ack_2xx = Some((peer, data));
+                }
+            }
+            if let Some(data) = ack_data {
+                self.send(peer, data);
+            }
+        }
+        let purpose = match self.client.get(&branch) {
+            Some(ClientTx { purpose: Purpose::Offer { call }, .. }) => Some((true, *call)),
+            Some(ClientTx { purpose: Purpose::Relay { call, .. }, .. }) => Some((false, *call)),
+            _ => None,
+        };
+        match purpose {
+            Some((true, id)) => self.offer_answered(now, id, &branch, code, &p, host),
+            Some((false, _)) => self.relay_answered(&branch, code, &p),
+            None => {}
+        }
+    }
+
+    /// The ACK for a final response to one of our INVITEs: a new transaction
+    /// to the remote target for a 2xx, the INVITE's own branch otherwise.
+    fn ack_for(&mut self, p: &Parsed, code: u16, peer: Peer, ack: Option<(String, String, String, String, u32)>) -> Option<Vec<u8>> {
+        let (uri, from, _, call_id, cseq) = ack?;
+        let to = p.header("To")?;
+        let via = self.via(peer.transport);
+        let (uri, branch) = if (200..300).contains(&code) {
+            let target = p.header("Contact").and_then(|c| wire::contact(&c)).map(|(u, _)| u.to_string()).unwrap_or(uri);
+            (target, format!("z9hG4bK{}", self.unique()))
+        } else {
+            (uri, p.branch.clone())
+        };
+        let out = Outgoing { method: Method::Ack, uri: &uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
+        wire::request(&out).ok()
+    }
+
+    fn offer_answered(&mut self, now: OffsetDateTime, id: u64, branch: &str, code: u16, p: &Parsed, host: &mut dyn Host) {
+        let a_transport = self.calls.get(&id).map_or(Transport::Udp, |c| c.a.peer.transport);
+        let contact = self.contact(a_transport);
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let current = call.b.as_ref().is_some_and(|b| b.invite_branch == branch && b.state == BState::Inviting);
+        if (200..300).contains(&code) {
+            if !current || call.ended {
+                // Answered after we gave up on it: hang that phone up.
+                let peer = self.client.get(branch).map(|t| t.peer);
+                let target = p.header("Contact").and_then(|c| wire::contact(&c)).map(|(u, _)| u.to_string());
+                if let (Some(peer), Some(target), Some((_, from, _, call_id, cseq))) = (peer, target, self.client.get(branch).and_then(|t| t.ack.clone())) {
+                    let stale = Dialog { peer, call_id, local: from, remote: p.header("To").unwrap_or_default(), remote_target: target, cseq };
+                    self.bye_stale(now, stale);
+                }
+                return;
+            }
+            let b = call.b.as_mut().expect("current");
+            b.state = BState::Confirmed;
+            b.dialog.remote = p.header("To").unwrap_or_default();
+            if let Some((uri, _)) = p.header("Contact").and_then(|c| wire::contact(&c)) {
+                b.dialog.remote_target = uri.to_string();
+            }
+            let agent = b.agent.clone();
+            call.queued = false;
+            let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
+            let body = p.body().to_vec();
+            let extra = [("Contact", contact)];
+            let data = wire::response(&call.invite, 200, Some(&call.a_tag), &extra, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())));
+            call.answer = Some(data);
+            call.a_state = AState::AwaitingStore;
+            self.stats.answered += 1;
+            self.event(id, now, EventKind::OfferResult { agent: agent.clone(), result: OfferOutcome::Accepted });
+            self.event(id, now, EventKind::Answered { agent });
+            if self.calls.get(&id).is_some_and(|c| c.persisted) {
+                self.release_answer(now, id);
+            }
+            return;
+        }
+        if !current {
+            return;
+        }
+        let b = call.b.take().expect("current");
+        self.by_call_id.remove(&b.dialog.call_id);
+        host.release_agent(&b.agent);
+        let result = match code {
+            486 | 600 | 603 => OfferOutcome::Declined,
+            _ => OfferOutcome::Missed,
+        };
+        self.event(id, now, EventKind::OfferResult { agent: b.agent, result });
+        self.offer(now, id, host);
+    }
+
+    fn bye_stale(&mut self, now: OffsetDateTime, d: Dialog) {
+        let branch = format!("z9hG4bK{}", self.unique());
+        let via = self.via(d.peer.transport);
+        let out = Outgoing { method: Method::Bye, uri: &d.remote_target, via: &via, branch: &branch, from: &d.local, to: &d.remote, call_id: &d.call_id, cseq: d.cseq + 1, contact: None, extra: &[], body: None };
+        if let Ok(data) = wire::request(&out) {
+            self.start_client(now, branch, Method::Bye, d.peer, data, Purpose::Bye, None);
+        }
+    }
+
+    /// Sends the held 200 to the carrier, retransmitted until its ACK.
+    fn release_answer(&mut self, now: OffsetDateTime, id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(data) = call.answer.clone() else { return };
+        call.a_state = AState::Answering;
+        call.answer_interval = self.cfg.t1;
+        call.answer_deadline = now + self.cfg.t1 * 64;
+        let peer = call.a.peer;
+        let branch = call.invite_branch.clone();
+        if let Some(tx) = self.server.get_mut(&(branch, Method::Invite)) {
+            tx.last = Some(data.clone());
+        }
+        let first = if peer.transport == Transport::Udp { now + self.cfg.t1 } else { call.answer_deadline };
+        self.timers.push(Reverse((first, Timer::Answer(id))));
+        self.send(peer, data);
+    }
+
+    fn relay_answered(&mut self, branch: &str, code: u16, p: &Parsed) {
+        let Some(ClientTx { purpose: Purpose::Relay { origin, origin_peer, to_tag, .. }, .. }) = self.client.get(branch) else { return };
+        let (origin, origin_peer, to_tag) = (origin.clone(), *origin_peer, to_tag.clone());
+        let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        let body = p.body().to_vec();
+        let origin_branch = origin.transaction_id().ok().flatten().map(|b| b.to_string()).unwrap_or_default();
+        let contact = self.contact(origin_peer.transport);
+        let extra = [("Contact", contact)];
+        self.respond(origin_peer, &origin, &origin_branch, code, Some(&to_tag), &extra, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())));
+    }
+
+    /// Timers: retransmissions, timeouts, queue limits; retries queued calls.
+    pub fn poll(&mut self, now: OffsetDateTime, host: &mut dyn Host) -> Vec<Output> {
+        self.last_now = now;
+        while let Some(Reverse((at, _))) = self.timers.peek() {
+            if *at > now {
+                break;
+            }
+            let Reverse((_, timer)) = self.timers.pop().expect("peeked");
+            self.fire(now, timer, host);
+        }
+        while self.server_expiry.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, key) = self.server_expiry.pop_front().expect("front");
+            self.server.remove(&key);
+        }
+        while self.finished.front().is_some_and(|(t, _)| *t <= now) {
+            let (_, id) = self.finished.pop_front().expect("front");
+            if let Some(call) = self.calls.remove(&id) {
+                self.by_call_id.remove(&call.a.call_id);
+                if let Some(b) = call.b {
+                    self.by_call_id.remove(&b.dialog.call_id);
+                }
+            }
+        }
+        self.retry_waiting(now, host);
+        std::mem::take(&mut self.out)
+    }
+
+    /// Offers queued calls again, oldest first (agents may have freed up).
+    /// A call center with no free agent for its oldest caller is skipped.
+    pub fn retry_waiting(&mut self, now: OffsetDateTime, host: &mut dyn Host) {
+        let mut keep = VecDeque::with_capacity(self.waiting.len());
+        let mut blocked: Vec<Option<SalesforceId>> = Vec::new();
+        while let Some(id) = self.waiting.pop_front() {
+            let Some(call) = self.calls.get(&id) else { continue };
+            if call.ended || !call.queued {
+                continue;
+            }
+            let center = call.trunk.call_center.clone();
+            if call.b.is_none() && !blocked.contains(&center) && !self.offer(now, id, host) {
+                blocked.push(center);
+            }
+            if self.calls.get(&id).is_some_and(|c| c.queued && !c.ended) {
+                keep.push_back(id);
+            }
+        }
+        self.waiting = keep;
+    }
+
+    /// Nobody answered within the queue's limit: the trunk's overflow.
+    fn overflow(&mut self, now: OffsetDateTime, id: u64, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended || !matches!(call.a_state, AState::Early) {
+            return;
+        }
+        call.a_state = AState::Done;
+        let (invite, branch, tag, peer) = (call.invite.clone(), call.invite_branch.clone(), call.a_tag.clone(), call.a.peer);
+        match call.trunk.overflow.clone() {
+            Overflow::Reject => {
+                self.respond(peer, &invite, &branch, 480, Some(&tag), &[("Retry-After", "60".into())], None);
+                self.end(now, id, EndReason::NoAnswer, host);
+            }
+            Overflow::Voicemail(uri) => {
+                self.respond(peer, &invite, &branch, 302, Some(&tag), &[("Contact", format!("<{uri}>"))], None);
+                self.event(id, now, EventKind::Voicemail { url: uri });
+                self.end(now, id, EndReason::Voicemail, host);
+            }
+            Overflow::Forward(uri) => {
+                self.respond(peer, &invite, &branch, 302, Some(&tag), &[("Contact", format!("<{uri}>"))], None);
+                self.end(now, id, EndReason::NoAnswer, host);
+            }
+        }
+    }
+
+    fn fire(&mut self, now: OffsetDateTime, timer: Timer, host: &mut dyn Host) {
+        match timer {
+            Timer::Retransmit(branch) => {
+                let t2 = Duration::seconds(4);
+                let Some(tx) = self.client.get_mut(&branch) else { return };
+                if !tx.retransmit || tx.done {
+                    return;
+                }
+                let (peer, data) = (tx.peer, tx.data.clone());
+                tx.interval = if tx.method == Method::Invite { tx.interval * 2i32 } else { (tx.interval * 2i32).min(t2) };
+                self.timers.push(Reverse((now + tx.interval, Timer::Retransmit(branch))));
+                self.send(peer, data);
+            }
+            Timer::ClientTimeout(branch) => {
+                let Some(tx) = self.client.remove(&branch) else { return };
+                if tx.deadline > now {
+                    self.client.insert(branch, tx);
+                    return;
+                }
+                if tx.done {
+                    return;
+                }
+                if let Purpose::Offer { call } = tx.purpose {
+                    let current = self.calls.get(&call).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch);
+                    if current {
+                        let b = self.calls.get_mut(&call).and_then(|c| c.b.take()).expect("current");
+                        self.by_call_id.remove(&b.dialog.call_id);
+                        host.release_agent(&b.agent);
+                        self.event(call, now, EventKind::OfferResult { agent: b.agent, result: OfferOutcome::Missed });
+                        self.offer(now, call, host);
+                    }
+                }
+            }
+            Timer::Offer(id, branch) => {
+                let current = self.calls.get(&id).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch && b.state == BState::Inviting);
+                if !current {
+                    return;
+                }
+                self.cancel_b(now, id);
+                let b = self.calls.get_mut(&id).and_then(|c| c.b.take()).expect("current");
+                self.by_call_id.remove(&b.dialog.call_id);
+                host.release_agent(&b.agent);
+                self.event(id, now, EventKind::OfferResult { agent: b.agent, result: OfferOutcome::Missed });
+                self.offer(now, id, host);
+            }
+            Timer::Queue(id) => {
+                let Some(call) = self.calls.get(&id) else { return };
+                if call.ended || !call.queued || call.b.is_some() || call.queue_deadline.is_some_and(|d| d > now) {
+                    return;
+                }
+                self.overflow(now, id, host);
+            }
+            Timer::Answer(id) => {
+                let Some(call) = self.calls.get_mut(&id) else { return };
+                if call.a_state != AState::Answering {
+                    return;
+                }
+                if now >= call.answer_deadline {
+                    // The carrier never acknowledged the answer: hang up both legs.
+                    call.a_state = AState::Done;
+                    call.answer = None;
+                    self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
+                    self.event(id, now, EventKind::Failed { reason: "the carrier never acknowledged the answer (no ACK)".into() });
+                    self.end(now, id, EndReason::Failed, host);
+                    return;
+                }
+                let data = call.answer.clone().expect("answering");
+                call.answer_interval = (call.answer_interval * 2i32).min(Duration::seconds(4));
+                let next = (now + call.answer_interval).min(call.answer_deadline);
+                let peer = call.a.peer;
+                self.timers.push(Reverse((next, Timer::Answer(id))));
+                if peer.transport == Transport::Udp {
+                    self.send(peer, data);
+                }
+            }
+        }
+    }
+}
+
+/// How often queued calls are offered again while they wait.
+const RETRY_QUEUED: Duration = Duration::milliseconds(200);
+
+const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, NOTIFY, UPDATE";
