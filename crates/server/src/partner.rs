@@ -407,6 +407,10 @@ async fn create_call(state: &AppState, headers: &HeaderMap, body: Body) -> Resul
         }
     }
     let id = state.calls.voice_call(&key).await.ok_or_else(|| ApiError::ours("the call desk wrote no VoiceCall for a new partner call"))?;
+    // Two call centers racing with one vendorCallKey: the loser learns nothing of the winner's call.
+    if call_by_id(state, &id).await?.is_some_and(|c| c.call_center.as_ref() != Some(&center.id)) {
+        return Err(field_error("DUPLICATE_VALUE", "vendorCallKey", "another call center's call has this vendorCallKey"));
+    }
     Ok(created(&id))
 }
 
