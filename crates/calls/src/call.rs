@@ -18,7 +18,8 @@
 //! - the disposition is a function of the terminal fact and of whether any
 //!   Answered fact exists (a voicemail fact makes it `voicemail`);
 //! - holds are paired Held/Resumed in time order; a hold still open at the
-//!   end closes at the end;
+//!   end closes at the end; a provider's reported totals (the latest
+//!   `HoldsReported`) replace the paired figures;
 //! - offers are matched to their results in time order, per agent.
 
 use crate::event::{
@@ -336,6 +337,7 @@ impl Call {
         let mut voicemail_at: Option<(OffsetDateTime, &Fact)> = None;
         let mut recordings: Vec<Recording> = Vec::new();
         let mut transferred_to = None;
+        let mut reported_holds = None;
 
         fn decide(offers: &mut Vec<Offer>, agent: &AgentId, result: OfferOutcome, at: OffsetDateTime, create: bool) {
             if let Some(o) = offers.iter_mut().find(|o| &o.agent == agent && o.result.is_none()) {
@@ -401,6 +403,10 @@ impl Call {
                         }
                         false
                     }
+                    EventKind::HoldsReported { count, total, longest } => {
+                        reported_holds = Some((*count, *total, *longest));
+                        false
+                    }
                     EventKind::Transferred { to, new_leg } => {
                         if transferred_to.is_none() {
                             transferred_to = Some((new_leg.clone(), to.clone()));
@@ -442,6 +448,17 @@ impl Call {
         if let (Some(since), Some((end_at, _))) = (holds.since, end) {
             holds.since = None;
             close_hold(&mut holds, end_at - since);
+        }
+        if let Some((count, total, longest)) = reported_holds {
+            let total = Duration::try_from(total).unwrap_or(Duration::MAX);
+            let longest = match longest {
+                Some(l) => Duration::try_from(l).unwrap_or(Duration::MAX),
+                None if count <= 1 => total,
+                None => holds.longest,
+            };
+            holds.count = count;
+            holds.total = total;
+            holds.longest = longest.min(total);
         }
         let answered = accepted.is_some();
         let disposition = match end {

@@ -184,6 +184,8 @@ pub enum TransferTarget {
 pub enum Speaker {
     Customer,
     Agent(AgentId),
+    /// A bot or IVR speaking for the contact centre (partner telephony's VIRTUAL_AGENT).
+    VirtualAgent,
 }
 
 /// Why the provider says the call ended. Names follow
@@ -227,6 +229,12 @@ pub enum EventKind {
     Answered { agent: AgentId },
     Held,
     Resumed,
+    /// The provider's own hold figures for the whole call (partner telephony
+    /// reports totals, not hold and resume events). They replace what Held and
+    /// Resumed facts add up to; of several reports the latest in fact order
+    /// wins. `longest` unknown: the total for one hold, else the longest
+    /// Held/Resumed pair, never more than the total.
+    HoldsReported { count: u32, total: Duration, longest: Option<Duration> },
     /// This leg ends; the caller continues on `new_leg`, a call of its own.
     Transferred { to: TransferTarget, new_leg: VendorCallKey },
     Conferenced,

@@ -187,6 +187,39 @@ fn a_hold_open_at_the_end_closes_at_the_end() {
     assert_eq!(h.text("CA6", "CallDisposition"), Some("completed"));
 }
 
+#[test]
+fn reported_hold_totals_replace_paired_holds_and_the_latest_report_wins_in_any_order() {
+    let secs = std::time::Duration::from_secs;
+    let report = |count, total, longest: Option<u64>| EventKind::HoldsReported { count, total: secs(total), longest: longest.map(secs) };
+    for reversed in [false, true] {
+        let mut h = Harness::new(config(false));
+        answered_call(&mut h, "CA7");
+        let mut later = vec![
+            ev("CA7", 6, 20, EventKind::Held),
+            ev("CA7", 7, 30, EventKind::Resumed),
+            ev("CA7", 8, 90, EventKind::Ended { reason: EndReason::CustomerDisconnect }),
+            ev("CA7", 9, 95, report(2, 40, None)),
+            ev("CA7", 10, 96, report(3, 45, Some(20))),
+        ];
+        if reversed {
+            later.reverse();
+        }
+        for e in later {
+            h.event(e);
+        }
+        assert_eq!(h.int("CA7", "NumberOfHolds"), Some(3), "reversed: {reversed}");
+        assert_eq!(h.int("CA7", "CustomerHoldDuration"), Some(45));
+        assert_eq!(h.int("CA7", "LongestHoldDuration"), Some(20));
+        assert_eq!(h.text("CA7", "CallDisposition"), Some("completed"));
+    }
+    // One reported hold with no longest: the longest is the total.
+    let mut h = Harness::new(config(false));
+    answered_call(&mut h, "CA8");
+    h.event(ev("CA8", 6, 60, EventKind::Ended { reason: EndReason::CustomerDisconnect }));
+    h.event(ev("CA8", 7, 61, report(1, 12, None)));
+    assert_eq!((h.int("CA8", "NumberOfHolds"), h.int("CA8", "CustomerHoldDuration"), h.int("CA8", "LongestHoldDuration")), (Some(1), Some(12), Some(12)));
+}
+
 fn transfer(h: &mut Harness) {
     h.event(ev("A", 1, 0, initiated()));
     h.event(ev("A", 2, 5, EventKind::Answered { agent: agent(1) }));

@@ -83,6 +83,11 @@ impl CallDesk {
     pub async fn voice_call(&self, key: &VendorCallKey) -> Option<SalesforceId> {
         self.inner.lock().await.calls.get(key).cloned()
     }
+
+    /// Whether the lifecycle still holds the call (its events still change it).
+    pub async fn is_live(&self, key: &VendorCallKey) -> bool {
+        self.inner.lock().await.lifecycle.call(key).is_some()
+    }
 }
 
 impl Desk {

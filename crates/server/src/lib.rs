@@ -12,6 +12,7 @@ pub mod error;
 pub mod governance;
 pub mod guard;
 pub mod limits;
+pub mod partner;
 pub mod query;
 pub mod records;
 pub mod rest;
@@ -126,6 +127,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/setup/audit", get(governance::audit_trail))
         .route("/telephony/twilio/voice", post(twilio::voice))
         .route("/telephony/twilio/status", post(twilio::status))
+        .route("/telephony/v1/voiceCalls", post(partner::create))
+        .route("/telephony/v1/voiceCalls/{id}", axum::routing::patch(partner::update))
+        .route("/telephony/v1/voiceCalls/{id}/messages", post(partner::message))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
