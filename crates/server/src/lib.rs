@@ -125,6 +125,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/setup/audit", get(governance::audit_trail))
         .route("/telephony/twilio/voice", post(twilio::voice))
         .route("/telephony/twilio/status", post(twilio::status))
+        .route("/telephony/twilio/recording", post(twilio::recording))
+        .route("/telephony/twilio/transcription", post(twilio::transcription))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
