@@ -98,6 +98,14 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Drive simulated calls (inbound and outbound: answered, held, transferred, abandoned, voicemail)
+    /// against a running server, on a compressed clock: a demo, and a check of the call path.
+    #[command(after_help = "Example:\n  dialtone token create admin@dialtone.demo --label simulator   # prints TOKEN\n  \
+dialtone simulate --server http://127.0.0.1:8080 --token TOKEN --rate 20 --calls 500 --speed 60\n\n\
+The events go to POST /api/calls/events, so the token's user needs the Manage Call Centers permission\n\
+(System Administrator has it). Callers are partly the org's Contacts (screen pops match), partly random\n\
+numbers; agents are the call center's users. Prints the calls by outcome at the end.")]
+    Simulate(SimulateArgs),
     /// Import records from a CSV file whose header row holds field API names.
     #[command(after_help = "Example:\n  dialtone import Contact contacts.csv --errors refused.csv\n\n\
 The header names fields (FirstName,LastName,Phone,…). Refused rows are reported by row number and \
@@ -250,6 +258,34 @@ pub enum CallCenterCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Base URL of a running `dialtone serve`.
+    #[arg(long, env = "DIALTONE_URL")]
+    pub server: String,
+    /// An API token (`dialtone token create`) of a user with the Manage Call Centers permission.
+    #[arg(long, env = "DIALTONE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// New calls a simulated minute (arrivals are random around this rate).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// How many calls to make.
+    #[arg(long, default_value_t = 100)]
+    pub calls: u32,
+    /// Simulated seconds a real second: 60 plays one simulated minute each second.
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// Internal name of the call center (default: the first one on the server).
+    #[arg(long)]
+    pub call_center: Option<String>,
+    /// Seed for the random choices, to replay a run (printed when not given).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Accept the server's certificate without checking it (a dev server's self-signed one).
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 #[derive(Args, Debug)]

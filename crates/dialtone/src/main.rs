@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod import;
 mod security;
+mod simulate;
 
 use anyhow::Context;
 use clap::Parser;
@@ -364,6 +365,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Callcenter(cmd) => callcenter::run(cmd).await,
         Command::Import(args) => import::run(args).await,
+        Command::Simulate(args) => simulate::run(args).await,
         Command::Query { soql, store } => {
             let store = open_existing_store(&store).await?;
             let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| input(format!("{}: {}", e.code, e.message)))?;

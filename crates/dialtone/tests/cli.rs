@@ -409,6 +409,7 @@ fn help_of_every_command_and_subcommand_has_an_example() {
         &["import"],
         &["query"],
         &["lookup"],
+        &["simulate"],
     ];
     for command in commands {
         for flag in ["--help", "-h"] {
@@ -1121,4 +1122,91 @@ fn calls_list_shows_recent_voice_calls_as_the_api_would() {
     assert_eq!(v["records"][0]["VendorCallKey"], "CA-new");
     assert_eq!(v["records"][0]["attributes"]["type"], "VoiceCall");
     d.dt(&["calls", "list", "--since", "7d"]).code(0).stdout_has("CA-new").stdout_lacks("CA-old");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The simulator against a running server
+// ---------------------------------------------------------------------------------------------
+
+/// A `dialtone serve` child process, stopped (by its own id) when dropped.
+struct Server {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dialtone {
+    /// Starts `dialtone serve --demo` on a free local port and waits until /health answers.
+    fn serve_demo(&self) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let log = std::fs::File::create(self.path("server.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
+            .args(["serve", "--demo", "--http", &format!("127.0.0.1:{port}")])
+            .current_dir(self.dir.path())
+            .env("DIALTONE_DATA", self.data())
+            .env_remove("DIALTONE_STORE")
+            .env_remove("DIALTONE_REGION")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dialtone serve");
+        let server = Server { child, url: format!("http://127.0.0.1:{port}") };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            if ureq::get(&format!("{}/health", server.url)).call().is_ok() {
+                return server;
+            }
+            assert!(std::time::Instant::now() < deadline, "the server did not start:\n{}", std::fs::read_to_string(self.path("server.log")).unwrap_or_default());
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+#[test]
+fn simulate_drives_calls_through_a_running_server() {
+    let d = Dialtone::new();
+    let server = d.serve_demo();
+    let token = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "simulator"]);
+    token.code(0);
+    let token = token.stdout.trim().to_string();
+    let agent = d.dt(&["token", "create", "agent1@dialtone.demo"]);
+    let agent = agent.stdout.trim().to_string();
+    let sim = |token: &str, extra: &[&str]| {
+        let mut args = vec!["simulate", "--server", &server.url, "--token", token];
+        args.extend_from_slice(extra);
+        d.run(&args, None)
+    };
+    // The caller's mistakes exit 2, an unreachable server 1; none of them writes a call.
+    sim("not-a-token", &["--calls", "1"]).code(2).stderr_has("refused the token");
+    sim(&agent, &["--calls", "1", "--speed", "100000"]).code(2).stderr_has("Manage Call Centers");
+    sim(&token, &["--calls", "1", "--call-center", "NoSuchCenter"]).code(2).stderr_has("no call center named NoSuchCenter");
+    sim(&token, &["--calls", "0"]).code(2);
+    d.run(&["simulate", "--server", "http://127.0.0.1:9", "--token", &token, "--calls", "1"], None).code(1).stderr_has("cannot reach");
+    assert_eq!(d.count("VoiceCall"), 0);
+
+    let out = sim(&token, &["--rate", "50", "--calls", "20", "--speed", "600", "--call-center", "DialtoneDemo", "--seed", "7"]);
+    out.code(0).stdout_has("simulated 20 calls").stdout_has("seed 7");
+    let (rows, total) = d.query("SELECT VendorCallKey, CallDisposition, CallEndDateTime, PreviousCallId, RelatedRecordId, CallType FROM VoiceCall");
+    let first_legs: Vec<_> = rows.iter().filter(|r| r["PreviousCallId"].is_null()).collect();
+    assert_eq!(first_legs.len(), 20, "one VoiceCall per simulated call (plus one per transfer leg)\n{}", out.dump());
+    assert!(rows.iter().all(|r| !r["CallEndDateTime"].is_null()), "every call ended: {rows:?}");
+    let dispositions: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r["CallDisposition"].as_str()).collect();
+    assert!(dispositions.len() >= 3, "a mix of outcomes: {dispositions:?}");
+    assert!(dispositions.iter().all(|d| ["completed", "canceled", "voicemail", "no-answer", "busy"].contains(d)), "{dispositions:?}");
+    assert!(rows.iter().any(|r| r["RelatedRecordId"].is_string()), "some callers are the org's Contacts, matched for a screen pop");
+    // The summary adds up to the calls made.
+    let counted: usize = out.stdout.lines().skip(1).filter_map(|l| l.split_whitespace().last()?.parse::<usize>().ok()).sum();
+    assert_eq!(counted, 20, "{}", out.stdout);
+    // `calls list` sees them as the API would.
+    let list = d.dt(&["calls", "list", "--since", "1d", "--format", "json"]);
+    list.code(0);
+    let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(v["totalSize"].as_u64(), Some(total as u64));
 }

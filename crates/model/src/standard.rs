@@ -292,6 +292,7 @@ fn voice_call_recording() -> ObjectDef {
         .add(FieldType::Url, "MediaUrl", "Media URL", 2048)
         .add(FieldType::Int, "DurationInSeconds", "Duration (Seconds)", 0)
         .add(FieldType::DateTime, "ExpiresDateTime", "Expires", 0)
+        .add(FieldType::LongTextArea, "Transcript", "Transcript (redacted)", 131072)
         .build()
 }
 

@@ -79,14 +79,15 @@ impl CallDesk {
         self.inner.lock().await.lifecycle.next_wakeup()
     }
 
+    /// Whether the lifecycle still holds this call (late events merge into
+    /// it); a forgotten or never-seen call is not live.
+    pub async fn is_live(&self, key: &VendorCallKey) -> bool {
+        self.inner.lock().await.lifecycle.call(key).is_some()
+    }
+
     /// The VoiceCall id of a live or recent call.
     pub async fn voice_call(&self, key: &VendorCallKey) -> Option<SalesforceId> {
         self.inner.lock().await.calls.get(key).cloned()
-    }
-
-    /// Whether the lifecycle still holds the call (its events still change it).
-    pub async fn is_live(&self, key: &VendorCallKey) -> bool {
-        self.inner.lock().await.lifecycle.call(key).is_some()
     }
 }
 

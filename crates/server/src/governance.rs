@@ -176,7 +176,7 @@ pub async fn apply_retention(store: &dyn Store, now: OffsetDateTime, dry_run: bo
             let recs = system_ids(store, &format!("SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '{call_id}' AND MediaUrl != null")).await?;
             for rid in recs {
                 if !dry_run {
-                    store.update(rec_obj, &rid, vec![("MediaUrl".into(), Value::Null), ("VendorRecordingKey".into(), Value::Null)], None).await?;
+                    store.update(rec_obj, &rid, vec![("MediaUrl".into(), Value::Null), ("VendorRecordingKey".into(), Value::Null), ("Transcript".into(), Value::Null)], None).await?;
                     store.update(call_obj, &call_id, vec![("IsRecorded".into(), Value::Bool(false))], None).await?;
                 }
                 report.removed.push((c[1].to_string(), rid, call_id.clone()));

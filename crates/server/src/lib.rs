@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod calldesk;
 pub mod error;
+pub mod events;
 pub mod governance;
 pub mod guard;
 pub mod limits;
@@ -130,6 +131,9 @@ pub fn router(state: AppState) -> Router {
         .route("/telephony/v1/voiceCalls", post(partner::create))
         .route("/telephony/v1/voiceCalls/{id}", axum::routing::patch(partner::update))
         .route("/telephony/v1/voiceCalls/{id}/messages", post(partner::message))
+        .route("/telephony/twilio/recording", post(twilio::recording))
+        .route("/telephony/twilio/transcription", post(twilio::transcription))
+        .route("/api/calls/events", post(events::ingest))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))

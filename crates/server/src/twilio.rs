@@ -171,3 +171,164 @@ async fn ingest(desk: &CallDesk, store: &dyn Store, key: &VendorCallKey, seq: u6
     let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq, at: now, kind };
     desk.ingest(store, now, Input::Event(event)).await.map(|_| ())
 }
+
+/// Sequence numbers for callbacks Twilio does not number: the recording and
+/// transcription callbacks. Derived from the resource's SID, so a repeated
+/// callback is the same fact (a duplicate), and kept in ranges of their own,
+/// far above Twilio's SequenceNumber, so they never collide with status callbacks.
+const RECORDING_SEQ: u64 = 1 << 48;
+const TRANSCRIPT_SEQ: u64 = 2 << 48;
+
+fn seq_of(base: u64, sid: &str) -> u64 {
+    // FNV-1a: stable across runs and builds (std's hasher is not).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sid.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    base + (h & ((1 << 40) - 1))
+}
+
+/// A Twilio SID (RecordingSid, TranscriptionSid): letters and digits, at most 64.
+fn sid_param<'a>(params: &'a BTreeMap<String, String>, name: &str) -> Result<&'a str, ApiError> {
+    params
+        .get(name)
+        .map(String::as_str)
+        .filter(|s| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        .ok_or_else(|| ApiError::new("REQUIRED_FIELD_MISSING", format!("{name} is missing or malformed")))
+}
+
+/// The stored recording with Twilio's RecordingSid, if any.
+async fn stored_recording(store: &dyn Store, recording_sid: &str) -> Result<Option<dialtone_model::SalesforceId>, ApiError> {
+    // The SID is letters and digits (checked by `sid_param`), so it is safe in SOQL.
+    let soql = format!("SELECT Id FROM VoiceCallRecording WHERE VendorRecordingKey = '{recording_sid}' LIMIT 1");
+    Ok(crate::query::system_ids(store, &soql).await?.into_iter().next())
+}
+
+/// The stored VoiceCall of a call key, for callbacks that arrive after the
+/// call desk has forgotten the call (or after a restart).
+async fn stored_call(store: &dyn Store, key: &VendorCallKey) -> Result<Option<dialtone_model::SalesforceId>, ApiError> {
+    if !key.as_str().chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let soql = format!("SELECT Id FROM VoiceCall WHERE VendorCallKey = '{}' LIMIT 1", key.as_str());
+    Ok(crate::query::system_ids(store, &soql).await?.into_iter().next())
+}
+
+/// The checks every Twilio callback passes before anything is written:
+/// the webhook rate limit, then `X-Twilio-Signature` (the same path as
+/// the voice and status webhooks), then the CallSid.
+async fn checked(state: &AppState, path: &str, headers: &HeaderMap, params: &BTreeMap<String, String>) -> Result<VendorCallKey, Response> {
+    if limited(state, params) {
+        return Err(refused(ApiError::new("REQUEST_LIMIT_EXCEEDED", "too many webhooks for this account"), path));
+    }
+    if let Err(e) = verify(state, path, headers, params).await {
+        return Err(refused(e, path));
+    }
+    key_of(params).map_err(|e| refused(e, path))
+}
+
+/// `POST /telephony/twilio/recording`: Twilio's RecordingStatusCallback. A
+/// completed recording becomes one VoiceCallRecording linked to the call — a
+/// reference to Twilio's media (RecordingUrl); the audio never enters
+/// Dialtone. Repeated callbacks for the same RecordingSid add nothing.
+pub async fn recording(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let path = "/telephony/twilio/recording";
+    let key = match checked(&state, path, &headers, &params).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    match record_recording(&state, &key, &params).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refused(e, path),
+    }
+}
+
+async fn record_recording(state: &AppState, key: &VendorCallKey, params: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    let sid = sid_param(params, "RecordingSid")?;
+    // in-progress, absent, failed: nothing to reference.
+    if params.get("RecordingStatus").is_some_and(|s| s != "completed") {
+        return Ok(());
+    }
+    let url = params
+        .get("RecordingUrl")
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or_else(|| ApiError::new("REQUIRED_FIELD_MISSING", "RecordingUrl is missing or not a URL"))?
+        .clone();
+    let seconds = params.get("RecordingDuration").and_then(|d| d.parse::<u64>().ok()).unwrap_or(0);
+    let store = state.store.as_ref();
+    if stored_recording(store, sid).await?.is_some() {
+        return Ok(()); // a repeated callback, even one from before a restart
+    }
+    let now = OffsetDateTime::now_utc();
+    if !state.calls.is_live(key).await
+        && let Some(call) = stored_call(store, key).await?
+    {
+        // The desk no longer holds the call: reference the recording directly.
+        let schema = store.schema();
+        let mut fields = vec![
+            ("VoiceCallId".to_string(), dialtone_model::Value::Text(call.to_string())),
+            ("Provider".to_string(), dialtone_model::Value::Text(Provider::Twilio.name().into())),
+            ("VendorRecordingKey".to_string(), dialtone_model::Value::Text(sid.to_string())),
+            ("DurationInSeconds".to_string(), dialtone_model::Value::Int(i64::try_from(seconds).unwrap_or(i64::MAX))),
+        ];
+        if url.chars().count() <= 2048 {
+            fields.push(("MediaUrl".to_string(), dialtone_model::Value::Text(url)));
+        }
+        store.insert(schema.object("VoiceCallRecording").expect("standard object"), vec![fields], None).await?;
+        store.update(schema.object("VoiceCall").expect("standard object"), &call, vec![("IsRecorded".into(), dialtone_model::Value::Bool(true))], None).await?;
+        return Ok(());
+    }
+    let kind = EventKind::RecordingAvailable { recording: sid.to_string(), url, duration: std::time::Duration::from_secs(seconds) };
+    ingest(&state.calls, store, key, seq_of(RECORDING_SEQ, sid), now, kind).await
+}
+
+/// `POST /telephony/twilio/transcription`: Twilio's transcribeCallback. The
+/// text is redacted (`dialtone-redact`: card numbers, security codes,
+/// national ids) before anything sees it, then stored on the recording's
+/// VoiceCallRecording (`Transcript`) and passed to the call desk as an
+/// utterance for the agent's desktop.
+pub async fn transcription(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let path = "/telephony/twilio/transcription";
+    let key = match checked(&state, path, &headers, &params).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    match record_transcription(&state, &key, &params).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => refused(e, path),
+    }
+}
+
+async fn record_transcription(state: &AppState, key: &VendorCallKey, params: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    let recording_sid = sid_param(params, "RecordingSid")?;
+    let transcription_sid = sid_param(params, "TranscriptionSid")?;
+    // failed: Twilio could not transcribe; there is no text.
+    if params.get("TranscriptionStatus").is_some_and(|s| s != "completed") {
+        return Ok(());
+    }
+    let raw = params.get("TranscriptionText").map(String::as_str).unwrap_or("");
+    let redacted = dialtone_redact::redact(&dialtone_redact::Policy::default(), raw);
+    if !redacted.is_clean() {
+        let kinds: Vec<String> = redacted.removed.iter().map(|r| r.kind.to_string()).collect();
+        tracing::info!(removed = ?kinds, "redacted a Twilio transcription");
+    }
+    let store = state.store.as_ref();
+    let now = OffsetDateTime::now_utc();
+    if stored_recording(store, recording_sid).await?.is_none() && params.contains_key("RecordingUrl") {
+        // The transcription came before the recording callback: reference the recording now.
+        record_recording(state, key, params).await?;
+    }
+    let rec = stored_recording(store, recording_sid)
+        .await?
+        .ok_or_else(|| ApiError::new("NOT_FOUND", format!("no recording {recording_sid} for this call yet")))?;
+    let o = store.schema().object("VoiceCallRecording").expect("standard object");
+    // The field holds 131,072 characters; a longer transcript keeps its beginning.
+    let stored: String = redacted.text.chars().take(131_072).collect();
+    store.update(o, &rec, vec![("Transcript".into(), dialtone_model::Value::Text(stored))], None).await?;
+    if state.calls.is_live(key).await {
+        let kind = EventKind::TranscriptUtterance { speaker: dialtone_calls::Speaker::Customer, text: redacted.text };
+        ingest(&state.calls, store, key, seq_of(TRANSCRIPT_SEQ, transcription_sid), now, kind).await?;
+    }
+    Ok(())
+}

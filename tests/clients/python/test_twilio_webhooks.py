@@ -1,7 +1,9 @@
 """Twilio webhooks against a running `dialtone serve`, signed by the official
 `twilio` package's RequestValidator (no hand-written signing): a call's voice
 webhook and status callbacks make exactly one VoiceCall, duplicates change
-nothing, and forged or unsigned requests are refused and leave no record."""
+nothing, recording and transcription callbacks reference one recording and
+store its transcript redacted, and forged or unsigned requests are refused
+and leave no record."""
 
 import os
 import secrets
@@ -113,4 +115,69 @@ def test_forged_webhooks_are_refused_and_leave_no_record(twilio, sf, case):
         r = post(twilio, "/telephony/twilio/voice", other, twilio["validator"].compute_signature(url, other))
     assert r.status_code == 403, r.text
     assert r.json()[0]["errorCode"] == "INVALID_SIGNATURE"
+    assert calls_with_key(sf, sid)["totalSize"] == 0
+
+
+def recording_params(twilio, call_sid, recording_sid, **extra):
+    p = {
+        "AccountSid": twilio["sid"],
+        "CallSid": call_sid,
+        "RecordingSid": recording_sid,
+        "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{twilio['sid']}/Recordings/{recording_sid}",
+        "RecordingDuration": "37",
+        "RecordingStatus": "completed",
+    }
+    p.update(extra)
+    return p
+
+
+def recordings_with_key(sf, recording_sid):
+    return sf.query(f"SELECT Id, VoiceCallId, Provider, DurationInSeconds, Transcript FROM VoiceCallRecording WHERE VendorRecordingKey = '{recording_sid}'")
+
+
+def test_a_recording_callback_links_one_recording_to_the_call_and_a_repeat_adds_none(twilio, sf):
+    sid = "CA" + secrets.token_hex(16)
+    rec = "RE" + secrets.token_hex(16)
+    assert post(twilio, "/telephony/twilio/voice", call_params(twilio, sid)).status_code == 200
+    for _ in range(2):
+        r = post(twilio, "/telephony/twilio/recording", recording_params(twilio, sid, rec))
+        assert r.status_code == 204, r.text
+    call = calls_with_key(sf, sid)["records"][0]
+    found = recordings_with_key(sf, rec)
+    assert found["totalSize"] == 1, "one recording however often Twilio calls back"
+    recording = found["records"][0]
+    assert (recording["VoiceCallId"], recording["Provider"], recording["DurationInSeconds"]) == (call["Id"], "Twilio", 37)
+
+
+def test_a_transcription_is_stored_redacted(twilio, sf):
+    sid = "CA" + secrets.token_hex(16)
+    rec = "RE" + secrets.token_hex(16)
+    assert post(twilio, "/telephony/twilio/voice", call_params(twilio, sid)).status_code == 200
+    assert post(twilio, "/telephony/twilio/recording", recording_params(twilio, sid, rec)).status_code == 204
+    params = {
+        "AccountSid": twilio["sid"],
+        "CallSid": sid,
+        "RecordingSid": rec,
+        "TranscriptionSid": "TR" + secrets.token_hex(16),
+        "TranscriptionStatus": "completed",
+        "TranscriptionText": "My card number is 4111 1111 1111 1111, expiry next May.",
+    }
+    r = post(twilio, "/telephony/twilio/transcription", params)
+    assert r.status_code == 204, r.text
+    transcript = recordings_with_key(sf, rec)["records"][0]["Transcript"]
+    assert transcript.startswith("My card number is ") and transcript.endswith("expiry next May.")
+    assert "4111" not in transcript, transcript
+    assert "[card" in transcript, "the mask says what was removed"
+
+
+@pytest.mark.parametrize("path", ["/telephony/twilio/recording", "/telephony/twilio/transcription"])
+def test_forged_recording_and_transcription_callbacks_are_refused_and_leave_no_record(twilio, sf, path):
+    sid = "CA" + secrets.token_hex(16)
+    rec = "RE" + secrets.token_hex(16)
+    params = recording_params(twilio, sid, rec, TranscriptionSid="TR" + secrets.token_hex(16), TranscriptionStatus="completed", TranscriptionText="hello")
+    url = twilio["base"] + path
+    r = post(twilio, path, params, RequestValidator("not-the-token").compute_signature(url, params))
+    assert r.status_code == 403, r.text
+    assert r.json()[0]["errorCode"] == "INVALID_SIGNATURE"
+    assert recordings_with_key(sf, rec)["totalSize"] == 0
     assert calls_with_key(sf, sid)["totalSize"] == 0
