@@ -205,9 +205,30 @@ pub fn request(o: &Outgoing<'_>) -> Result<Vec<u8>, String> {
 /// the whole URI when it has none.
 pub fn user_of(header_value: &str) -> String {
     match rs::typed::To::parse(header_value) {
-        Ok(t) => t.uri.user().map(str::to_string).unwrap_or_else(|| t.uri.to_string()),
+        Ok(t) => t.uri.user().map(percent_decode).unwrap_or_else(|| t.uri.to_string()),
         Err(_) => header_value.trim().to_string(),
     }
+}
+
+/// RFC 3261 §19.1.2: a user part escapes reserved characters (`ada%40example.com`).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
 }
 
 /// The URI inside a Contact header, and its `expires` parameter.
@@ -259,6 +280,7 @@ Content-Length: 4\r\n\r\nv=0\n";
         assert_eq!(p.to_tag, None);
         assert_eq!(p.body(), b"v=0\n");
         assert_eq!(user_of(&p.header("From").unwrap()), "+15551230001");
+        assert_eq!(user_of("<sip:ada%40example.com@127.0.0.1>"), "ada@example.com");
     }
 
     #[test]
