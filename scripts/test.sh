@@ -121,6 +121,8 @@ setup_system() {
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   command -v psql >/dev/null && command -v pg_isready >/dev/null || missing+=(postgresql-client)
+  # the SIP edge's tests run real sipp peers (crates/dialtone/tests/sip.rs)
+  command -v sipp >/dev/null || missing+=(sip-tester)
   if [[ "$DIALTONE_TEST_PG" == "$PG_DEFAULT" ]] && ! pg_local_answers &&
     ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
     missing+=(postgresql)
