@@ -6,9 +6,9 @@
 
 use crate::error::ApiError;
 use dialtone_calls::{CenterConfig, Config, Effect, Input, Lifecycle, Notification, VendorCallKey};
-use dialtone_model::{SalesforceId, Schema, Value};
-use dialtone_store::Store;
-use std::collections::{HashMap, VecDeque};
+use dialtone_model::{SalesforceId, Value};
+use dialtone_store::{Store, WriteOp};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// The wrap-up outcomes a call center offers unless it configures its own.
@@ -44,28 +44,14 @@ impl CallDesk {
     /// notifications for the caller to deliver.
     pub async fn ingest(&self, store: &dyn Store, now: OffsetDateTime, input: Input) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
-        desk.run(store, now, vec![input]).await
+        desk.run(store, now, vec![input], true).await
     }
 
     /// Feeds a batch of inputs under one lock (the SIP edge's pump). An
     /// input that fails is logged and skipped; the rest still apply.
     pub async fn ingest_all(&self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
-        let mut notes = Vec::new();
-        let mut first_error = None;
-        for input in inputs {
-            match desk.run(store, now, vec![input]).await {
-                Ok(n) => notes.extend(n),
-                Err(e) => {
-                    tracing::warn!(error = %e.message, "a call event was not applied");
-                    first_error.get_or_insert(e);
-                }
-            }
-        }
-        match first_error {
-            Some(e) if notes.is_empty() => Err(e),
-            _ => Ok(notes),
-        }
+        desk.run(store, now, inputs, false).await
     }
 
     /// Closes calls whose end never came (the reaper); call at `next_wakeup`.
@@ -92,68 +78,143 @@ impl CallDesk {
 }
 
 impl Desk {
-    async fn run(&mut self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
-        let mut queue: VecDeque<Input> = inputs.into();
+    /// Runs inputs through the lifecycle in rounds. Each round's effects are
+    /// coalesced (a create and later updates of the same call are one
+    /// insert) and written in one transaction; the ids stored and the phone
+    /// matches found are the next round's inputs. `strict`: the first input
+    /// the lifecycle refuses fails the call; otherwise it is logged and skipped.
+    async fn run(&mut self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>, strict: bool) -> Result<Vec<Notification>, ApiError> {
         let mut notes = Vec::new();
-        while let Some(input) = queue.pop_front() {
-            let effects = self.lifecycle.handle(now, input).map_err(|e| ApiError::new("INVALID_FIELD", e.to_string()))?;
-            let (more_notes, follow_ups) = self.apply_collect(store, effects).await?;
-            notes.extend(more_notes);
-            queue.extend(follow_ups);
+        let mut inputs = inputs;
+        while !inputs.is_empty() {
+            let mut effects = Vec::new();
+            for input in inputs.drain(..) {
+                match self.lifecycle.handle(now, input) {
+                    Ok(e) => effects.extend(e),
+                    Err(e) if strict => return Err(ApiError::new("INVALID_FIELD", e.to_string())),
+                    Err(e) => tracing::warn!(error = %e, "a call event was not applied"),
+                }
+            }
+            let (more, follow) = self.apply_collect(store, effects).await?;
+            notes.extend(more);
+            inputs = follow;
         }
         Ok(notes)
     }
 
     async fn apply(&mut self, store: &dyn Store, now: OffsetDateTime, effects: Vec<Effect>) -> Result<Vec<Notification>, ApiError> {
         let (mut notes, follow_ups) = self.apply_collect(store, effects).await?;
-        notes.extend(self.run(store, now, follow_ups).await?);
+        notes.extend(self.run(store, now, follow_ups, false).await?);
         Ok(notes)
     }
 
-    /// Writes the effects; returns notifications and the inputs they cause
-    /// (the stored id, the phone match).
+    /// Writes the effects in one transaction; returns notifications and the
+    /// inputs they cause (the stored ids, the phone matches).
     async fn apply_collect(&mut self, store: &dyn Store, effects: Vec<Effect>) -> Result<(Vec<Notification>, Vec<Input>), ApiError> {
-        let schema = Schema::standard();
-        let vc = schema.object("VoiceCall").expect("standard object");
         let mut notes = Vec::new();
-        let mut follow = Vec::new();
+        let mut ops: Vec<WriteOp> = Vec::new();
+        let mut vc_insert: HashMap<VendorCallKey, usize> = HashMap::new();
+        let mut vc_update: HashMap<VendorCallKey, usize> = HashMap::new();
+        let mut task_insert: HashMap<VendorCallKey, usize> = HashMap::new();
+        let mut task_update: HashMap<VendorCallKey, usize> = HashMap::new();
+        let mut callers: Vec<(VendorCallKey, String)> = Vec::new();
         for e in effects {
             match e {
                 Effect::CreateVoiceCall { key, fields } => {
                     let from = fields.iter().find(|(n, _)| n == "FromPhoneNumber").and_then(|(_, v)| v.as_str()).map(str::to_string);
                     let inbound = fields.iter().any(|(n, v)| n == "CallType" && v.as_str() == Some("Inbound"));
-                    let id = store.insert(vc, vec![fields], None).await?.remove(0);
-                    self.calls.insert(key.clone(), id.clone());
-                    follow.push(Input::Stored { key: key.clone(), id });
-                    let record = match (from, inbound) {
-                        (Some(number), true) => caller_record(store, &number).await?,
-                        _ => None,
-                    };
-                    if let Some(record) = record {
-                        follow.push(Input::Matched { key, record });
+                    if let (Some(number), true) = (from, inbound) {
+                        callers.push((key.clone(), number));
                     }
+                    vc_insert.insert(key, ops.len());
+                    ops.push(WriteOp::Insert { object: "VoiceCall".into(), fields });
                 }
-                Effect::UpdateVoiceCall { key, fields } => {
-                    if let Some(id) = self.calls.get(&key) {
-                        store.update(vc, id, fields, None).await?;
+                Effect::UpdateVoiceCall { key, fields } => match vc_insert.get(&key).or_else(|| vc_update.get(&key)) {
+                    Some(&i) => merge(&mut ops[i], fields),
+                    None => {
+                        if let Some(id) = self.calls.get(&key) {
+                            vc_update.insert(key, ops.len());
+                            ops.push(WriteOp::Update { object: "VoiceCall".into(), id: id.clone(), fields });
+                        }
                     }
-                }
-                Effect::CreateRecording { fields, .. } => {
-                    store.insert(schema.object("VoiceCallRecording").expect("standard object"), vec![fields], None).await?;
-                }
+                },
+                Effect::CreateRecording { fields, .. } => ops.push(WriteOp::Insert { object: "VoiceCallRecording".into(), fields }),
                 Effect::CreateTask { key, fields } => {
-                    let id = store.insert(schema.object("Task").expect("standard object"), vec![fields], None).await?.remove(0);
-                    self.tasks.insert(key, id);
+                    task_insert.insert(key, ops.len());
+                    ops.push(WriteOp::Insert { object: "Task".into(), fields });
                 }
-                Effect::UpdateTask { key, fields } => {
-                    if let Some(id) = self.tasks.get(&key) {
-                        store.update(schema.object("Task").expect("standard object"), id, fields, None).await?;
+                Effect::UpdateTask { key, fields } => match task_insert.get(&key).or_else(|| task_update.get(&key)) {
+                    Some(&i) => merge(&mut ops[i], fields),
+                    None => {
+                        if let Some(id) = self.tasks.get(&key) {
+                            task_update.insert(key, ops.len());
+                            ops.push(WriteOp::Update { object: "Task".into(), id: id.clone(), fields });
+                        }
                     }
-                }
+                },
                 Effect::Notify(n) => notes.push(n),
             }
         }
+        if ops.is_empty() {
+            return Ok((notes, Vec::new()));
+        }
+        let ids = write_all(store, ops).await?;
+        let mut follow = Vec::new();
+        let mut stored: Vec<(VendorCallKey, usize)> = vc_insert.into_iter().collect();
+        stored.sort_by_key(|(_, i)| *i);
+        for (key, i) in stored {
+            if let Some(Some(id)) = ids.get(i) {
+                self.calls.insert(key.clone(), id.clone());
+                follow.push(Input::Stored { key, id: id.clone() });
+            }
+        }
+        for (key, i) in task_insert {
+            if let Some(Some(id)) = ids.get(i) {
+                self.tasks.insert(key, id.clone());
+            }
+        }
+        for (key, number) in callers {
+            if self.calls.contains_key(&key)
+                && let Some(record) = caller_record(store, &number).await?
+            {
+                follow.push(Input::Matched { key, record });
+            }
+        }
         Ok((notes, follow))
+    }
+}
+
+/// Later values of the same field replace earlier ones.
+fn merge(op: &mut WriteOp, fields: Vec<(String, Value)>) {
+    let (WriteOp::Insert { fields: into, .. } | WriteOp::Update { fields: into, .. }) = op;
+    for (name, value) in fields {
+        match into.iter_mut().find(|(n, _)| *n == name) {
+            Some(slot) => slot.1 = value,
+            None => into.push((name, value)),
+        }
+    }
+}
+
+/// One transaction for the batch; if it fails, each write alone, so one bad
+/// write costs only itself (logged).
+async fn write_all(store: &dyn Store, ops: Vec<WriteOp>) -> Result<Vec<Option<SalesforceId>>, ApiError> {
+    match store.write_batch(ops.clone(), None).await {
+        Ok(ids) => Ok(ids),
+        Err(batch_error) if ops.len() > 1 => {
+            tracing::warn!(error = %batch_error, writes = ops.len(), "a call desk batch failed; writing its parts one by one");
+            let mut ids = Vec::with_capacity(ops.len());
+            for op in ops {
+                match store.write_batch(vec![op], None).await {
+                    Ok(mut one) => ids.push(one.pop().flatten()),
+                    Err(e) => {
+                        tracing::error!(error = %e, "a call desk write failed");
+                        ids.push(None);
+                    }
+                }
+            }
+            Ok(ids)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

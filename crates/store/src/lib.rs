@@ -142,6 +142,27 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// One write of a [`Store::write_batch`]: validated values, as for
+/// [`Store::insert`] and [`Store::update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOp {
+    Insert { object: String, fields: Vec<(String, Value)> },
+    Update { object: String, id: SalesforceId, fields: Vec<(String, Value)> },
+}
+
+/// Looks up each op's object before the transaction starts.
+pub(crate) fn resolve_ops(schema: &Schema, ops: Vec<WriteOp>) -> Result<Vec<(ObjectDef, WriteOp)>> {
+    ops.into_iter()
+        .map(|op| {
+            let name = match &op {
+                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } => object,
+            };
+            let obj = schema.object(name).ok_or_else(|| StoreError::Backend(format!("no object named {name}")))?.clone();
+            Ok((obj, op))
+        })
+        .collect()
+}
+
 /// Which page of a query's result to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -159,6 +180,10 @@ pub trait Store: Send + Sync {
     /// written and durable, or none. Returns their ids in order.
     async fn insert(&self, object: &ObjectDef, rows: Vec<Vec<(String, Value)>>, actor: Option<&SalesforceId>) -> Result<Vec<SalesforceId>>;
     async fn get(&self, object: &ObjectDef, id: &SalesforceId) -> Result<Option<Record>>;
+    /// Inserts and updates of any objects in one transaction (group commit for
+    /// the call desk): all are written and durable, or none. Returns, in
+    /// order, the id of each insert (`None` for an update).
+    async fn write_batch(&self, ops: Vec<WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>>;
     /// Applies validated changes; `NotFound` if the record does not exist.
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()>;
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()>;

@@ -238,30 +238,28 @@ impl Store for PostgresStore {
     async fn insert(&self, object: &ObjectDef, rows: Vec<Vec<(String, Value)>>, actor: Option<&SalesforceId>) -> Result<Vec<SalesforceId>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
-        let n = rows.len() as i64;
-        let next: i64 = tx
-            .query_one(
-                "INSERT INTO dt_sequences (object, next) VALUES ($1, 1 + $2::BIGINT) ON CONFLICT (object) DO UPDATE SET next = dt_sequences.next + $2::BIGINT RETURNING next",
-                &[&object.name, &n],
-            )
-            .await
-            .map_err(err)?
-            .get(0);
-        let first = (next - n) as u64;
-        let now = crate::now_text();
-        let mut ids = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            let (id, values) = crate::complete_row(object, first + i as u64, row, actor, &now);
-            let columns: Vec<String> = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-            let vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
-            let stmt = tx.prepare_cached(&ddl::insert_sql(object, &columns, Dialect::Postgres)).await.map_err(err)?;
-            let b = binds(&vals);
-            tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
-            index_phones(&tx, object, id.as_str(), &crate::phone_entries(object, &self.normalizer, &values)).await?;
-            ids.push(id);
-        }
+        let ids = insert_in(&tx, object, rows, actor, &self.normalizer, &crate::now_text()).await?;
         tx.commit().await.map_err(err)?;
         Ok(ids)
+    }
+
+    async fn write_batch(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>> {
+        let ops = crate::resolve_ops(Schema::standard(), ops)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(err)?;
+        let now = crate::now_text();
+        let mut out = Vec::with_capacity(ops.len());
+        for (obj, op) in ops {
+            match op {
+                crate::WriteOp::Insert { fields, .. } => out.push(insert_in(&tx, &obj, vec![fields], actor, &self.normalizer, &now).await?.pop()),
+                crate::WriteOp::Update { id, fields, .. } => {
+                    update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now).await?;
+                    out.push(None);
+                }
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(out)
     }
 
     async fn get(&self, object: &ObjectDef, id: &SalesforceId) -> Result<Option<Record>> {
@@ -271,48 +269,9 @@ impl Store for PostgresStore {
     }
 
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()> {
-        let now = crate::now_text();
-        let values = crate::touch_row(values, actor, &now);
-        let sets: Vec<String> =
-            values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ${}", n.to_ascii_lowercase(), i + 1)).collect();
-        let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", object.table(), sets.join(", "), values.len() + 1);
-        let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
-        vals.push(text(id.as_str()));
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
-        // Field history: the old values, read (and locked) in the same transaction.
-        let fields: Vec<&dialtone_model::Field> = values.iter().filter_map(|(n, _)| object.field(n)).collect();
-        let old: Vec<(String, Value)> = if object.history && !fields.is_empty() {
-            let cols: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.column())).collect();
-            let q = format!("SELECT {} FROM {} WHERE \"id\" = $1 FOR UPDATE", cols.join(", "), object.table());
-            match tx.query_opt(&q, &[&id.as_str()]).await.map_err(err)? {
-                Some(row) => fields.iter().enumerate().map(|(i, f)| Ok((f.name.clone(), read(&row, i, f.ty.storage())?))).collect::<Result<Vec<_>>>()?,
-                None => Vec::new(),
-            }
-        } else {
-            Vec::new()
-        };
-        let stmt = tx.prepare_cached(&sql).await.map_err(err)?;
-        let b = binds(&vals);
-        let n = tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
-        if n == 0 {
-            return Err(StoreError::NotFound { object: object.name.clone(), id: id.to_string() });
-        }
-        let actor_text = actor.map(|a| a.to_string());
-        for (field, before, after) in crate::history_rows(object, &old, &values) {
-            tx.execute(
-                "INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &[&id.as_str(), &object.name, &field, &before, &after, &actor_text, &now],
-            )
-            .await
-            .map_err(err)?;
-        }
-        for (name, _) in values.iter().filter(|(n, _)| object.field(n).is_some_and(|f| f.is_phone())) {
-            tx.execute("DELETE FROM dt_phone_index WHERE record_id = $1 AND field = $2", &[&id.as_str(), name])
-                .await
-                .map_err(err)?;
-        }
-        index_phones(&tx, object, id.as_str(), &crate::phone_entries(object, &self.normalizer, &values)).await?;
+        update_in(&tx, object, id, values, actor, &self.normalizer, &crate::now_text()).await?;
         tx.commit().await.map_err(err)
     }
 
@@ -539,4 +498,85 @@ impl Store for PostgresStore {
         let rows = self.rows("SELECT version, name FROM dt_migrations ORDER BY version", &[]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
+}
+
+/// Inserts rows of one object inside a transaction.
+async fn insert_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    object: &ObjectDef,
+    rows: Vec<Vec<(String, Value)>>,
+    actor: Option<&SalesforceId>,
+    normalizer: &Normalizer,
+    now: &str,
+) -> Result<Vec<SalesforceId>> {
+    let n = rows.len() as i64;
+    let next: i64 = tx
+        .query_one(
+            "INSERT INTO dt_sequences (object, next) VALUES ($1, 1 + $2::BIGINT) ON CONFLICT (object) DO UPDATE SET next = dt_sequences.next + $2::BIGINT RETURNING next",
+            &[&object.name, &n],
+        )
+        .await
+        .map_err(err)?
+        .get(0);
+    let first = (next - n) as u64;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        let (id, values) = crate::complete_row(object, first + i as u64, row, actor, now);
+        let columns: Vec<String> = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        let vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
+        let stmt = tx.prepare_cached(&ddl::insert_sql(object, &columns, Dialect::Postgres)).await.map_err(err)?;
+        let b = binds(&vals);
+        tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
+        index_phones(tx, object, id.as_str(), &crate::phone_entries(object, normalizer, &values)).await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Updates one record inside a transaction (field history, phone index).
+async fn update_in(
+    tx: &deadpool_postgres::Transaction<'_>,
+    object: &ObjectDef,
+    id: &SalesforceId,
+    values: Vec<(String, Value)>,
+    actor: Option<&SalesforceId>,
+    normalizer: &Normalizer,
+    now: &str,
+) -> Result<()> {
+    let values = crate::touch_row(values, actor, now);
+    let sets: Vec<String> = values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ${}", n.to_ascii_lowercase(), i + 1)).collect();
+    let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", object.table(), sets.join(", "), values.len() + 1);
+    let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
+    vals.push(text(id.as_str()));
+    // Field history: the old values, read (and locked) in the same transaction.
+    let fields: Vec<&dialtone_model::Field> = values.iter().filter_map(|(n, _)| object.field(n)).collect();
+    let old: Vec<(String, Value)> = if object.history && !fields.is_empty() {
+        let cols: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.column())).collect();
+        let q = format!("SELECT {} FROM {} WHERE \"id\" = $1 FOR UPDATE", cols.join(", "), object.table());
+        match tx.query_opt(&q, &[&id.as_str()]).await.map_err(err)? {
+            Some(row) => fields.iter().enumerate().map(|(i, f)| Ok((f.name.clone(), read(&row, i, f.ty.storage())?))).collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        }
+    } else {
+        Vec::new()
+    };
+    let stmt = tx.prepare_cached(&sql).await.map_err(err)?;
+    let b = binds(&vals);
+    let n = tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound { object: object.name.clone(), id: id.to_string() });
+    }
+    let actor_text = actor.map(|a| a.to_string());
+    for (field, before, after) in crate::history_rows(object, &old, &values) {
+        tx.execute(
+            "INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&id.as_str(), &object.name, &field, &before, &after, &actor_text, &now],
+        )
+        .await
+        .map_err(err)?;
+    }
+    for (name, _) in values.iter().filter(|(n, _)| object.field(n).is_some_and(|f| f.is_phone())) {
+        tx.execute("DELETE FROM dt_phone_index WHERE record_id = $1 AND field = $2", &[&id.as_str(), name]).await.map_err(err)?;
+    }
+    index_phones(tx, object, id.as_str(), &crate::phone_entries(object, normalizer, &values)).await
 }

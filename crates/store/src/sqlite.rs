@@ -112,6 +112,67 @@ impl SqliteStore {
     }
 }
 
+/// Inserts rows of one object inside a write transaction.
+fn insert_in(
+    tx: &rusqlite::Transaction<'_>,
+    obj: &ObjectDef,
+    rows: Vec<Vec<(String, Value)>>,
+    actor: Option<&SalesforceId>,
+    normalizer: &Normalizer,
+    now: &str,
+) -> Result<Vec<SalesforceId>> {
+    let first = reserve(tx, &obj.name, rows.len() as u64)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    // Rows of one batch usually share their columns: build the INSERT once per shape.
+    let mut shape: Vec<String> = Vec::new();
+    let mut sql = String::new();
+    for (i, row) in rows.into_iter().enumerate() {
+        let (id, values) = crate::complete_row(obj, first + i as u64, row, actor, now);
+        if values.len() != shape.len() || values.iter().zip(&shape).any(|((n, _), s)| !n.eq_ignore_ascii_case(s)) {
+            shape = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+            sql = ddl::insert_sql(obj, &shape, Dialect::Sqlite);
+        }
+        let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
+        stmt.execute(params_from_iter(values.iter().map(|(_, v)| Bind(v)))).map_err(err)?;
+        index_phones(tx, obj, id.as_str(), &crate::phone_entries(obj, normalizer, &values))?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Updates one record inside a write transaction (field history, phone index).
+fn update_in(
+    tx: &rusqlite::Transaction<'_>,
+    obj: &ObjectDef,
+    id: &SalesforceId,
+    values: Vec<(String, Value)>,
+    actor: Option<&SalesforceId>,
+    normalizer: &Normalizer,
+    now: &str,
+) -> Result<()> {
+    let values = crate::touch_row(values, actor, now);
+    // Field history: the old values, read in the same transaction.
+    let old = if obj.history { old_values(tx, obj, id, &values)? } else { Vec::new() };
+    let sets: Vec<String> = values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ?{}", n.to_ascii_lowercase(), i + 1)).collect();
+    let sql = format!("UPDATE {} SET {} WHERE \"id\" = ?{}", obj.table(), sets.join(", "), values.len() + 1);
+    let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
+    vals.push(Value::Text(id.to_string()));
+    let n = tx.prepare_cached(&sql).and_then(|mut st| st.execute(params_from_iter(binds(&vals)))).map_err(err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound { object: obj.name.clone(), id: id.to_string() });
+    }
+    let mut hist = tx
+        .prepare_cached("INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .map_err(err)?;
+    for (field, before, after) in crate::history_rows(obj, &old, &values) {
+        hist.execute(rusqlite::params![id.as_str(), obj.name, field, before, after, actor.map(|a| a.to_string()), now]).map_err(err)?;
+    }
+    for (name, _) in values.iter().filter(|(n, _)| obj.field(n).is_some_and(|f| f.is_phone())) {
+        tx.execute("DELETE FROM dt_phone_index WHERE record_id = ?1 AND field = ?2", [id.as_str(), name.as_str()]).map_err(err)?;
+    }
+    index_phones(tx, obj, id.as_str(), &crate::phone_entries(obj, normalizer, &values))
+}
+
 fn with_reader<T>(path: &Path, readers: &Mutex<Vec<Connection>>, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     let conn = readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
     let conn = match conn {
@@ -236,25 +297,26 @@ impl Store for SqliteStore {
         let obj = object.clone();
         let actor = actor.cloned();
         let normalizer = self.normalizer;
+        self.write(move |tx| insert_in(tx, &obj, rows, actor.as_ref(), &normalizer, &crate::now_text())).await
+    }
+
+    async fn write_batch(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>> {
+        let ops = crate::resolve_ops(Schema::standard(), ops)?;
+        let actor = actor.cloned();
+        let normalizer = self.normalizer;
         self.write(move |tx| {
             let now = crate::now_text();
-            let first = reserve(tx, &obj.name, rows.len() as u64)?;
-            let mut ids = Vec::with_capacity(rows.len());
-            // Rows of one batch usually share their columns: build the INSERT once per shape.
-            let mut shape: Vec<String> = Vec::new();
-            let mut sql = String::new();
-            for (i, row) in rows.into_iter().enumerate() {
-                let (id, values) = crate::complete_row(&obj, first + i as u64, row, actor.as_ref(), &now);
-                if values.len() != shape.len() || values.iter().zip(&shape).any(|((n, _), s)| !n.eq_ignore_ascii_case(s)) {
-                    shape = values.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-                    sql = ddl::insert_sql(&obj, &shape, Dialect::Sqlite);
+            let mut out = Vec::with_capacity(ops.len());
+            for (obj, op) in ops {
+                match op {
+                    crate::WriteOp::Insert { fields, .. } => out.push(insert_in(tx, &obj, vec![fields], actor.as_ref(), &normalizer, &now)?.pop()),
+                    crate::WriteOp::Update { id, fields, .. } => {
+                        update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now)?;
+                        out.push(None);
+                    }
                 }
-                let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
-                stmt.execute(params_from_iter(values.iter().map(|(_, v)| Bind(v)))).map_err(err)?;
-                index_phones(tx, &obj, id.as_str(), &crate::phone_entries(&obj, &normalizer, &values))?;
-                ids.push(id);
             }
-            Ok(ids)
+            Ok(out)
         })
         .await
     }
@@ -280,33 +342,7 @@ impl Store for SqliteStore {
         let id = id.clone();
         let actor = actor.cloned();
         let normalizer = self.normalizer;
-        self.write(move |tx| {
-            let now = crate::now_text();
-            let values = crate::touch_row(values, actor.as_ref(), &now);
-            // Field history: the old values, read in the same transaction.
-            let old = if obj.history { old_values(tx, &obj, &id, &values)? } else { Vec::new() };
-            let sets: Vec<String> =
-                values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ?{}", n.to_ascii_lowercase(), i + 1)).collect();
-            let sql = format!("UPDATE {} SET {} WHERE \"id\" = ?{}", obj.table(), sets.join(", "), values.len() + 1);
-            let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
-            vals.push(Value::Text(id.to_string()));
-            let n = tx.execute(&sql, params_from_iter(binds(&vals))).map_err(err)?;
-            if n == 0 {
-                return Err(StoreError::NotFound { object: obj.name.clone(), id: id.to_string() });
-            }
-            let mut hist = tx
-                .prepare_cached("INSERT INTO dt_field_history (record_id, object, field, old_value, new_value, actor, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                .map_err(err)?;
-            for (field, before, after) in crate::history_rows(&obj, &old, &values) {
-                hist.execute(rusqlite::params![id.as_str(), obj.name, field, before, after, actor.as_ref().map(|a| a.to_string()), now]).map_err(err)?;
-            }
-            for (name, _) in values.iter().filter(|(n, _)| obj.field(n).is_some_and(|f| f.is_phone())) {
-                tx.execute("DELETE FROM dt_phone_index WHERE record_id = ?1 AND field = ?2", [id.as_str(), name.as_str()])
-                    .map_err(err)?;
-            }
-            index_phones(tx, &obj, id.as_str(), &crate::phone_entries(&obj, &normalizer, &values))
-        })
-        .await
+        self.write(move |tx| update_in(tx, &obj, &id, values, actor.as_ref(), &normalizer, &crate::now_text())).await
     }
 
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()> {

@@ -4,7 +4,7 @@
 //! the SQLite half alone; otherwise an unreachable PostgreSQL fails the suite.
 
 use dialtone_model::{RawValue, SalesforceId, Schema, Value};
-use dialtone_store::{App, Credential, DynStore, Location, StoreError, Token};
+use dialtone_store::{App, Credential, DynStore, Location, StoreError, Token, WriteOp};
 use std::future::Future;
 
 fn admin_url() -> String {
@@ -342,6 +342,38 @@ async fn voice_call_changes_are_kept_as_field_history_and_the_audit_trail_append
         }
         let trail = s.audit_trail(10).await.unwrap();
         assert_eq!(trail.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["callcenter.import", "security.import"], "newest first");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_batch_applies_inserts_and_updates_of_several_objects_all_or_nothing() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let contact = create(&s, "Contact", &[&[("LastName", "Batch"), ("Phone", "+14155550100")]]).await.remove(0);
+        let text = |v: &str| Value::Text(v.to_string());
+        let ops = vec![
+            WriteOp::Insert { object: "VoiceCall".into(), fields: vec![("VendorCallKey".into(), text("k-1")), ("CallType".into(), text("Inbound"))] },
+            WriteOp::Update { object: "Contact".into(), id: contact.clone(), fields: vec![("Phone".into(), text("+14155550199"))] },
+            WriteOp::Insert { object: "Task".into(), fields: vec![("Subject".into(), text("Inbound call"))] },
+        ];
+        let ids = s.write_batch(ops, None).await.unwrap();
+        assert_eq!(ids.len(), 3);
+        assert!(ids[0].as_ref().is_some_and(|i| i.as_str().starts_with("0LQ")) && ids[1].is_none() && ids[2].is_some());
+        let calls = soql(&s, "SELECT Id, VendorCallKey FROM VoiceCall").await;
+        assert_eq!(calls.len(), 1);
+        assert_eq!((&calls[0][0], &calls[0][1]), (&text(ids[0].as_ref().unwrap().as_str()), &text("k-1")));
+        let found = s.phone_lookup(&s.normalizer().normalize("+14155550199").unwrap()).await.unwrap();
+        assert_eq!(found.len(), 1, "the update re-indexed the phone inside the batch");
+
+        // One op fails (no such record): nothing of the batch is written.
+        let missing = SalesforceId::parse("003Dt00000000ZZIAA").unwrap();
+        let bad = vec![
+            WriteOp::Insert { object: "VoiceCall".into(), fields: vec![("VendorCallKey".into(), text("k-2"))] },
+            WriteOp::Update { object: "Contact".into(), id: missing, fields: vec![("LastName".into(), text("Ghost"))] },
+        ];
+        assert!(s.write_batch(bad, None).await.is_err());
+        assert_eq!(soql(&s, "SELECT COUNT(Id) FROM VoiceCall WHERE VendorCallKey = 'k-2'").await[0][0], Value::Int(0));
     })
     .await;
 }
