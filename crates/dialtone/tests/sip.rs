@@ -343,3 +343,45 @@ fn killing_the_server_mid_run_loses_no_answered_call_and_leaves_no_call_open() {
     }
     assert!(rows.iter().any(|r| r["DisconnectReason"] == "Reaped"), "calls cut off by the kill are closed as Reaped");
 }
+
+#[test]
+fn an_agent_transfers_a_caller_blind_to_another_agent_and_the_two_legs_are_linked() {
+    sipp_exists();
+    let site = Site::new();
+    let (first, second) = (free_port(), free_port());
+    site.agent("first", Some(&format!("sip:first@127.0.0.1:{first}")), "Available");
+    site.trunk(10);
+    let sip = free_port();
+    let _server = site.serve(sip);
+    // The second agent becomes Available later, so the call rings the first one.
+    let refer = scenario(&site, "uas_refer.xml", &[("TARGET", "second")]);
+    let first_phone = Sipp::start(&["-sf", &refer, "-p", &first.to_string(), "-m", "1"], site.dir.path());
+    let plain = scenario(&site, "uas_agent.xml", &[]);
+    let _second_phone = Sipp::start(&["-sf", &plain, "-p", &second.to_string()], site.dir.path());
+    site.agent("second", Some(&format!("sip:second@127.0.0.1:{second}")), "Offline");
+    site.run(&["agent", "status", "second", "Available"], None);
+    std::thread::sleep(Duration::from_millis(1500)); // the edge re-reads presence every second
+    let uac = scenario(&site, "uac_transferred.xml", &[]);
+    Sipp::start(&[&format!("127.0.0.1:{sip}"), "-sf", &uac, "-s", "support", "-m", "1", "-p", &free_port().to_string()], site.dir.path())
+        .succeed(Duration::from_secs(30));
+    first_phone.succeed(Duration::from_secs(10));
+
+    let ids: std::collections::HashMap<String, String> = site
+        .query("SELECT Id, Username FROM User WHERE Username IN ('first', 'second')")
+        .iter()
+        .map(|r| (r["Username"].as_str().unwrap().to_string(), r["Id"].as_str().unwrap().to_string()))
+        .collect();
+    let rows = eventually("two ended legs", || {
+        let rows = site.query("SELECT Id, VendorCallKey, OwnerId, CallType, DisconnectReason, PreviousCallId, NextCallId, CallEndDateTime FROM VoiceCall ORDER BY CallStartDateTime");
+        (rows.len() == 2 && rows.iter().all(|r| !r["CallEndDateTime"].is_null())).then_some(rows)
+    });
+    let (a, b) = (&rows[0], &rows[1]);
+    let (a, b) = if a["PreviousCallId"].is_null() { (a, b) } else { (b, a) };
+    assert_eq!(a["OwnerId"].as_str(), Some(ids["first"].as_str()), "{a}");
+    assert_eq!(a["DisconnectReason"], "Transferred", "{a}");
+    assert_eq!(a["NextCallId"], b["Id"], "{a}\n{b}");
+    assert_eq!(b["PreviousCallId"], a["Id"], "{b}");
+    assert_eq!(b["OwnerId"].as_str(), Some(ids["second"].as_str()), "{b}");
+    assert_eq!(b["CallType"], "Transfer", "{b}");
+    assert!(b["VendorCallKey"].as_str().unwrap().starts_with(a["VendorCallKey"].as_str().unwrap()), "{a}\n{b}");
+}

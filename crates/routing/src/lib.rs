@@ -102,6 +102,18 @@ impl Board {
         self.agents.values().find(|a| a.username == username)
     }
 
+    /// Engages one named agent (a transfer to them) if they are Available
+    /// and free; `false` otherwise.
+    pub fn engage(&mut self, id: &AgentId) -> bool {
+        match self.agents.get_mut(id) {
+            Some(a) if a.presence == Presence::Available && !a.engaged => {
+                a.engaged = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn agents(&self) -> impl Iterator<Item = &Agent> {
         self.agents.values()
     }
@@ -161,5 +173,9 @@ mod tests {
         board.release(now, &agent(2));
         assert_eq!(board.choose(now, Some(&cc), &[agent(2)], &all), Some(agent(5)), "excluded agents are skipped");
         assert_eq!(board.choose(now, Some(&cc), &[], &all), Some(agent(2)));
+        assert!(!board.engage(&agent(2)), "already engaged");
+        assert!(!board.engage(&agent(3)), "away");
+        board.release(now, &agent(1));
+        assert!(board.engage(&agent(1)));
     }
 }

@@ -148,6 +148,14 @@ impl Host for SipHost {
     fn release_agent(&mut self, agent: &AgentId) {
         self.0.lock().expect("directory lock").board.release(OffsetDateTime::now_utc(), agent);
     }
+
+    fn agent_target(&mut self, username: &str) -> Option<AgentTarget> {
+        let now = OffsetDateTime::now_utc();
+        let mut d = self.0.lock().expect("directory lock");
+        let agent = d.usernames.get(username).cloned()?;
+        let (uri, peer) = d.target(&agent, now)?;
+        d.board.engage(&agent).then_some(AgentTarget { agent, uri, peer })
+    }
 }
 
 /// Re-reads trunks, agents, phones and presence from the store.

@@ -131,6 +131,9 @@ pub trait Host {
     /// until [`Host::release_agent`]. `exclude`: agents already tried.
     fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget>;
     fn release_agent(&mut self, agent: &AgentId);
+    /// A transfer names an agent: that agent's phone if they are free (then
+    /// engaged), else `None`.
+    fn agent_target(&mut self, username: &str) -> Option<AgentTarget>;
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +222,7 @@ struct Call {
     ended: bool,
     /// The SDP the carrier offered.
     offer: Vec<u8>,
+    transfers: u32,
 }
 
 #[derive(Debug)]
@@ -228,6 +232,9 @@ enum Purpose {
     Offer { call: u64 },
     Bye,
     Cancel,
+    /// A re-INVITE of our own (the carrier's media moves to a transfer's new
+    /// agent): its 2xx is ACKed, nothing else.
+    Refresh,
     /// A re-INVITE relayed from the other leg: its response goes back there.
     Relay { call: u64, origin: Box<rs::Request>, origin_peer: Peer, to_tag: String },
 }
@@ -432,9 +439,10 @@ impl B2bua {
             (Method::Bye, Some((id, leg))) => self.bye(now, peer, &p, &req, id, leg, host),
             (Method::Options, _) => self.respond(peer, &req, &p.branch, 200, Some("options"), &[("Allow", ALLOW.into())], None),
             (Method::Info | Method::Notify | Method::Update, Some(_)) => self.respond(peer, &req, &p.branch, 200, None, &[], None),
+            (Method::Refer, Some((id, Leg::B))) => self.refer(now, peer, &p, &req, id, host),
             (Method::Refer, Some(_)) => {
-                self.respond(peer, &req, &p.branch, 501, None, &[], None);
-                self.out.push(Output::Rejected { peer, reason: "REFER transfer is not supported on the SIP edge yet".into() });
+                self.respond(peer, &req, &p.branch, 403, None, &[], None);
+                self.out.push(Output::Rejected { peer, reason: "REFER from the carrier leg: only agents transfer".into() });
             }
             (Method::Cancel | Method::Bye | Method::Info | Method::Notify | Method::Update | Method::Refer, _) | (Method::Invite, _) => {
                 self.respond(peer, &req, &p.branch, 481, None, &[], None)
@@ -538,6 +546,7 @@ impl B2bua {
             persisted: false,
             ended: false,
             offer: req.body.clone(),
+            transfers: 0,
         };
         self.calls.insert(id, call);
         self.by_call_id.insert(p.call_id.clone(), (id, Leg::A));
@@ -576,6 +585,11 @@ impl B2bua {
             }
             return false;
         };
+        self.offer_to(now, id, target, host)
+    }
+
+    /// Sends the call's INVITE to one agent's phone (leg B).
+    fn offer_to(&mut self, now: OffsetDateTime, id: u64, target: AgentTarget, host: &mut dyn Host) -> bool {
         let branch = format!("z9hG4bK{}", self.unique());
         let from_tag = self.unique();
         let call_id = format!("{}@dialtone", self.unique());
@@ -880,6 +894,14 @@ impl B2bua {
             call.queued = false;
             let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
             let body = p.body().to_vec();
+            if matches!(call.a_state, AState::Answering | AState::Confirmed) {
+                // A transfer's new agent answered: move the carrier's media to them.
+                self.stats.answered += 1;
+                self.event(id, now, EventKind::OfferResult { agent: agent.clone(), result: OfferOutcome::Accepted });
+                self.event(id, now, EventKind::Answered { agent });
+                self.in_dialog(now, id, Leg::A, Method::Invite, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())), Purpose::Refresh);
+                return;
+            }
             let extra = [("Contact", contact)];
             let data = wire::response(&call.invite, 200, Some(&call.a_tag), &extra, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())));
             call.answer = Some(data);
@@ -991,9 +1013,56 @@ impl B2bua {
         self.waiting = keep;
     }
 
+    /// A blind transfer from the agent (RFC 3515): 202, the agent's leg is
+    /// hung up, and the caller continues on a new leg (its own VoiceCall,
+    /// linked as PreviousCallId/NextCallId) ringing the named agent.
+    fn refer(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, id: u64, host: &mut dyn Host) {
+        let live = self.calls.get(&id).is_some_and(|c| !c.ended && c.b.as_ref().is_some_and(|b| b.state == BState::Confirmed));
+        if !live {
+            return self.respond(peer, req, &p.branch, 481, None, &[], None);
+        }
+        let Some(refer_to) = p.header("Refer-To") else {
+            return self.respond(peer, req, &p.branch, 400, None, &[("Warning", "399 dialtone \"REFER without Refer-To\"".into())], None);
+        };
+        let username = wire::user_of(&refer_to);
+        let Some(target) = host.agent_target(&username) else {
+            self.out.push(Output::Rejected { peer, reason: format!("transfer to {username:?}: no such agent free") });
+            return self.respond(peer, req, &p.branch, 480, None, &[], None);
+        };
+        self.respond(peer, req, &p.branch, 202, None, &[], None);
+        let call = self.calls.get_mut(&id).expect("live");
+        call.transfers += 1;
+        let Ok(new_leg) = VendorCallKey::parse(&format!("{};transfer={}", call.a.call_id, call.transfers)) else {
+            host.release_agent(&target.agent);
+            return;
+        };
+        let old = call.b.as_mut().expect("live");
+        old.state = BState::Done;
+        let old_agent = old.agent.clone();
+        self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
+        host.release_agent(&old_agent);
+        let call = self.calls.get_mut(&id).expect("live");
+        if let Some(b) = call.b.take() {
+            self.by_call_id.remove(&b.dialog.call_id);
+        }
+        let to = dialtone_calls::TransferTarget::Agent(target.agent.clone());
+        self.event(id, now, EventKind::Transferred { to, new_leg: new_leg.clone() });
+        let call = self.calls.get_mut(&id).expect("live");
+        call.key = new_leg;
+        call.seq = 0;
+        call.tried.clear();
+        self.offer_to(now, id, target, host);
+    }
+
     /// Nobody answered within the queue's limit: the trunk's overflow.
     fn overflow(&mut self, now: OffsetDateTime, id: u64, host: &mut dyn Host) {
         let Some(call) = self.calls.get_mut(&id) else { return };
+        if !call.ended && matches!(call.a_state, AState::Confirmed | AState::Answering) {
+            // A transferred caller nobody took: hang up rather than leave them in silence.
+            call.a_state = AState::Done;
+            self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+            return self.end(now, id, EndReason::NoAnswer, host);
+        }
         if call.ended || !matches!(call.a_state, AState::Early) {
             return;
         }
