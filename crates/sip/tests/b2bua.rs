@@ -291,6 +291,35 @@ fn a_carrier_cancel_while_ringing_ends_the_call_and_cancels_the_agent_offer() {
 }
 
 #[test]
+fn a_phone_finishing_a_canceled_offer_releases_its_agent_only_once_and_reports_nothing_after_the_end() {
+    let (mut sim, _, b_invite) = ringing_call();
+    let out = sim.carrier(&carrier_cancel(KEY, BRANCH));
+    let cancel = out.request_to(AGENT1, Method::Cancel);
+    // Agent 1 is free again: the next caller gets it.
+    let out = sim.carrier(&invite("call-2@carrier", "z9hG4bK-inv2"));
+    out.request_to(AGENT1, Method::Invite);
+    assert!(sim.host.agents[0].busy);
+
+    sim.from(AGENT1, &answer(&cancel, 200, "OK", PHONE_TAG, AGENT1, None));
+    let out = sim.from(AGENT1, &answer(&b_invite, 487, "Request Terminated", PHONE_TAG, AGENT1, None));
+    assert_eq!(out.requests_to(AGENT1), vec![Method::Ack]);
+    assert!(sim.host.bad_releases.is_empty(), "agent 1 was released twice while on the second call");
+    assert!(out.events().is_empty(), "nothing after Ended: {:?}", out.summary());
+    assert!(sim.host.agents[0].busy, "agent 1 still rings for the second call");
+}
+
+#[test]
+fn a_canceled_offer_the_phone_never_finishes_releases_nothing_more_when_it_times_out() {
+    let (mut sim, _, _) = ringing_call();
+    sim.carrier(&carrier_cancel(KEY, BRANCH));
+    sim.carrier(&invite("call-2@carrier", "z9hG4bK-inv2"));
+    let out = sim.run_for(Duration::seconds(40), Duration::milliseconds(500));
+    let first = out.events().into_iter().filter(|e| e.key.as_str() == KEY).map(|e| e.kind).collect::<Vec<_>>();
+    assert!(sim.host.bad_releases.is_empty(), "an agent was released twice: {:?}", sim.host.bad_releases);
+    assert!(first.is_empty(), "nothing after Ended: {first:?}");
+}
+
+#[test]
 fn an_invite_from_an_address_that_is_no_trunk_is_refused_with_403() {
     let mut sim = Sim::new();
     let out = sim.from(STRANGER, &invite(KEY, BRANCH));
