@@ -3,7 +3,7 @@
 //!
 //! Each message states what RFC 4475 says of it and what the core does.
 //! Where the two differ the case carries a note: those are known deviations,
-//! not accidents, and each one is listed in `rfc4475/README.md`'s commit.
+//! not accidents, stated where the table below lists the message.
 
 mod support;
 
