@@ -914,7 +914,8 @@ impl B2bua {
             }
             return;
         }
-        if !current {
+        // A call ended (canceled) while this offer rang: its agent is already released.
+        if !current || call.ended {
             return;
         }
         let b = call.b.take().expect("current");
@@ -1108,7 +1109,7 @@ impl B2bua {
                     return;
                 }
                 if let Purpose::Offer { call } = tx.purpose {
-                    let current = self.calls.get(&call).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch);
+                    let current = self.calls.get(&call).filter(|c| !c.ended).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch);
                     if current {
                         let b = self.calls.get_mut(&call).and_then(|c| c.b.take()).expect("current");
                         self.by_call_id.remove(&b.dialog.call_id);
@@ -1119,7 +1120,7 @@ impl B2bua {
                 }
             }
             Timer::Offer(id, branch) => {
-                let current = self.calls.get(&id).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch && b.state == BState::Inviting);
+                let current = self.calls.get(&id).filter(|c| !c.ended).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch && b.state == BState::Inviting);
                 if !current {
                     return;
                 }

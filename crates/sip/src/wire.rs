@@ -64,8 +64,10 @@ impl Parsed {
 
 /// Parses and checks one message. Requests missing what a response needs
 /// (Via, From, To, Call-ID, CSeq) are unanswerable and dropped; a request
-/// whose CSeq method differs from its request line, or whose body is shorter
-/// than its Content-Length, is answered 400.
+/// whose CSeq method differs from its request line, whose body is shorter
+/// than its Content-Length, whose version is not SIP/2.0, whose Request-URI
+/// carries headers or which repeats a single-valued header (RFC 4475
+/// badvers, escruri, multi01) is answered 400.
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Malformed> {
     if bytes.len() > MAX_MESSAGE {
         return Err(Malformed::Unparseable(format!("message of {} bytes exceeds {MAX_MESSAGE}", bytes.len())));
@@ -92,6 +94,18 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Malformed> {
         msg,
     };
     if let SipMessage::Request(r) = &parsed.msg {
+        if r.version != rs::Version::V2 {
+            return Err(Malformed::BadRequest(format!("{} is not supported", r.version)));
+        }
+        if !r.uri.headers.is_empty() {
+            return Err(Malformed::BadRequest("the Request-URI carries headers".into()));
+        }
+        // RFC 3261 §7.3.1: these appear once; which copy counts is anybody's guess.
+        for name in ["Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length"] {
+            if r.headers.iter().filter(|h| h.name().eq_ignore_ascii_case(name)).count() > 1 {
+                return Err(Malformed::BadRequest(format!("more than one {name} header")));
+            }
+        }
         if r.method != parsed.cseq_method && r.method != Method::Ack && r.method != Method::Cancel {
             return Err(Malformed::BadRequest(format!("CSeq method {} differs from request method {}", parsed.cseq_method, r.method)));
         }
