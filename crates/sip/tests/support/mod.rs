@@ -105,6 +105,17 @@ impl Host for FakeHost {
             _ => self.bad_releases.push(agent.clone()),
         }
     }
+
+    /// `agent1`, `agent2`: that agent if free.
+    fn agent_target(&mut self, username: &str) -> Option<AgentTarget> {
+        let n: usize = username.strip_prefix("agent")?.parse().ok()?;
+        let a = self.agents.get_mut(n.checked_sub(1)?)?;
+        if a.busy {
+            return None;
+        }
+        a.busy = true;
+        Some(a.target.clone())
+    }
 }
 
 /// The core, its host and a clock moved by hand.
