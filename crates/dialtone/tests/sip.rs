@@ -362,9 +362,9 @@ fn an_agent_transfers_a_caller_blind_to_another_agent_and_the_two_legs_are_linke
     site.run(&["agent", "status", "second", "Available"], None);
     std::thread::sleep(Duration::from_millis(1500)); // the edge re-reads presence every second
     let uac = scenario(&site, "uac_transferred.xml", &[]);
-    Sipp::start(&[&format!("127.0.0.1:{sip}"), "-sf", &uac, "-s", "support", "-m", "1", "-p", &free_port().to_string()], site.dir.path())
-        .succeed(Duration::from_secs(30));
-    first_phone.succeed(Duration::from_secs(10));
+    let carrier = Sipp::start(&[&format!("127.0.0.1:{sip}"), "-sf", &uac, "-s", "support", "-m", "1", "-p", &free_port().to_string(), "-trace_err"], site.dir.path());
+    first_phone.succeed(Duration::from_secs(20));
+    carrier.succeed(Duration::from_secs(30));
 
     let ids: std::collections::HashMap<String, String> = site
         .query("SELECT Id, Username FROM User WHERE Username IN ('first', 'second')")
