@@ -368,6 +368,9 @@ pub enum TrunkCommand {
         /// SIP: the source address the trunk's INVITEs come from.
         #[arg(long, required_if_eq("provider", "sip"))]
         match_ip: Option<std::net::IpAddr>,
+        /// SIP: where click-to-dial calls go out (default: --match-ip, port 5060).
+        #[arg(long)]
+        outbound: Option<std::net::SocketAddr>,
         /// SIP: seconds a caller waits for a free agent before the overflow.
         #[arg(long, default_value_t = 30)]
         queue_timeout: u32,

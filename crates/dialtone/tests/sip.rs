@@ -87,7 +87,10 @@ impl Site {
     }
 
     fn serve(&self, sip_port: u16) -> Server {
-        let http = free_port();
+        self.serve_on(sip_port, free_port())
+    }
+
+    fn serve_on(&self, sip_port: u16, http: u16) -> Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--data", &self.data(), "--http", &format!("127.0.0.1:{http}"), "--sip", &format!("127.0.0.1:{sip_port}")])
             .stdout(Stdio::piped())
@@ -384,4 +387,45 @@ fn an_agent_transfers_a_caller_blind_to_another_agent_and_the_two_legs_are_linke
     assert_eq!(b["OwnerId"].as_str(), Some(ids["second"].as_str()), "{b}");
     assert_eq!(b["CallType"], "Transfer", "{b}");
     assert!(b["VendorCallKey"].as_str().unwrap().starts_with(a["VendorCallKey"].as_str().unwrap()), "{a}\n{b}");
+}
+
+#[test]
+fn click_to_dial_rings_the_agents_phone_then_the_customer_through_the_trunk() {
+    sipp_exists();
+    let site = Site::new();
+    let (phone, customer) = (free_port(), free_port());
+    site.agent("caller", Some(&format!("sip:caller@127.0.0.1:{phone}")), "Available");
+    site.run(
+        &["trunk", "add", "carrier", "--provider", "sip", "--match-ip", "127.0.0.1", "--outbound", &format!("127.0.0.1:{customer}"), "--call-center", "SipCC"],
+        None,
+    );
+    let token = site.run(&["token", "create", "caller"], None).trim().to_string();
+    let sip = free_port();
+    let http = free_port();
+    let _server = site.serve_on(sip, http);
+    let _phone = Sipp::start(&["-sn", "uas", "-p", &phone.to_string()], site.dir.path());
+    let answering = scenario(&site, "uas_customer.xml", &[]);
+    let customer_side = Sipp::start(&["-sf", &answering, "-p", &customer.to_string(), "-m", "1"], site.dir.path());
+
+    let url = format!("http://127.0.0.1:{http}/api/calls/dial");
+    // The banner prints just before the HTTP listener binds.
+    let mut reply = eventually("the HTTP listener", || ureq::post(&url).header("Authorization", &format!("Bearer {token}")).send_json(serde_json::json!({"to": "(415) 555-0142"})).ok());
+    assert_eq!(reply.status(), 202);
+    let body: serde_json::Value = reply.body_mut().read_json().unwrap();
+    let key = body["vendorCallKey"].as_str().unwrap().to_string();
+    customer_side.succeed(Duration::from_secs(20));
+
+    let row = eventually("the ended outbound call", || {
+        let rows = site.query(&format!("SELECT CallType, ToPhoneNumber, OwnerId, CallDisposition, DisconnectReason, CallEndDateTime FROM VoiceCall WHERE VendorCallKey = '{key}'"));
+        rows.into_iter().next().filter(|r| !r["CallEndDateTime"].is_null())
+    });
+    let caller = site.query("SELECT Id FROM User WHERE Username = 'caller'")[0]["Id"].as_str().unwrap().to_string();
+    assert_eq!(row["CallType"], "Outbound", "{row}");
+    assert_eq!(row["ToPhoneNumber"], "+14155550142", "{row}");
+    assert_eq!(row["OwnerId"].as_str(), Some(caller.as_str()), "{row}");
+    assert_eq!((row["CallDisposition"].as_str(), row["DisconnectReason"].as_str()), (Some("completed"), Some("CustomerDisconnect")), "{row}");
+
+    // A second dial while the first is over works; a dial with no number is refused clearly.
+    let bad = ureq::post(&url).header("Authorization", &format!("Bearer {token}")).send_json(serde_json::json!({"number": "x"}));
+    assert!(matches!(bad, Err(ureq::Error::StatusCode(400))), "{bad:?}");
 }

@@ -23,6 +23,8 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("INVALID_JWT", 401, "auth", "A partner telephony request has no bearer JWT, or one that is malformed, forged, signed with another key, or for another call center."),
     ("JWT_EXPIRED", 401, "auth", "A partner telephony JWT is past its exp, or before its nbf or iat (30 seconds of leeway); sign a fresh one."),
     ("CALL_NOT_LIVE", 409, "request", "The call is no longer held by the call desk (it was closed long ago, or Dialtone restarted), so provider updates cannot reach it."),
+    ("AGENT_NOT_AVAILABLE", 409, "request", "Click-to-dial: the agent is not Available, is already on a call, or has no phone connected (registered or a static SIP contact)."),
+    ("SIP_NOT_RUNNING", 503, "request", "Click-to-dial needs the SIP edge: start the server with `dialtone serve --sip ADDRESS`."),
     ("RECORDING_LINK_INVALID", 403, "access", "A recording link was altered, forged or is for another user."),
     ("RECORDING_LINK_EXPIRED", 403, "access", "A recording link is past its few minutes of life; ask for a new one."),
     ("RECORDING_REMOVED", 410, "request", "The recording reference was removed by a retention policy or an erasure."),

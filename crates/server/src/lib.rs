@@ -52,6 +52,8 @@ pub struct AppState {
     pub calls: Arc<calldesk::CallDesk>,
     /// "http" or "https": the scheme of the listener this state serves.
     pub scheme: &'static str,
+    /// The running SIP edge, once `serve --sip` started it (click-to-dial uses it).
+    pub sip: Arc<std::sync::OnceLock<sipedge::SipControl>>,
 }
 
 impl AppState {
@@ -73,7 +75,7 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), scheme: "http" })
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), scheme: "http", sip: Arc::default() })
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.
@@ -134,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route("/telephony/twilio/recording", post(twilio::recording))
         .route("/telephony/twilio/transcription", post(twilio::transcription))
         .route("/api/calls/events", post(events::ingest))
+        .route("/api/calls/dial", post(sipedge::dial))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))

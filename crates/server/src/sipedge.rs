@@ -36,6 +36,9 @@ pub struct SipTrunk {
     pub queue_timeout_secs: u32,
     /// `reject` (480), `voicemail:URI` or `forward:URI` (302 to it).
     pub overflow: String,
+    /// Where click-to-dial calls go out (default: `match_ip`, port 5060).
+    #[serde(default)]
+    pub outbound: Option<SocketAddr>,
 }
 
 pub fn trunk_setting(name: &str) -> String {
@@ -93,7 +96,7 @@ pub fn contact_peer(uri: &str) -> Option<Peer> {
 #[derive(Default)]
 pub struct Directory {
     pub board: Board,
-    trunks: HashMap<IpAddr, Trunk>,
+    pub(crate) trunks: HashMap<IpAddr, Trunk>,
     users: HashMap<String, PhoneUser>,
     statics: HashMap<AgentId, (String, Peer)>,
     bindings: HashMap<AgentId, Binding>,
@@ -220,6 +223,13 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// What the API needs of the running SIP edge.
+#[derive(Clone)]
+pub struct SipControl {
+    pub host: SipHost,
+    pub dials: mpsc::UnboundedSender<dialtone_sip::Dial>,
+}
+
 /// A running SIP edge.
 pub struct SipEdge {
     pub local: SocketAddr,
@@ -242,7 +252,9 @@ pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<
     let (persisted_tx, persisted_rx) = mpsc::unbounded_channel();
     let (stats_tx, stats_rx) = watch::channel(dialtone_sip::Stats::default());
     let core = B2bua::new(dialtone_sip::Config::new(local));
-    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, stats: stats_tx, shutdown };
+    let (dials_tx, dials_rx) = mpsc::unbounded_channel();
+    let _ = state.sip.set(SipControl { host: host.clone(), dials: dials_tx });
+    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, dials: dials_rx, stats: stats_tx, shutdown };
     tokio::spawn(dialtone_sip::driver::run(udp, tcp, core, host.clone(), channels));
     tokio::spawn(pump(state.clone(), events_rx, persisted_tx));
     tokio::spawn(keep_bindings(state.store.clone(), persist_rx));
@@ -290,6 +302,61 @@ async fn keep_bindings(store: dialtone_store::DynStore, mut rx: mpsc::UnboundedR
             tracing::warn!(error = %e, %username, "saving a SIP registration");
         }
     }
+}
+
+/// `POST /api/calls/dial` `{"to": "+14155550100"}`: click-to-dial for the
+/// signed-in agent. Their phone rings first; once they pick up, the customer
+/// is called through their call center's SIP trunk. Answers 202 with the
+/// call's `vendorCallKey` (its VoiceCall appears at once).
+pub async fn dial(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    s: crate::auth::Session,
+    body: axum::body::Bytes,
+) -> Result<(axum::http::StatusCode, axum::Json<serde_json::Value>), ApiError> {
+    use dialtone_access::SystemPerm;
+    if !s.grants.has(SystemPerm::UseSoftphone) {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "placing calls needs the Use Softphone permission"));
+    }
+    let body: serde_json::Value = serde_json::from_slice(&body).map_err(|e| ApiError::new("JSON_PARSER_ERROR", format!("the body is not JSON: {e}")))?;
+    let to = body.get("to").and_then(|v| v.as_str()).ok_or_else(|| ApiError::new("REQUIRED_FIELD_MISSING", "give the number to call: {\"to\": \"+14155550100\"}"))?;
+    let number = state.store.normalizer().normalize(to).ok_or_else(|| ApiError::new("INVALID_FIELD", format!("{to:?} is not a phone number")))?;
+    let control = state.sip.get().cloned().ok_or_else(|| ApiError::new("SIP_NOT_RUNNING", "this server runs no SIP edge: start it with `dialtone serve --sip ADDRESS`"))?;
+    let user = state.store.get(state.store.schema().object("User").expect("standard object"), &s.user_id).await?.ok_or_else(ApiError::session)?;
+    let username = user.get("Username").and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let center = user.get("CallCenterId").and_then(|v| v.as_str()).and_then(|c| SalesforceId::parse(c).ok());
+    let Some(center) = center else {
+        return Err(ApiError::new("INVALID_FIELD", format!("{username} belongs to no call center: assign one first")));
+    };
+    let (agent, trunk) = {
+        let mut h = control.host.clone();
+        let trunk = {
+            let d = h.0.lock().expect("directory lock");
+            d.trunks.iter().find(|(_, t)| t.call_center.as_ref() == Some(&center)).map(|(ip, t)| (*ip, t.clone()))
+        };
+        let Some((ip, trunk)) = trunk else {
+            return Err(ApiError::new("INVALID_FIELD", "the call center has no SIP trunk: `dialtone trunk add NAME --provider sip …` first"));
+        };
+        let agent = h.agent_target(&username).ok_or_else(|| {
+            ApiError::new("AGENT_NOT_AVAILABLE", format!("{username} cannot take a call now: set the status to Available and connect a phone (registered or --sip-contact)"))
+        })?;
+        let out = trunk_outbound(ip, &trunk.name, &state).await;
+        (agent, out)
+    };
+    let key = VendorCallKey::parse(&format!("dial-{}@dialtone", crate::auth::random_secret(12))).map_err(ApiError::ours)?;
+    let number_text = number.as_str().to_string();
+    let dial = dialtone_sip::Dial { key: key.clone(), agent, number: number_text, trunk, call_center: Some(center) };
+    control.dials.send(dial).map_err(|_| ApiError::new("SIP_NOT_RUNNING", "the SIP edge has stopped"))?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"vendorCallKey": key.as_str(), "to": number.as_str()}))))
+}
+
+/// Where a trunk takes outbound calls: its `outbound` address, else its
+/// matched address on port 5060.
+async fn trunk_outbound(ip: IpAddr, name: &str, state: &AppState) -> Peer {
+    let configured = match state.store.setting(&trunk_setting(name)).await {
+        Ok(Some(json)) => serde_json::from_str::<SipTrunk>(&json).ok().and_then(|t| t.outbound),
+        _ => None,
+    };
+    Peer { addr: configured.unwrap_or(SocketAddr::new(ip, 5060)), transport: Transport::Udp }
 }
 
 /// Sets an agent's presence (the CLI and the API both call this).

@@ -136,6 +136,21 @@ pub trait Host {
     fn agent_target(&mut self, username: &str) -> Option<AgentTarget>;
 }
 
+/// Click-to-dial: ring the agent's phone first, then the customer through a
+/// trunk (RFC 3725 flow I: the phone's SDP offer goes to the customer, the
+/// customer's answer back in the ACK to the phone).
+#[derive(Debug, Clone)]
+pub struct Dial {
+    /// The customer leg's Call-ID: the VoiceCall's VendorCallKey.
+    pub key: VendorCallKey,
+    pub agent: AgentTarget,
+    /// The number as dialled (the Request-URI's user part).
+    pub number: String,
+    /// Where the trunk takes calls out.
+    pub trunk: Peer,
+    pub call_center: Option<SalesforceId>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     Send { peer: Peer, data: Vec<u8> },
@@ -223,6 +238,16 @@ struct Call {
     /// The SDP the carrier offered.
     offer: Vec<u8>,
     transfers: u32,
+    /// Click-to-dial: the phone's 200 (its SDP offer) waiting for the
+    /// customer's answer to go back in the ACK; the customer INVITE's branch.
+    outbound: Option<OutboundState>,
+}
+
+#[derive(Debug)]
+struct OutboundState {
+    agent_answer: Option<Parsed>,
+    agent_invite_branch: String,
+    customer_branch: Option<String>,
 }
 
 #[derive(Debug)]
@@ -232,11 +257,15 @@ enum Purpose {
     Offer { call: u64 },
     Bye,
     Cancel,
+    /// Click-to-dial: the offer-less INVITE to the agent's phone.
+    DialAgent { call: u64 },
+    /// Click-to-dial: the INVITE to the customer, carrying the phone's offer.
+    DialCustomer { call: u64 },
     /// A re-INVITE of our own (the carrier's media moves to a transfer's new
     /// agent): its 2xx is ACKed, nothing else.
     Refresh,
     /// A re-INVITE relayed from the other leg: its response goes back there.
-    Relay { call: u64, origin: Box<rs::Request>, origin_peer: Peer, to_tag: String },
+    Relay { origin: Box<rs::Request>, origin_peer: Peer, to_tag: String },
 }
 
 #[derive(Debug)]
@@ -547,6 +576,7 @@ impl B2bua {
             ended: false,
             offer: req.body.clone(),
             transfers: 0,
+            outbound: None,
         };
         self.calls.insert(id, call);
         self.by_call_id.insert(p.call_id.clone(), (id, Leg::A));
@@ -704,6 +734,22 @@ impl B2bua {
         }
     }
 
+    /// Click-to-dial: stops the customer's INVITE while it rings.
+    fn cancel_customer(&mut self, now: OffsetDateTime, id: u64) {
+        let Some(branch) = self.calls.get(&id).and_then(|c| c.outbound.as_ref()).and_then(|o| o.customer_branch.clone()) else { return };
+        let Some(tx) = self.client.get(&branch) else { return };
+        if tx.done {
+            return;
+        }
+        let Some((uri, from, to, call_id, cseq)) = tx.ack.clone() else { return };
+        let peer = tx.peer;
+        let via = self.via(peer.transport);
+        let out = Outgoing { method: Method::Cancel, uri: &uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
+        if let Ok(data) = wire::request(&out) {
+            self.start_client(now, format!("{branch};cancel"), Method::Cancel, peer, data, Purpose::Cancel, None);
+        }
+    }
+
     fn end(&mut self, now: OffsetDateTime, id: u64, reason: EndReason, host: &mut dyn Host) {
         let Some(call) = self.calls.get_mut(&id) else { return };
         if call.ended {
@@ -769,6 +815,8 @@ impl B2bua {
             Leg::B => {
                 if a_live {
                     self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+                } else {
+                    self.cancel_customer(now, id);
                 }
                 self.end(now, id, EndReason::AgentDisconnect, host);
             }
@@ -798,7 +846,7 @@ impl B2bua {
         let ctype = req.header_value("Content-Type").unwrap_or_else(|| "application/sdp".into());
         let body = req.body.clone();
         let other = if leg == Leg::A { Leg::B } else { Leg::A };
-        let purpose = Purpose::Relay { call: id, origin: Box::new(req), origin_peer: peer, to_tag };
+        let purpose = Purpose::Relay { origin: Box::new(req), origin_peer: peer, to_tag };
         self.in_dialog(now, id, other, Method::Invite, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())), purpose);
         if let Some(kind) = change {
             self.event(id, now, kind);
@@ -814,6 +862,12 @@ impl B2bua {
         }
         tx.retransmit = false;
         if code < 200 {
+            if code == 180
+                && let Purpose::DialCustomer { call } = tx.purpose
+                && self.calls.get(&call).is_some_and(|c| c.a_state == AState::Early && !c.ended)
+            {
+                self.event(call, now, EventKind::Ringing);
+            }
             return;
         }
         if tx.done {
@@ -829,7 +883,8 @@ impl B2bua {
         let peer = tx.peer;
         let ack = tx.ack.clone();
         let method = tx.method;
-        if method == Method::Invite {
+        let holds_ack = (200..300).contains(&code) && matches!(self.client.get(&branch), Some(ClientTx { purpose: Purpose::DialAgent { .. }, .. }));
+        if method == Method::Invite && !holds_ack {
             let ack_data = self.ack_for(&p, code, peer, ack);
             if let (Some(data), Some(tx)) = (ack_data.clone(), self.client.get_mut(&branch)) {
                 if (200..300).contains(&code) {
@@ -840,15 +895,21 @@ impl B2bua {
                 self.send(peer, data);
             }
         }
-        let purpose = match self.client.get(&branch) {
-            Some(ClientTx { purpose: Purpose::Offer { call }, .. }) => Some((true, *call)),
-            Some(ClientTx { purpose: Purpose::Relay { call, .. }, .. }) => Some((false, *call)),
-            _ => None,
-        };
-        match purpose {
-            Some((true, id)) => self.offer_answered(now, id, &branch, code, &p, host),
-            Some((false, _)) => self.relay_answered(&branch, code, &p),
-            None => {}
+        match self.client.get(&branch).map(|t| &t.purpose) {
+            Some(Purpose::Offer { call }) => {
+                let id = *call;
+                self.offer_answered(now, id, &branch, code, &p, host)
+            }
+            Some(Purpose::Relay { .. }) => self.relay_answered(&branch, code, &p),
+            Some(Purpose::DialAgent { call }) => {
+                let id = *call;
+                self.dial_agent_answered(now, id, code, p, host)
+            }
+            Some(Purpose::DialCustomer { call }) => {
+                let id = *call;
+                self.dial_customer_answered(now, id, code, &p, host)
+            }
+            _ => {}
         }
     }
 
@@ -1014,6 +1075,233 @@ impl B2bua {
         self.waiting = keep;
     }
 
+    /// Starts a click-to-dial call: the agent's phone rings first.
+    pub fn dial(&mut self, now: OffsetDateTime, dial: Dial, host: &mut dyn Host) -> Vec<Output> {
+        self.last_now = now;
+        let id = self.next_id;
+        self.next_id += 1;
+        let key = dial.key.clone();
+        let number_uri = format!("sip:{}@{}", dial.number, dial.trunk.addr);
+        let local_tag = self.unique();
+        // Leg A is the customer's; we are its UAC. Its "INVITE" is the one we
+        // will send, kept for the parts of the core that read one.
+        let placeholder = rs::Request {
+            method: Method::Invite,
+            uri: rs::Uri::try_from(number_uri.as_str()).unwrap_or_default(),
+            version: rs::Version::V2,
+            headers: Default::default(),
+            body: Vec::new(),
+        };
+        let a = Dialog {
+            peer: dial.trunk,
+            call_id: key.to_string(),
+            local: format!("<sip:{}@{}>;tag={local_tag}", dial.agent.agent, self.cfg.local),
+            remote: format!("<{number_uri}>"),
+            remote_target: number_uri.clone(),
+            cseq: 1,
+        };
+        let trunk = Trunk { name: "outbound".into(), call_center: dial.call_center.clone(), queue: QueueName::parse("Outbound").expect("a name"), queue_timeout: Duration::ZERO, overflow: Overflow::Reject };
+        let call = Call {
+            key: key.clone(),
+            seq: 0,
+            trunk,
+            invite: placeholder,
+            invite_branch: String::new(),
+            a_state: AState::Early,
+            a,
+            a_tag: local_tag,
+            answer: None,
+            answer_interval: self.cfg.t1,
+            answer_deadline: now,
+            b: None,
+            tried: vec![dial.agent.agent.clone()],
+            queued: false,
+            queue_deadline: None,
+            held: false,
+            persisted: true,
+            ended: false,
+            offer: Vec::new(),
+            transfers: 0,
+            outbound: Some(OutboundState { agent_answer: None, agent_invite_branch: String::new(), customer_branch: None }),
+        };
+        self.calls.insert(id, call);
+        self.by_call_id.insert(key.to_string(), (id, Leg::A));
+        self.stats.calls += 1;
+        let initiated = EventKind::Initiated { direction: Direction::Outbound, from: dial.agent.agent.to_string(), to: dial.number.clone(), call_center: dial.call_center };
+        self.event(id, now, initiated);
+        // The phone shows the number it is calling.
+        let branch = format!("z9hG4bK{}", self.unique());
+        let from_tag = self.unique();
+        let b_call_id = format!("{}@dialtone", self.unique());
+        let via = self.via(dial.agent.peer.transport);
+        let contact = self.contact(dial.agent.peer.transport);
+        let from = format!("<sip:{}@{}>;tag={from_tag}", dial.number, self.cfg.local);
+        let to = format!("<{}>", dial.agent.uri);
+        let extra = [("X-Dialtone-Call", key.to_string())];
+        let out = Outgoing { method: Method::Invite, uri: &dial.agent.uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &b_call_id, cseq: 1, contact: Some(&contact), extra: &extra, body: None };
+        match wire::request(&out) {
+            Ok(data) => {
+                let dialog = Dialog { peer: dial.agent.peer, call_id: b_call_id.clone(), local: from.clone(), remote: to.clone(), remote_target: dial.agent.uri.clone(), cseq: 1 };
+                let call = self.calls.get_mut(&id).expect("inserted");
+                call.b = Some(BLeg { agent: dial.agent.agent.clone(), invite_branch: branch.clone(), state: BState::Inviting, dialog });
+                if let Some(o) = call.outbound.as_mut() {
+                    o.agent_invite_branch = branch.clone();
+                }
+                self.by_call_id.insert(b_call_id.clone(), (id, Leg::B));
+                self.start_client(now, branch, Method::Invite, dial.agent.peer, data, Purpose::DialAgent { call: id }, Some((dial.agent.uri, from, to, b_call_id, 1)));
+                self.event(id, now, EventKind::Offered { agent: dial.agent.agent });
+            }
+            Err(reason) => {
+                self.out.push(Output::Rejected { peer: dial.agent.peer, reason });
+                self.dial_failed(now, id, EndReason::Failed, host);
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// The agent's phone answered a click-to-dial (its 200 holds the SDP
+    /// offer): now call the customer with it.
+    fn dial_agent_answered(&mut self, now: OffsetDateTime, id: u64, code: u16, p: Parsed, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            return;
+        }
+        if !(200..300).contains(&code) {
+            if let Some(b) = call.b.as_mut() {
+                b.state = BState::Done;
+            }
+            return self.dial_failed(now, id, EndReason::Canceled, host);
+        }
+        let b = call.b.as_mut().expect("dialling");
+        b.state = BState::Confirmed;
+        b.dialog.remote = p.header("To").unwrap_or_default();
+        if let Some((uri, _)) = p.header("Contact").and_then(|c| wire::contact(&c)) {
+            b.dialog.remote_target = uri.to_string();
+        }
+        let sdp = p.body().to_vec();
+        let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        call.offer = sdp.clone();
+        if let Some(o) = call.outbound.as_mut() {
+            o.agent_answer = Some(p);
+        }
+        let d = call.a.clone();
+        let branch = format!("z9hG4bK{}", self.unique());
+        let via = self.via(d.peer.transport);
+        let contact = self.contact(d.peer.transport);
+        let out = Outgoing {
+            method: Method::Invite,
+            uri: &d.remote_target,
+            via: &via,
+            branch: &branch,
+            from: &d.local,
+            to: &d.remote,
+            call_id: &d.call_id,
+            cseq: d.cseq,
+            contact: Some(&contact),
+            extra: &[],
+            body: (!sdp.is_empty()).then_some((ctype.as_str(), sdp.as_slice())),
+        };
+        match wire::request(&out) {
+            Ok(data) => {
+                if let Some(o) = self.calls.get_mut(&id).and_then(|c| c.outbound.as_mut()) {
+                    o.customer_branch = Some(branch.clone());
+                }
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.invite_branch = branch.clone();
+                }
+                let ack = Some((d.remote_target.clone(), d.local.clone(), d.remote.clone(), d.call_id.clone(), d.cseq));
+                self.start_client(now, branch, Method::Invite, d.peer, data, Purpose::DialCustomer { call: id }, ack);
+            }
+            Err(reason) => {
+                self.out.push(Output::Rejected { peer: d.peer, reason });
+                self.dial_failed(now, id, EndReason::Failed, host);
+            }
+        }
+    }
+
+    /// The customer answered (or did not): complete or tear down both legs.
+    fn dial_customer_answered(&mut self, now: OffsetDateTime, id: u64, code: u16, p: &Parsed, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            // The agent gave up while the customer rang: hang the customer up.
+            if (200..300).contains(&code) {
+                call.a.remote = p.header("To").unwrap_or_default();
+                if let Some((uri, _)) = p.header("Contact").and_then(|c| wire::contact(&c)) {
+                    call.a.remote_target = uri.to_string();
+                }
+                self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+            }
+            return;
+        }
+        if !(200..300).contains(&code) {
+            let reason = match code {
+                486 | 600 => EndReason::Busy,
+                408 | 480 | 487 => EndReason::NoAnswer,
+                _ => EndReason::Failed,
+            };
+            return self.dial_failed(now, id, reason, host);
+        }
+        call.a.remote = p.header("To").unwrap_or_default();
+        if let Some((uri, _)) = p.header("Contact").and_then(|c| wire::contact(&c)) {
+            call.a.remote_target = uri.to_string();
+        }
+        call.a_state = AState::Confirmed;
+        let agent = call.b.as_ref().map(|b| b.agent.clone());
+        let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        self.ack_agent(now, id, Some((ctype.as_str(), p.body())));
+        self.stats.answered += 1;
+        if let Some(agent) = agent {
+            self.event(id, now, EventKind::Answered { agent });
+        }
+    }
+
+    /// ACKs the agent phone's 200 of a click-to-dial, with the customer's SDP
+    /// answer (or none when the call failed).
+    fn ack_agent(&mut self, _now: OffsetDateTime, id: u64, body: Option<(&str, &[u8])>) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        let Some(o) = call.outbound.as_mut() else { return };
+        let Some(answer) = o.agent_answer.take() else { return };
+        let branch = o.agent_invite_branch.clone();
+        let Some(tx) = self.client.get(&branch) else { return };
+        let (peer, Some((uri, from, _, call_id, cseq))) = (tx.peer, tx.ack.clone()) else { return };
+        let to = answer.header("To").unwrap_or_default();
+        let uri = answer.header("Contact").and_then(|c| wire::contact(&c)).map(|(u, _)| u.to_string()).unwrap_or(uri);
+        let ack_branch = format!("z9hG4bK{}", self.unique());
+        let via = self.via(peer.transport);
+        let out = Outgoing { method: Method::Ack, uri: &uri, via: &via, branch: &ack_branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: body.filter(|(_, b)| !b.is_empty()) };
+        if let Ok(data) = wire::request(&out) {
+            if let Some(tx) = self.client.get_mut(&branch) {
+                tx.ack_2xx = Some((peer, data.clone()));
+            }
+            self.send(peer, data);
+        }
+    }
+
+    /// A click-to-dial that did not connect: the phone's leg is closed (ACK
+    /// then BYE if it answered, CANCEL if it still rings) and the call ends.
+    fn dial_failed(&mut self, now: OffsetDateTime, id: u64, reason: EndReason, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            return;
+        }
+        call.a_state = AState::Done;
+        let b_state = call.b.as_ref().map(|b| b.state);
+        match b_state {
+            Some(BState::Confirmed) => {
+                let hold = b"v=0\r\no=dialtone 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n".to_vec();
+                let offered = self.calls.get(&id).is_some_and(|c| !c.offer.is_empty());
+                self.ack_agent(now, id, offered.then_some(("application/sdp", hold.as_slice())));
+                self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
+            }
+            Some(BState::Inviting) => self.cancel_b(now, id),
+            _ => {}
+        }
+        if let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.as_mut()) {
+            b.state = BState::Done;
+        }
+        self.end(now, id, reason, host);
+    }
+
     /// A blind transfer from the agent (RFC 3515): 202, the agent's leg is
     /// hung up, and the caller continues on a new leg (its own VoiceCall,
     /// linked as PreviousCallId/NextCallId) ringing the named agent.
@@ -1107,6 +1395,9 @@ impl B2bua {
                 }
                 if tx.done {
                     return;
+                }
+                if let Purpose::DialAgent { call } | Purpose::DialCustomer { call } = tx.purpose {
+                    self.dial_failed(now, call, EndReason::NoAnswer, host);
                 }
                 if let Purpose::Offer { call } = tx.purpose {
                     let current = self.calls.get(&call).filter(|c| !c.ended).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch);

@@ -16,6 +16,8 @@ use time::OffsetDateTime;
 pub struct Channels {
     pub events: mpsc::UnboundedSender<CallEvent>,
     pub persisted: mpsc::UnboundedReceiver<VendorCallKey>,
+    /// Click-to-dial requests from the API.
+    pub dials: mpsc::UnboundedReceiver<crate::Dial>,
     pub stats: watch::Sender<crate::Stats>,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -63,6 +65,7 @@ pub async fn run<H: Host + Send>(udp: UdpSocket, tcp: TcpListener, mut core: B2b
                 }
                 out
             }
+            Some(dial) = ch.dials.recv() => core.dial(OffsetDateTime::now_utc(), dial, &mut host),
             _ = tokio::time::sleep(wait) => core.poll(OffsetDateTime::now_utc(), &mut host),
             _ = ch.shutdown.changed() => break,
         };
