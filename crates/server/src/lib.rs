@@ -174,7 +174,7 @@ pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()>
         tasks.spawn(async move {
             axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(app))
                 .with_graceful_shutdown(async {
-                    let _ = tokio::signal::ctrl_c().await;
+                    shutdown_signal().await;
                 })
                 .await
         });
@@ -186,7 +186,7 @@ pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()>
         let handle = axum_server::Handle::new();
         let h = handle.clone();
         tokio::spawn(async move {
-            let _ = tokio::signal::ctrl_c().await;
+            shutdown_signal().await;
             h.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
         });
         tasks.spawn(async move {
@@ -200,6 +200,29 @@ pub async fn serve(state: AppState, listeners: Listeners) -> std::io::Result<()>
         r.map_err(std::io::Error::other)??;
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (systemd, docker stop, kill): the server stops taking
+/// requests and finishes the ones in flight.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Writes (or reuses) a self-signed certificate for localhost and 127.0.0.1
