@@ -716,36 +716,31 @@ impl B2bua {
 
     fn cancel_b(&mut self, now: OffsetDateTime, id: u64) {
         let Some(b) = self.calls.get(&id).and_then(|c| c.b.as_ref()) else { return };
-        if b.state != BState::Inviting {
-            return;
-        }
-        let branch = b.invite_branch.clone();
-        let Some(tx) = self.client.get(&branch) else { return };
-        if tx.done {
-            return;
-        }
-        let Some((uri, from, to, call_id, cseq)) = tx.ack.clone() else { return };
-        let peer = tx.peer;
-        let via = self.via(peer.transport);
-        let out = Outgoing { method: Method::Cancel, uri: &uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
-        if let Ok(data) = wire::request(&out) {
-            // CANCEL shares the INVITE's branch; key its transaction apart.
-            self.start_client(now, format!("{branch};cancel"), Method::Cancel, peer, data, Purpose::Cancel, None);
+        if b.state == BState::Inviting {
+            let branch = b.invite_branch.clone();
+            self.cancel_invite(now, &branch);
         }
     }
 
     /// Click-to-dial: stops the customer's INVITE while it rings.
     fn cancel_customer(&mut self, now: OffsetDateTime, id: u64) {
-        let Some(branch) = self.calls.get(&id).and_then(|c| c.outbound.as_ref()).and_then(|o| o.customer_branch.clone()) else { return };
-        let Some(tx) = self.client.get(&branch) else { return };
+        if let Some(branch) = self.calls.get(&id).and_then(|c| c.outbound.as_ref()).and_then(|o| o.customer_branch.clone()) {
+            self.cancel_invite(now, &branch);
+        }
+    }
+
+    /// CANCELs one of our INVITEs that has no final response yet.
+    fn cancel_invite(&mut self, now: OffsetDateTime, branch: &str) {
+        let Some(tx) = self.client.get(branch) else { return };
         if tx.done {
             return;
         }
         let Some((uri, from, to, call_id, cseq)) = tx.ack.clone() else { return };
         let peer = tx.peer;
         let via = self.via(peer.transport);
-        let out = Outgoing { method: Method::Cancel, uri: &uri, via: &via, branch: &branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
+        let out = Outgoing { method: Method::Cancel, uri: &uri, via: &via, branch, from: &from, to: &to, call_id: &call_id, cseq, contact: None, extra: &[], body: None };
         if let Ok(data) = wire::request(&out) {
+            // CANCEL shares the INVITE's branch; key its transaction apart.
             self.start_client(now, format!("{branch};cancel"), Method::Cancel, peer, data, Purpose::Cancel, None);
         }
     }
