@@ -131,7 +131,7 @@ CLIENT_SECRET=$(sed -n 's/^client_secret=//p' <<<"$APP_OUT" | head -n 1)
 [[ -n "$CLIENT_ID" && -n "$CLIENT_SECRET" ]] ||
   die "'dialtone app add' did not print client_id=... and client_secret=... lines; it printed: $APP_OUT"
 
-log "adding a call center and a Twilio trunk"
+log "adding a call center, a Twilio trunk and an agent"
 cat >"$DATA/AcceptanceCC.xml" <<'XML'
 <callCenter>
   <section sortOrder="0" name="reqGeneralInfo" label="General Information">
@@ -153,6 +153,10 @@ printf '%s' "$TWILIO_TOKEN" |
     --public-url "http://127.0.0.1:$HTTP_PORT" --call-center AcceptanceCC \
     --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
   die "'dialtone trunk add' failed"
+AGENT="agent@dialtone.test"
+printf '%s\n' "$PASSWORD" |
+  "$BIN" user add "$AGENT" --profile Agent --call-center AcceptanceCC --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone user add --call-center' failed"
 
 log "starting server: http 127.0.0.1:$HTTP_PORT, https 127.0.0.1:$HTTPS_PORT (log: $LOG)"
 "$BIN" serve --data "$DATA" --http "127.0.0.1:$HTTP_PORT" \
@@ -179,6 +183,7 @@ log "server ready (pid $SERVER_PID)"
 export DIALTONE_URL="http://127.0.0.1:$HTTP_PORT"
 export DIALTONE_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT"
 export DIALTONE_USER="$USERNAME"
+export DIALTONE_AGENT="$AGENT"
 export DIALTONE_PASSWORD="$PASSWORD"
 export DIALTONE_CLIENT_ID="$CLIENT_ID"
 export DIALTONE_CLIENT_SECRET="$CLIENT_SECRET"

@@ -394,7 +394,7 @@ pub enum TrunkCommand {
 #[derive(Subcommand, Debug)]
 pub enum AgentCommand {
     /// Set an agent's presence: Available agents are offered calls (longest idle first).
-    #[command(after_help = "Examples:\n  dialtone agent status ada@example.com Available\n  dialtone agent status ada@example.com Away --server https://cti.example.com --token \"$DIALTONE_TOKEN\"\n\nStatuses: Available, Busy, Away, Offline. The softphone sets it too.")]
+    #[command(after_help = "Examples:\n  dialtone agent status ada@example.com Available\n  dialtone agent status ada@example.com Away --server https://cti.example.com --token \"$DIALTONE_TOKEN\"\n\nStatuses: Available, Busy, Away, Offline. The softphone sets it too.\nWith --server, the token's user may set their own presence; anyone's needs Manage Call Centers.")]
     Status {
         username: String,
         status: String,
@@ -428,13 +428,15 @@ pub enum ListFormat {
 #[derive(Subcommand, Debug)]
 pub enum CallsCommand {
     /// Calls that started within a time window, newest first.
-    #[command(after_help = "Examples:\n  dialtone calls list --since 10m\n  dialtone calls list --since 2h --format json")]
+    #[command(after_help = "Examples:\n  dialtone calls list --since 10m\n  dialtone calls list --since 2h --format json\n  dialtone calls list --since 1d --server https://cti.example.com --token \"$DIALTONE_TOKEN\"\n\nWith --server the same query runs through the server's /services/data/vNN.N/query as the token's user.")]
     List {
         /// How far back: a number and a unit, s, m, h or d (e.g. 90s, 10m, 24h, 7d).
         #[arg(long, default_value = "1h")]
         since: String,
         #[arg(long, value_enum, default_value = "table")]
         format: ListFormat,
+        #[command(flatten)]
+        remote: RemoteArgs,
         #[command(flatten)]
         store: StoreArgs,
     },

@@ -4,6 +4,7 @@ mod callcenter;
 mod cli;
 mod demo;
 mod import;
+mod remote;
 mod security;
 mod simulate;
 
@@ -171,36 +172,53 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Security(cmd) => security::run(cmd).await,
-        Command::Calls(CallsCommand::List { since, format, store }) => {
+        Command::Calls(CallsCommand::List { since, format, remote, store }) => {
             let window = parse_window(&since).ok_or_else(|| input(format!("--since {since:?} is not a time window like 90s, 10m, 24h or 7d")))?;
-            let store = open_existing_store(&store).await?;
             let from = dialtone_model::format_datetime(time::OffsetDateTime::now_utc() - window).replace("+0000", "Z");
             let soql = format!(
                 "SELECT Id, VendorCallKey, CallType, CallDisposition, FromPhoneNumber, ToPhoneNumber, QueueName, OwnerId, CallStartDateTime, CallDurationInSeconds, DisconnectReason FROM VoiceCall WHERE CallStartDateTime >= {from} ORDER BY CallStartDateTime DESC"
             );
-            let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
-            let rows = store.query(&plan, None).await.context("listing calls")?;
+            let records = if let (Some(server), Some(token)) = (remote.server, remote.token) {
+                let api = remote::Api::new(&server, &token, remote.insecure)?;
+                tokio::task::spawn_blocking(move || api.query(&soql)).await.map_err(|e| Failure::Runtime(anyhow::anyhow!("listing calls: {e}")))??
+            } else {
+                let store = open_existing_store(&store).await?;
+                let plan = dialtone_server::query::compile(store.as_ref(), &soql).map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?;
+                let rows = store.query(&plan, None).await.context("listing calls")?;
+                rows.iter()
+                    .map(|r| {
+                        let mut m = serde_json::Map::new();
+                        let id = r[0].to_string();
+                        m.insert("attributes".into(), serde_json::json!({"type": "VoiceCall", "url": dialtone_server::wire::sobject_url(&format!("v{}", dialtone_server::rest::API_VERSION), "VoiceCall", &id)}));
+                        for (c, v) in plan.columns.iter().zip(r) {
+                            m.insert(c.path.join("."), dialtone_server::wire::value_to_json(v));
+                        }
+                        serde_json::Value::Object(m)
+                    })
+                    .collect()
+            };
             match format {
                 ListFormat::Json => {
-                    let records: Vec<serde_json::Value> = rows
-                        .iter()
-                        .map(|r| {
-                            let mut m = serde_json::Map::new();
-                            let id = r[0].to_string();
-                            m.insert("attributes".into(), serde_json::json!({"type": "VoiceCall", "url": dialtone_server::wire::sobject_url(&format!("v{}", dialtone_server::rest::API_VERSION), "VoiceCall", &id)}));
-                            for (c, v) in plan.columns.iter().zip(r) {
-                                m.insert(c.path.join("."), dialtone_server::wire::value_to_json(v));
-                            }
-                            serde_json::Value::Object(m)
-                        })
-                        .collect();
                     println!("{}", serde_json::to_string_pretty(&serde_json::json!({"totalSize": records.len(), "done": true, "records": records})).context("writing JSON")?);
                 }
                 ListFormat::Table => {
-                    for r in &rows {
-                        println!("{}  {:<10} {:<12} {:<18} {:>5}s  {}", r[8], r[2], r[3], r[4], r[9], r[1]);
+                    let cell = |r: &serde_json::Value, f: &str| match &r[f] {
+                        serde_json::Value::Null => String::new(),
+                        serde_json::Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    for r in &records {
+                        println!(
+                            "{}  {:<10} {:<12} {:<18} {:>5}s  {}",
+                            cell(r, "CallStartDateTime"),
+                            cell(r, "CallType"),
+                            cell(r, "CallDisposition"),
+                            cell(r, "FromPhoneNumber"),
+                            cell(r, "CallDurationInSeconds"),
+                            cell(r, "VendorCallKey")
+                        );
                     }
-                    eprintln!("{} call(s) since {since} ago", rows.len());
+                    eprintln!("{} call(s) since {since} ago", records.len());
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -437,8 +455,13 @@ fn api_failure(e: dialtone_server::error::ApiError) -> Failure {
 
 /// `agent status --server`: sets presence through a running server's API.
 async fn remote_presence(server: &str, token: &str, insecure: bool, username: &str, presence: dialtone_routing::Presence) -> Result<(), Failure> {
-    let _ = (server, token, insecure, username, presence);
-    Err(input("--server is not available for this command yet; run it on the server with --data"))
+    let api = remote::Api::new(server, token, insecure)?;
+    let path = format!("/api/agents/{}/presence", remote::segment(username));
+    let body = serde_json::json!({"status": presence.as_str()});
+    tokio::task::spawn_blocking(move || api.put("setting the presence", &path, &body))
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("setting the presence: {e}")))??;
+    Ok(())
 }
 
 pub async fn add_user(

@@ -11,6 +11,7 @@
 //! times, which run ahead of the wall clock during a long run.
 
 use crate::cli::SimulateArgs;
+use crate::remote::Api;
 use crate::{Failure, input};
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -258,55 +259,9 @@ fn random_number(rng: &mut StdRng) -> String {
     format!("+1{}55501{:02}", AREAS[rng.random_range(0..AREAS.len())], rng.random_range(0..100))
 }
 
-/// The server's REST API, as this one user.
-struct Api {
-    agent: ureq::Agent,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(base: &str, token: &str, insecure: bool) -> Api {
-        let tls = ureq::tls::TlsConfig::builder().disable_verification(insecure).build();
-        let config = ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).tls_config(tls).build();
-        Api { agent: config.into(), base: base.trim_end_matches('/').to_string(), token: token.to_string() }
-    }
-
-    /// The body of a successful answer; 401 and 403 are the caller's to fix (exit 2).
-    fn answer(&self, what: &str, res: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<Value, Failure> {
-        let mut res = res.map_err(|e| Failure::Runtime(anyhow!("cannot reach {}: {e}", self.base)))?;
-        let status = res.status().as_u16();
-        let body: Value = res.body_mut().read_json().unwrap_or(Value::Null);
-        let detail = || match &body[0] {
-            Value::Object(e) => format!("{} {}", e.get("errorCode").and_then(Value::as_str).unwrap_or(""), e.get("message").and_then(Value::as_str).unwrap_or("")),
-            _ => body.to_string(),
-        };
-        match status {
-            200..=299 => Ok(body),
-            401 => Err(input(format!("{what}: the server refused the token (401 {}); create one with `dialtone token create`", detail()))),
-            403 => Err(input(format!("{what}: not allowed (403 {}); the token's user needs the Manage Call Centers permission", detail()))),
-            s => Err(Failure::Runtime(anyhow!("{what}: the server answered {s}: {}", detail()))),
-        }
-    }
-
-    /// Every row of a SOQL query, following nextRecordsUrl.
-    fn query(&self, soql: &str) -> Result<Vec<Value>, Failure> {
-        let path = format!("{}/services/data/v{}/query", self.base, dialtone_server::rest::API_VERSION);
-        let res = self.agent.get(&path).query("q", soql).header("Authorization", &format!("Bearer {}", self.token)).call();
-        let mut page = self.answer("querying the org", res)?;
-        let mut rows = Vec::new();
-        loop {
-            rows.extend(page["records"].as_array().cloned().unwrap_or_default());
-            let Some(next) = page["nextRecordsUrl"].as_str().map(str::to_string) else { return Ok(rows) };
-            let res = self.agent.get(&format!("{}{next}", self.base)).header("Authorization", &format!("Bearer {}", self.token)).call();
-            page = self.answer("querying the org", res)?;
-        }
-    }
-
-    fn send(&self, events: &[Value]) -> Result<(), Failure> {
-        let res = self.agent.post(&format!("{}/api/calls/events", self.base)).header("Authorization", &format!("Bearer {}", self.token)).send_json(events);
-        self.answer("sending call events", res).map(|_| ())
-    }
+/// The simulator's one write: a batch of call events.
+fn send(api: &Api, events: &[Value]) -> Result<(), Failure> {
+    api.post("sending call events", "/api/calls/events", &Value::Array(events.to_vec())).map(|_| ())
 }
 
 /// Finds the call center, its agents and the Contacts' numbers.
@@ -352,15 +307,12 @@ pub async fn run(args: SimulateArgs) -> Result<ExitCode, Failure> {
     if args.calls == 0 || args.calls > 1_000_000 {
         return Err(input("--calls is between 1 and 1000000"));
     }
-    if !(args.server.starts_with("http://") || args.server.starts_with("https://")) {
-        return Err(input(format!("--server {:?} is not a URL like http://127.0.0.1:8080", args.server)));
-    }
-    tokio::task::spawn_blocking(move || simulate(&args)).await.map_err(|e| Failure::Runtime(anyhow!("the simulator stopped: {e}")))?
+    let api = Api::new(&args.server, &args.token, args.insecure)?;
+    tokio::task::spawn_blocking(move || simulate(&api, &args)).await.map_err(|e| Failure::Runtime(anyhow!("the simulator stopped: {e}")))?
 }
 
-fn simulate(args: &SimulateArgs) -> Result<ExitCode, Failure> {
-    let api = Api::new(&args.server, &args.token, args.insecure);
-    let cast = cast(&api, args.call_center.as_deref())?;
+fn simulate(api: &Api, args: &SimulateArgs) -> Result<ExitCode, Failure> {
+    let cast = cast(api, args.call_center.as_deref())?;
     let seed = args.seed.unwrap_or_else(rand::random);
     let run = format!("{:x}", OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000);
     let plan = plan(args.calls, args.rate, seed, &run, &cast);
@@ -402,7 +354,7 @@ fn simulate(args: &SimulateArgs) -> Result<ExitCode, Failure> {
             }
             sent += 1;
         }
-        if let Err(e) = api.send(&batch) {
+        if let Err(e) = send(api, &batch) {
             bar.abandon();
             return Err(e);
         }

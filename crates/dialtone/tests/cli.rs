@@ -104,6 +104,8 @@ impl Dialtone {
             .env_remove("DIALTONE_STORE")
             .env_remove("DIALTONE_REGION")
             .env_remove("DIALTONE_LOG")
+            .env_remove("DIALTONE_URL")
+            .env_remove("DIALTONE_TOKEN")
             .env_remove("NO_COLOR")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -1209,4 +1211,75 @@ fn simulate_drives_calls_through_a_running_server() {
     list.code(0);
     let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(v["totalSize"].as_u64(), Some(total as u64));
+}
+
+// ---------------------------------------------------------------------------------------------
+// `--server URL --token T`: commands acting through a running server's API
+// ---------------------------------------------------------------------------------------------
+
+/// `GET url` with a bearer token: (status, JSON body).
+fn api_get(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut res = agent.get(url).header("Authorization", &format!("Bearer {token}")).call().expect("server reachable");
+    let status = res.status().as_u16();
+    (status, res.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn agent_status_and_calls_list_work_through_a_running_server() {
+    let d = Dialtone::new();
+    let server = d.serve_demo();
+    let admin = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "remote"]).stdout.trim().to_string();
+    let agent1 = d.dt(&["token", "create", "agent1@dialtone.demo"]).stdout.trim().to_string();
+    let remote = |token: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["--server", &server.url, "--token", token]);
+        d.run(&all, None)
+    };
+
+    // An admin sets an agent's presence; the API shows it, and the audit trail has it.
+    remote(&admin, &["agent", "status", "agent1@dialtone.demo", "Available"]).ok().stdout_has("agent1@dialtone.demo is Available");
+    let (status, v) = api_get(&format!("{}/api/agents/agent1@dialtone.demo/presence", server.url), &admin);
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "Available", "{v}");
+    assert_eq!(v["callCenter"], "DialtoneDemo", "{v}");
+    assert!(v["since"].is_string(), "{v}");
+    let (_, list) = api_get(&format!("{}/api/agents?callCenter=DialtoneDemo", server.url), &admin);
+    let listed: Vec<(&str, &str)> = list["agents"].as_array().unwrap().iter().map(|a| (a["username"].as_str().unwrap(), a["status"].as_str().unwrap())).collect();
+    assert!(listed.contains(&("agent1@dialtone.demo", "Available")), "{list}");
+    let (_, audit) = api_get(&format!("{}/api/setup/audit", server.url), &admin);
+    assert!(
+        audit["entries"].as_array().unwrap().iter().any(|e| e["action"] == "agent.status" && e["target"] == "agent1@dialtone.demo" && e["after"] == "Available"),
+        "{audit}"
+    );
+
+    // An agent sets their own presence, not a colleague's.
+    remote(&agent1, &["agent", "status", "agent1@dialtone.demo", "Away"]).ok();
+    let (_, v) = api_get(&format!("{}/api/agents/agent1@dialtone.demo/presence", server.url), &agent1);
+    assert_eq!(v["status"], "Away", "{v}");
+    remote(&agent1, &["agent", "status", "agent2@dialtone.demo", "Away"]).code(2).stderr_has("not allowed (403").stderr_has("Manage Call Centers");
+    // The caller's mistakes exit 2 with the server's reason; an unreachable server 1.
+    remote("not-a-token", &["agent", "status", "agent1@dialtone.demo", "Busy"]).code(2).stderr_has("refused the token").stderr_has("INVALID_SESSION_ID");
+    remote(&admin, &["agent", "status", "nobody@dialtone.demo", "Busy"]).code(2).stderr_has("NOT_FOUND no user named nobody@dialtone.demo");
+    remote(&admin, &["agent", "status", "admin@dialtone.demo", "Busy"]).code(2).stderr_has("NO_CALL_CENTER");
+    remote(&admin, &["agent", "status", "agent1@dialtone.demo", "Sleepy"]).code(2).stderr_has("is not a status");
+    d.run(&["agent", "status", "agent1@dialtone.demo", "Busy", "--server", "http://127.0.0.1:9", "--token", &admin], None).code(1).stderr_has("cannot reach");
+    let (_, v) = api_get(&format!("{}/api/agents/agent1@dialtone.demo/presence", server.url), &admin);
+    assert_eq!(v["status"], "Away", "refused changes changed nothing: {v}");
+
+    // `calls list --server` prints what `calls list --data` prints.
+    d.run(&["simulate", "--server", &server.url, "--token", &admin, "--calls", "6", "--rate", "100", "--speed", "100000", "--seed", "3"], None).ok();
+    let local = d.dt(&["calls", "list", "--since", "1d", "--format", "json"]);
+    local.ok();
+    let over_api = remote(&admin, &["calls", "list", "--since", "1d", "--format", "json"]);
+    over_api.ok();
+    let local: serde_json::Value = serde_json::from_str(&local.stdout).unwrap();
+    let over_api: serde_json::Value = serde_json::from_str(&over_api.stdout).unwrap();
+    assert!(local["totalSize"].as_u64().unwrap() >= 6, "{local}");
+    assert_eq!(over_api["records"], local["records"]);
+    assert_eq!(over_api["totalSize"], local["totalSize"]);
+    let table = remote(&admin, &["calls", "list", "--since", "1d"]);
+    table.ok();
+    assert_eq!(table.stdout, d.dt(&["calls", "list", "--since", "1d"]).stdout);
+    remote("not-a-token", &["calls", "list"]).code(2).stderr_has("refused the token");
 }

@@ -44,6 +44,7 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("INVALID_QUERY_LOCATOR", 400, "query", "The nextRecordsUrl expired or never existed."),
     ("NUMBER_OUTSIDE_VALID_RANGE", 400, "query", "LIMIT or OFFSET out of range."),
     ("JSON_PARSER_ERROR", 400, "request", "The request body is not valid JSON of the expected shape."),
+    ("NO_CALL_CENTER", 400, "request", "The user belongs to no call center, so has no agent presence; assign them to one (`dialtone callcenter assign`) first."),
     ("INVALID_CALL_EVENT", 400, "request", "A call event in a /api/calls/events batch has an unknown kind or a missing or malformed field; the message names its index. Nothing in the batch was applied."),
     ("EXCEEDED_MAX_SIZE_REQUEST", 413, "request", "The request body or batch is too large."),
     ("METHOD_NOT_ALLOWED", 405, "request", "The HTTP method is not supported on this resource."),

@@ -6,6 +6,7 @@
 //! the result back into Salesforce's JSON shapes. This crate is the only one
 //! that knows JSON field names; it never writes SQL.
 
+pub mod agents;
 pub mod auth;
 pub mod calldesk;
 pub mod error;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub master_key: Option<Arc<dialtone_secrets::MasterKey>>,
     /// The call lifecycle every telephony edge feeds.
     pub calls: Arc<calldesk::CallDesk>,
+    /// Which agents the Twilio edge has offered calls to.
+    pub dialer: Arc<Mutex<twilio::Dialer>>,
     /// "http" or "https": the scheme of the listener this state serves.
     pub scheme: &'static str,
     /// The running SIP edge, once `serve --sip` started it (click-to-dial uses it).
@@ -75,7 +78,7 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), scheme: "http", sip: Arc::default() })
+        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), dialer: Arc::default(), scheme: "http", sip: Arc::default() })
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.
@@ -137,6 +140,8 @@ pub fn router(state: AppState) -> Router {
         .route("/telephony/twilio/transcription", post(twilio::transcription))
         .route("/api/calls/events", post(events::ingest))
         .route("/api/calls/dial", post(sipedge::dial))
+        .route("/api/agents", get(agents::list))
+        .route("/api/agents/{username}/presence", get(agents::get_presence).put(agents::put_presence))
         .route("/api/export/{object}", get(governance::export))
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))

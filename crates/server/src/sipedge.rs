@@ -178,35 +178,27 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
         };
         trunks.insert(t.match_ip, trunk);
     }
-    let plan = crate::query::compile(store, "SELECT Id, Username, CallCenterId FROM User WHERE CallCenterId != null AND IsActive = true")?;
-    let rows = store.query(&plan, None).await?;
-    let settings: HashMap<String, AgentSettings> =
-        store.settings_with_prefix("agent:").await?.into_iter().filter_map(|(k, v)| Some((k["agent:".len()..].to_string(), serde_json::from_str(&v).ok()?))).collect();
+    let rows = crate::agents::load(store, None).await?;
     let stored_bindings: HashMap<String, StoredBinding> =
         store.settings_with_prefix("sip:binding:").await?.into_iter().filter_map(|(k, v)| Some((k["sip:binding:".len()..].to_string(), serde_json::from_str(&v).ok()?))).collect();
     let sealed: HashMap<String, String> = store.settings_with_prefix("credential:sip.").await?.into_iter().collect();
-    let mut agents = Vec::new();
-    for row in rows {
-        let (Some(id), Some(username)) = (row[0].as_str().and_then(|s| SalesforceId::parse(s).ok()), row[1].as_str()) else { continue };
-        let center = row[2].as_str().and_then(|s| SalesforceId::parse(s).ok());
-        let Ok(agent) = AgentId::new(id) else { continue };
-        let s = settings.get(username).cloned().unwrap_or_default();
-        let since = s.since.as_deref().and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok());
+    let mut phones = Vec::with_capacity(rows.len());
+    for a in &rows {
+        let username = &a.username;
         let ha1 = match (&state.master_key, sealed.get(&format!("credential:{}", ha1_credential(username)))) {
             (Some(key), Some(sealed)) => dialtone_secrets::open_secret(key, &ha1_credential(username), sealed).ok().map(|s| s.expose().to_string()),
             _ => None,
         };
-        agents.push((agent, username.to_string(), center, s, since, ha1, stored_bindings.get(username).cloned()));
+        phones.push((ha1, stored_bindings.get(username).cloned()));
     }
     let mut d = host.0.lock().expect("directory lock");
     d.trunks = trunks;
     d.users.clear();
     d.statics.clear();
     d.usernames.clear();
-    let keep: Vec<AgentId> = agents.iter().map(|a| a.0.clone()).collect();
-    d.board.retain(&keep);
-    for (agent, username, center, s, since, ha1, binding) in agents {
-        d.board.upsert(now, agent.clone(), &username, center, s.presence.unwrap_or(Presence::Offline), since);
+    crate::agents::sync_board(&mut d.board, now, &rows, None);
+    for (a, (ha1, binding)) in rows.into_iter().zip(phones) {
+        let (agent, username, s) = (a.id, a.username, a.settings);
         if let Some(ha1) = ha1 {
             d.users.insert(username.clone(), PhoneUser { agent: agent.clone(), ha1 });
         }

@@ -7,16 +7,18 @@
 use crate::calldesk::CallDesk;
 use crate::error::ApiError;
 use crate::AppState;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use base64::Engine;
-use dialtone_calls::{CallEvent, Direction, EndReason, EventKind, Input, Provider, VendorCallKey};
+use dialtone_calls::{AgentId, CallEvent, Direction, EndReason, EventKind, Input, OfferOutcome, Provider, VendorCallKey};
+use dialtone_model::SalesforceId;
+use dialtone_routing::{Board, Router};
 use dialtone_store::Store;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 /// A Twilio account connected to a call center.
@@ -95,9 +97,69 @@ fn xml_text(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// How long Twilio rings an agent's client before giving up (`<Dial timeout>`).
+pub const DIAL_TIMEOUT_SECS: u32 = 20;
+
+/// The Twilio edge's routing: a [`Board`] of the agents reachable through
+/// Twilio Client (every Available agent: their client identity is their
+/// username) and the agent each ringing call is offered to. An offered agent
+/// is engaged, so two simultaneous calls never ring the same agent; the
+/// dial's outcome or the call's final status callback frees them.
+#[derive(Debug, Default)]
+pub struct Dialer {
+    board: Board,
+    offers: HashMap<VendorCallKey, AgentId>,
+}
+
+impl Dialer {
+    /// The agent offered `key`, if any (a repeated voice webhook reuses it).
+    pub fn offered(&self, key: &VendorCallKey) -> Option<&AgentId> {
+        self.offers.get(key)
+    }
+
+    /// Frees the agent offered `key` (if it is still `agent`, when given).
+    /// Only the call that engaged an agent frees them: a late callback of
+    /// an old call cannot free an agent now on another call.
+    fn release(&mut self, now: OffsetDateTime, key: &VendorCallKey, agent: Option<&AgentId>) -> Option<AgentId> {
+        if agent.is_some_and(|a| self.offers.get(key) != Some(a)) {
+            return None;
+        }
+        let agent = self.offers.remove(key)?;
+        self.board.release(now, &agent);
+        Some(agent)
+    }
+}
+
+/// Picks the call center's longest-idle Available agent for `key` and
+/// engages them; returns the agent and their Twilio Client identity.
+async fn offer(state: &AppState, center: &SalesforceId, key: &VendorCallKey, now: OffsetDateTime) -> Result<Option<(AgentId, String)>, ApiError> {
+    let agents = crate::agents::load(state.store.as_ref(), Some(center)).await?;
+    let mut d = state.dialer.lock().unwrap_or_else(|p| p.into_inner());
+    crate::agents::sync_board(&mut d.board, now, &agents, Some(center));
+    let agent = match d.offers.get(key) {
+        Some(a) => a.clone(),
+        None => {
+            let Some(a) = d.board.choose(now, Some(center), &[], &|_| true) else { return Ok(None) };
+            d.offers.insert(key.clone(), a.clone());
+            a
+        }
+    };
+    Ok(d.board.get(&agent).map(|a| (agent.clone(), a.username.clone())))
+}
+
+/// Sequence numbers of the facts the edge adds itself (the offer, its
+/// result, the answer), in a range of their own like recordings'.
+const OFFER_SEQ: u64 = 3 << 48;
+
+fn enqueue(call_center: &str) -> Response {
+    twiml(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Enqueue>{}</Enqueue></Response>", xml_text(call_center)))
+}
+
 /// `POST /telephony/twilio/voice`: a call arrives. The VoiceCall is written
-/// now; the caller waits in the call center's queue until an agent takes it
-/// (routing fills this in later).
+/// now. When the trunk's call center has an Available agent (longest idle
+/// first), the answer dials their Twilio Client and the call records the
+/// offer; the dial's outcome comes back to the status webhook (`action`).
+/// Otherwise the caller waits in the call center's queue (`<Enqueue>`).
 pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
     let path = "/telephony/twilio/voice";
     if limited(&state, &params) {
@@ -113,34 +175,87 @@ pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(param
     };
     let inbound = params.get("Direction").is_none_or(|d| d == "inbound");
     let now = OffsetDateTime::now_utc();
+    let center = crate::query::call_center_id(state.store.as_ref(), &trunk.call_center).await.ok().flatten();
     let event = EventKind::Initiated {
         direction: if inbound { Direction::Inbound } else { Direction::Outbound },
         from: params.get("From").cloned().unwrap_or_default(),
         to: params.get("To").cloned().unwrap_or_default(),
-        call_center: crate::query::call_center_id(state.store.as_ref(), &trunk.call_center).await.ok().flatten(),
+        call_center: center.clone(),
     };
     if let Err(e) = ingest(&state.calls, state.store.as_ref(), &key, 0, now, event).await {
         return e.into_response();
     }
+    let chosen = match &center {
+        Some(cc) => offer(&state, cc, &key, now).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e.message, "choosing an agent for a Twilio call; the caller is queued");
+            None
+        }),
+        None => None,
+    };
+    let Some((agent, identity)) = chosen else { return enqueue(&trunk.call_center) };
+    if let Err(e) = ingest(&state.calls, state.store.as_ref(), &key, OFFER_SEQ, now, EventKind::Offered { agent: agent.clone() }).await {
+        tracing::warn!(error = %e.message, "recording a Twilio offer");
+    }
+    let action = format!("{}/telephony/twilio/status?offer={agent}", trunk.public_url.trim_end_matches('/'));
     twiml(format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Enqueue>{}</Enqueue></Response>",
-        xml_text(&trunk.call_center)
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial action=\"{}\" timeout=\"{DIAL_TIMEOUT_SECS}\"><Client>{}</Client></Dial></Response>",
+        xml_text(&action),
+        xml_text(&identity)
     ))
 }
 
-/// `POST /telephony/twilio/status`: status callbacks, idempotent and in any order.
-pub async fn status(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+/// The `<Dial action>` callback: how ringing the offered agent went. The
+/// agent is free again either way; a caller nobody answered waits in the queue.
+async fn dial_result(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey, agent: Option<AgentId>, params: &BTreeMap<String, String>) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let released = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(now, key, agent.as_ref());
+    let Some(agent) = agent.or(released) else { return enqueue(&trunk.call_center) };
+    let result = match params.get("DialCallStatus").map(String::as_str) {
+        Some("completed") | Some("answered") => OfferOutcome::Accepted,
+        Some("busy") => OfferOutcome::Declined,
+        Some("no-answer") => OfferOutcome::TimedOut,
+        _ => OfferOutcome::Missed,
+    };
+    let store = state.store.as_ref();
+    if let Err(e) = ingest(&state.calls, store, key, OFFER_SEQ + 1, now, EventKind::OfferResult { agent: agent.clone(), result }).await {
+        tracing::warn!(error = %e.message, "recording a Twilio dial result");
+    }
+    if result != OfferOutcome::Accepted {
+        return enqueue(&trunk.call_center);
+    }
+    let talked = params.get("DialCallDuration").and_then(|d| d.parse::<i64>().ok()).unwrap_or(0).clamp(0, 86_400);
+    let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq: OFFER_SEQ + 2, at: now - time::Duration::seconds(talked), kind: EventKind::Answered { agent } };
+    if let Err(e) = state.calls.ingest(store, now, Input::Event(event)).await {
+        tracing::warn!(error = %e.message, "recording a Twilio answer");
+    }
+    twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".to_string())
+}
+
+/// `POST /telephony/twilio/status`: status callbacks, idempotent and in any
+/// order, and the `<Dial action>` callback (`?offer=AGENT`, signed over the
+/// URL with its query as Twilio signs it). A final status frees the agent
+/// the call was offered to.
+pub async fn status(State(state): State<AppState>, RawQuery(query): RawQuery, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
     let path = "/telephony/twilio/status";
     if limited(&state, &params) {
         return refused(ApiError::new("REQUEST_LIMIT_EXCEEDED", "too many webhooks for this account"), path);
     }
-    if let Err(e) = verify(&state, path, &headers, &params).await {
-        return refused(e, path);
-    }
+    let signed = match &query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    let trunk = match verify(&state, &signed, &headers, &params).await {
+        Ok(t) => t,
+        Err(e) => return refused(e, path),
+    };
     let key = match key_of(&params) {
         Ok(k) => k,
         Err(e) => return refused(e, path),
     };
+    if params.contains_key("DialCallStatus") {
+        let offered = query.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("offer="))).and_then(|a| AgentId::parse(a).ok());
+        return dial_result(&state, &trunk, &key, offered, &params).await;
+    }
     // Twilio numbers its callbacks; the initial webhook is 0.
     let seq = params.get("SequenceNumber").and_then(|s| s.parse::<u64>().ok()).map_or(0, |n| n + 1);
     let now = OffsetDateTime::now_utc();
@@ -161,6 +276,9 @@ pub async fn status(State(state): State<AppState>, headers: HeaderMap, Form(para
         Some("in-progress") => return StatusCode::NO_CONTENT.into_response(),
         other => return ApiError::new("INVALID_FIELD", format!("unknown CallStatus {other:?}")).into_response(),
     };
+    if matches!(kind, EventKind::Ended { .. } | EventKind::Failed { .. }) {
+        state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(now, &key, None);
+    }
     match ingest(&state.calls, state.store.as_ref(), &key, seq, now, kind).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),

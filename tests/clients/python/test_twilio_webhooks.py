@@ -181,3 +181,63 @@ def test_forged_recording_and_transcription_callbacks_are_refused_and_leave_no_r
     assert r.json()[0]["errorCode"] == "INVALID_SIGNATURE"
     assert recordings_with_key(sf, rec)["totalSize"] == 0
     assert calls_with_key(sf, sid)["totalSize"] == 0
+
+
+def set_presence(sf, username, status):
+    base = _env("DIALTONE_HTTPS_URL").rstrip("/")
+    r = requests.put(
+        f"{base}/api/agents/{username}/presence",
+        json={"status": status},
+        headers={"Authorization": f"Bearer {sf.session_id}"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == status
+
+
+def post_url(twilio, url, params):
+    """A webhook to a full URL (a <Dial action>), signed over it with its query string, as Twilio signs."""
+    sig = twilio["validator"].compute_signature(url, params)
+    return requests.post(url, data=params, headers={"X-Twilio-Signature": sig}, timeout=10)
+
+
+def test_the_voice_webhook_dials_an_available_agent_and_otherwise_enqueues(twilio, sf):
+    import xml.etree.ElementTree as ET
+
+    agent = _env("DIALTONE_AGENT")
+    set_presence(sf, agent, "Available")
+    try:
+        sid = "CA" + secrets.token_hex(16)
+        r = post(twilio, "/telephony/twilio/voice", call_params(twilio, sid, CallStatus="ringing"))
+        assert r.status_code == 200, r.text
+        dial = ET.fromstring(r.text).find("Dial")
+        assert dial is not None, r.text
+        assert dial.find("Client").text == agent, r.text
+        assert dial.get("timeout") == "20"
+        action = dial.get("action")
+        assert action.startswith(twilio["base"] + "/telephony/twilio/status?"), action
+        # The agent is engaged: a simultaneous call waits in the queue.
+        other = "CA" + secrets.token_hex(16)
+        r = post(twilio, "/telephony/twilio/voice", call_params(twilio, other, CallStatus="ringing"))
+        assert "<Enqueue>AcceptanceCC</Enqueue>" in r.text, r.text
+        post(twilio, "/telephony/twilio/status", call_params(twilio, other, CallStatus="completed", SequenceNumber="1"))
+        # Twilio reports the dial's outcome to the action URL; the call's TwiML ends there.
+        r = post_url(twilio, action, call_params(twilio, sid, CallStatus="in-progress", DialCallStatus="completed", DialCallDuration="12", DialCallSid="CA" + secrets.token_hex(16)))
+        assert r.status_code == 200, r.text
+        assert ET.fromstring(r.text).find("Hangup") is not None, r.text
+        r = post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="completed", SequenceNumber="1"))
+        assert r.status_code == 204, r.text
+        answered = sf.query(f"SELECT CallAcceptDateTime FROM VoiceCall WHERE VendorCallKey = '{sid}'")["records"]
+        assert answered and answered[0]["CallAcceptDateTime"], answered
+        # The call is over, so the agent is offered the next one.
+        again = "CA" + secrets.token_hex(16)
+        r = post(twilio, "/telephony/twilio/voice", call_params(twilio, again, CallStatus="ringing"))
+        assert ET.fromstring(r.text).find("Dial/Client").text == agent, r.text
+        post(twilio, "/telephony/twilio/status", call_params(twilio, again, CallStatus="canceled", SequenceNumber="1"))
+    finally:
+        set_presence(sf, agent, "Offline")
+    # Nobody available: the caller is enqueued.
+    sid = "CA" + secrets.token_hex(16)
+    r = post(twilio, "/telephony/twilio/voice", call_params(twilio, sid, CallStatus="ringing"))
+    assert "<Enqueue>AcceptanceCC</Enqueue>" in r.text, r.text
+    post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="completed", SequenceNumber="1"))
