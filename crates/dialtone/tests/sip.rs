@@ -228,17 +228,20 @@ fn a_registered_phone_answers_carrier_calls_and_each_call_is_one_voice_call_with
     let hold = scenario(&site, "uac_hold.xml", &[]);
     Sipp::start(&[&remote, "-sf", &hold, "-s", "support", "-m", "5", "-r", "10", "-l", "1", "-p", &free_port().to_string()], site.dir.path()).succeed(Duration::from_secs(60));
     Sipp::start(&[&remote, "-sn", "uac", "-s", "support", "-m", "40", "-r", "40", "-l", "1", "-p", &free_port().to_string()], site.dir.path()).succeed(Duration::from_secs(60));
+    // The same carrier over TCP (one connection, messages framed by Content-Length).
+    Sipp::start(&[&remote, "-sn", "uac", "-t", "t1", "-s", "support", "-m", "10", "-r", "10", "-l", "1", "-p", &free_port().to_string()], site.dir.path())
+        .succeed(Duration::from_secs(60));
 
     let agent = site.query("SELECT Id FROM User WHERE Username = 'agent1'")[0]["Id"].as_str().unwrap().to_string();
     let soql = "SELECT VendorCallKey, FromPhoneNumber, CallDisposition, NumberOfHolds, CustomerHoldDuration, CallDurationInSeconds, OwnerId, CallType, VendorType, CallEndDateTime FROM VoiceCall";
-    let rows = eventually("45 ended VoiceCalls", || {
+    let rows = eventually("55 ended VoiceCalls", || {
         let rows = site.query(soql);
-        (rows.len() == 45 && rows.iter().all(|r| !r["CallEndDateTime"].is_null())).then_some(rows)
+        (rows.len() == 55 && rows.iter().all(|r| !r["CallEndDateTime"].is_null())).then_some(rows)
     });
     let mut keys: Vec<&str> = rows.iter().map(|r| r["VendorCallKey"].as_str().unwrap()).collect();
     keys.sort();
     keys.dedup();
-    assert_eq!(keys.len(), 45, "one VoiceCall per carrier Call-ID");
+    assert_eq!(keys.len(), 55, "one VoiceCall per carrier Call-ID");
     for r in &rows {
         assert_eq!(r["CallDisposition"], "completed", "{r}");
         assert_eq!(r["OwnerId"].as_str(), Some(agent.as_str()), "{r}");
