@@ -95,6 +95,13 @@ def rss_mib(pid):
     return None
 
 
+def udp_rcvbuf_errors():
+    """System-wide UDP datagrams dropped on a full socket receive buffer."""
+    with open("/proc/net/snmp") as f:
+        rows = [l.split() for l in f if l.startswith("Udp:")]
+    return int(dict(zip(rows[0], rows[1]))["RcvbufErrors"])
+
+
 def children_cpu():
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -255,6 +262,19 @@ def sipp_uac(args, workdir, target, local_port, rate, calls, media_port, control
         retrans=g("Retransmissions(C)"), dead=g("DeadCallMsgs(C)"), unexpected=g("FailedUnexpectedMessage(C)"),
         timeouts=g("FailedTimeoutOnRecv(C)"), maxretrans=g("FailedMaxUDPRetrans(C)"), rejected=g("FailedCallRejected(C)"),
     )
+    # when the last call was created (first periodic dump, 1 s apart, with every call created)
+    res["span"] = None
+    with open(stat_files[0]) as f:
+        rows = [l.rstrip("\n").split(";") for l in f if l.strip()]
+    head = rows[0]
+    try:
+        ic, it, i0 = head.index("OutgoingCall(C)"), head.index("CurrentTime"), head.index("StartTime")
+        for r_ in rows[1:]:
+            if int(r_[ic]) >= res["created"]:
+                res["span"] = float(r_[it].split()[-1]) - float(r_[i0].split()[-1])
+                break
+    except (ValueError, IndexError):
+        pass
     try:  # "date<TAB>time<TAB>epoch": the elapsed column has whole seconds only
         res["elapsed"] = float(st["CurrentTime"].split()[-1]) - float(st["StartTime"].split()[-1])
     except (KeyError, ValueError, IndexError):
@@ -427,6 +447,10 @@ def main():
         direct_uas = start_uas(args, os.path.join(args.work, "uas-direct"), args.direct_port, b + 1200, b + 1901)
         procs += [agents_uas, direct_uas]
 
+        c0 = cpu_seconds(serve.pid)
+        time.sleep(5)
+        idle = (cpu_seconds(serve.pid) - c0) / 5
+        out(f"dialtone idle CPU (SIP directory refresh etc.), 5 s before the first step: {1000 * idle:.0f} ms/s ({100 * idle:.1f}% of a core)")
         rows = []
         fails = {"dt": 0, "direct": 0}
         completed0 = soql_count(args, "SELECT COUNT() FROM VoiceCall WHERE CallDisposition = 'completed'") or 0
@@ -438,6 +462,7 @@ def main():
             if fails["dt"] < args.stop_after:
                 before = soql_count(args, "SELECT COUNT() FROM VoiceCall WHERE CallDisposition = 'completed'") or 0
                 cpu0, uas0, kids0 = cpu_seconds(serve.pid), cpu_seconds(agents_uas.pid), children_cpu()
+                drops0 = udp_rcvbuf_errors()
                 sn = Sniffer(args.sip_port) if capture else None
                 r = sipp_uac(args, os.path.join(args.work, f"dt-{rate}"), f"127.0.0.1:{args.sip_port}",
                              b + 81, rate, calls, b + 1400, b + 1902)
@@ -445,6 +470,7 @@ def main():
                 cap = sn.stop() if sn else None
                 cpu_uac = children_cpu() - kids0
                 cpu1_run, uas1 = cpu_seconds(serve.pid), cpu_seconds(agents_uas.pid)
+                r["drops"] = udp_rcvbuf_errors() - drops0
                 delta, lag, exact = wait_persisted(args, before, r["ok"], uac_done)
                 cpu1 = cpu_seconds(serve.pid)
                 cum_ok += r["ok"]
@@ -460,8 +486,8 @@ def main():
                 c = row["dt_cpu"]
                 out(f"[dialtone {rate}/s] created {r['created']} ok {r['ok']} failed {r['failed']} "
                     f"(timeouts {r['timeouts']}, unexpected {r['unexpected']}, max-retrans {r['maxretrans']}, rejected {r['rejected']}) "
-                    f"retrans {r['retrans']} dead-msgs {r['dead']} elapsed {r['elapsed']:.2f}s "
-                    f"achieved {r['created'] / max(r['elapsed'], 1e-9):.0f}/s sipp-rc {r['rc']}")
+                    f"retrans {r['retrans']} dead-msgs {r['dead']} UDP-rcvbuf-drops {r['drops']} elapsed {r['elapsed']:.2f}s "
+                    f"(all created after {fmt(r['span'], 1)}s, 1 s resolution) completed-rate {r['created'] / max(r['elapsed'], 1e-9):.0f}/s sipp-rc {r['rc']}")
                 out(f"    completed VoiceCalls +{delta} (expected +{r['ok']}) {'reached' if exact else 'NOT reached'} "
                     f"{lag:.2f}s after sipp finished; dispositions {row['disp']}; dialtone RSS {fmt(row['rss'], 0)} MiB")
                 if cap:
@@ -484,18 +510,20 @@ def main():
             if fails["direct"] < args.stop_after:
                 kids0 = children_cpu()
                 u0 = cpu_seconds(direct_uas.pid)
+                drops0 = udp_rcvbuf_errors()
                 sn = Sniffer(args.direct_port) if capture else None
                 r = sipp_uac(args, os.path.join(args.work, f"direct-{rate}"), f"127.0.0.1:{args.direct_port}",
                              b + 82, rate, calls, b + 1600, b + 1903)
                 cap = sn.stop() if sn else None
                 u1 = cpu_seconds(direct_uas.pid)
+                r["drops"] = udp_rcvbuf_errors() - drops0
                 row["direct"] = r
                 row["direct_cap"] = cap
                 row["direct_cpu"] = {"uac": children_cpu() - kids0, "uas": (u1 - u0) if u1 is not None else None}
                 bad = r["failed"] > 0 or r["ok"] < calls
                 fails["direct"] = fails["direct"] + 1 if bad else 0
-                out(f"[direct {rate}/s] created {r['created']} ok {r['ok']} failed {r['failed']} retrans {r['retrans']} "
-                    f"elapsed {r['elapsed']:.2f}s achieved {r['created'] / max(r['elapsed'], 1e-9):.0f}/s; "
+                out(f"[direct {rate}/s] created {r['created']} ok {r['ok']} failed {r['failed']} retrans {r['retrans']} UDP-rcvbuf-drops {r['drops']} "
+                    f"elapsed {r['elapsed']:.2f}s completed-rate {r['created'] / max(r['elapsed'], 1e-9):.0f}/s; "
                     f"INVITE->180 ms capture p50 {fmt(pct(cap['ms'], 50) if cap else None, 3)} p99 {fmt(pct(cap['ms'], 99) if cap else None, 3)}; "
                     f"CPU s: UAC {row['direct_cpu']['uac']:.2f} UAS {fmt(row['direct_cpu']['uas'])}")
             rows.append(row)
@@ -516,7 +544,7 @@ def main():
 
     # ---- table
     out("")
-    out("| rate (calls/s) | calls | dialtone ok / failed | achieved/s | persisted (lag after last call) | "
+    out("| rate (calls/s) | calls | dialtone ok / failed | completed/s (calls ÷ first INVITE→last BYE) | persisted (lag after last call) | "
         "INVITE→180 p50 / p99 ms (capture) | sipp rtd p50 / p99 ms | dialtone CPU ms/call | sipp→sipp ok / failed | sipp→sipp p50 / p99 ms |")
     out("|---|---|---|---|---|---|---|---|---|---|")
     best_dt = best_direct = None
@@ -544,8 +572,15 @@ def main():
         else:
             ecol = "skipped | "
         out(f"| {row['rate']} | {row['calls']} | {dcol} | {ecol} |")
+    clean = None  # the highest rate with every step up to it clean (noise makes the two differ)
+    for row in rows:
+        dt = row.get("dt")
+        if not dt or dt["failed"] or dt["ok"] != row["calls"] or not row["persist"]["exact"]:
+            break
+        clean = row["rate"]
     out("")
-    out(f"highest rate with zero failed calls and every call persisted (dialtone): {best_dt or 'none'} calls/s")
+    out(f"highest rate with zero failed calls and every call persisted (dialtone): {best_dt or 'none'} calls/s"
+        + (f" (every step clean up to {clean or 'none'} calls/s)" if clean != best_dt else ""))
     out(f"highest rate with zero failed calls, sipp UAC -> sipp UAS directly: {best_direct or 'none'} calls/s"
         + (" (the highest rate tried: the ceiling is at least this)" if best_direct == rates[-1] else ""))
     if best_dt and best_direct:
