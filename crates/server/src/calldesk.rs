@@ -58,6 +58,11 @@ impl CallDesk {
     pub async fn poll(&self, store: &dyn Store, now: OffsetDateTime) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
         let effects = desk.lifecycle.poll(now);
+        // Forget the ids of calls the lifecycle has forgotten: late events
+        // for them change nothing, so the maps stay as small as the live set.
+        let Desk { lifecycle, calls, tasks } = &mut *desk;
+        calls.retain(|k, _| lifecycle.call(k).is_some());
+        tasks.retain(|k, _| lifecycle.call(k).is_some());
         desk.apply(store, now, effects).await
     }
 

@@ -788,7 +788,16 @@ impl B2bua {
     fn bye(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, id: u64, leg: Leg, host: &mut dyn Host) {
         self.respond(peer, req, &p.branch, 200, None, &[], None);
         let Some(call) = self.calls.get_mut(&id) else { return };
+        if leg == Leg::A {
+            // A BYE confirms the dialog as an ACK would (RFC 3261 §13.3.1.4):
+            // stop retransmitting the answer even if the ACK was lost.
+            call.answer = None;
+            if call.a_state == AState::Answering {
+                call.a_state = AState::Confirmed;
+            }
+        }
         if call.ended {
+            call.a_state = AState::Done;
             return;
         }
         let b_confirmed = call.b.as_ref().is_some_and(|b| b.state == BState::Confirmed);
@@ -1426,7 +1435,7 @@ impl B2bua {
             }
             Timer::Answer(id) => {
                 let Some(call) = self.calls.get_mut(&id) else { return };
-                if call.a_state != AState::Answering {
+                if call.a_state != AState::Answering || call.ended {
                     return;
                 }
                 if now >= call.answer_deadline {
