@@ -155,6 +155,14 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of text.
     #[arg(long)]
     pub log_json: bool,
+    /// Close a call whose end never arrived this long after it began (its
+    /// Disconnect Reason says Reaped), e.g. 4h, 90m: no call stays "in progress" for ever.
+    #[arg(long, default_value = "4h", value_name = "AGE")]
+    pub max_call_age: String,
+    /// Close an unanswered call whose carrier has gone silent this long
+    /// (Disconnect Reason Timeout, disposition no-answer), e.g. 5m, 90s.
+    #[arg(long, default_value = "5m", value_name = "AGE")]
+    pub ring_timeout: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -549,9 +549,16 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
         None => None,
         Some(a) => Some(a.parse().map_err(|_| input(format!("--sip {a:?} is not an address like 127.0.0.1:5060")))?),
     };
+    let age = |flag: &str, value: &str| parse_window(value).ok_or_else(|| input(format!("{flag} {value:?} is not a time like 90s, 10m, 4h or 1d")));
+    let timers = dialtone_calls::Config {
+        max_call_age: age("--max-call-age", &args.max_call_age)?,
+        ring_timeout: age("--ring-timeout", &args.ring_timeout)?,
+        ..dialtone_server::calldesk::CallDesk::default_config()
+    };
     let store = open_store(&args.store).await?;
     let mut state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
     state.master_key = Some(std::sync::Arc::new(master_key(&args.store)?));
+    state.calls = std::sync::Arc::new(dialtone_server::calldesk::CallDesk::new(timers));
     if args.demo {
         demo::load(store.as_ref(), &format!("http://{http}")).await?;
     }

@@ -1146,10 +1146,18 @@ impl Drop for Server {
 impl Dialtone {
     /// Starts `dialtone serve --demo` on a free local port and waits until /health answers.
     fn serve_demo(&self) -> Server {
+        self.serve_demo_with(&[])
+    }
+
+    /// `serve_demo` with more `serve` flags.
+    fn serve_demo_with(&self, extra: &[&str]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let log = std::fs::File::create(self.path("server.log")).unwrap();
+        let http = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--demo", "--http", &http];
+        args.extend_from_slice(extra);
         let child = Command::new(env!("CARGO_BIN_EXE_dialtone"))
-            .args(["serve", "--demo", "--http", &format!("127.0.0.1:{port}")])
+            .args(&args)
             .current_dir(self.dir.path())
             .env("DIALTONE_DATA", self.data())
             .env_remove("DIALTONE_STORE")
@@ -1282,4 +1290,42 @@ fn agent_status_and_calls_list_work_through_a_running_server() {
     table.ok();
     assert_eq!(table.stdout, d.dt(&["calls", "list", "--since", "1d"]).stdout);
     remote("not-a-token", &["calls", "list"]).code(2).stderr_has("refused the token");
+}
+
+/// POST a JSON body with a bearer token: (status, JSON body).
+fn api_post(url: &str, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut res = agent.post(url).header("Authorization", &format!("Bearer {token}")).send_json(body).expect("server reachable");
+    let status = res.status().as_u16();
+    (status, res.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn serve_reaps_a_call_whose_end_never_comes_after_max_call_age() {
+    let d = Dialtone::new();
+    d.dt(&["serve", "--max-call-age", "soon"]).code(2).stderr_has("--max-call-age \"soon\" is not a time");
+    let server = d.serve_demo_with(&["--max-call-age", "2s", "--ring-timeout", "1h"]);
+    let admin = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "carrier"]).stdout.trim().to_string();
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, v) = api_post(
+        &format!("{}/api/calls/events", server.url),
+        &admin,
+        serde_json::json!([{"vendorCallKey": "never-ends-1", "seq": 1, "at": now, "kind": "initiated",
+            "direction": "inbound", "from": "+14155550100", "to": "+18005550000", "callCenter": "DialtoneDemo"}]),
+    );
+    assert!(status < 300, "{status} {v}");
+    // The carrier never says the call ended: the reaper (at most 5 s between rounds) closes it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (rows, _) = d.query("SELECT DisconnectReason, CallDisposition, CallEndDateTime FROM VoiceCall WHERE VendorCallKey = 'never-ends-1'");
+        assert_eq!(rows.len(), 1, "one VoiceCall from the first event: {rows:?}");
+        if rows[0]["DisconnectReason"] == "Reaped" {
+            assert_eq!(rows[0]["CallDisposition"], "failed", "never answered: {rows:?}");
+            assert!(rows[0]["CallEndDateTime"].is_string(), "{rows:?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not reaped within a minute: {rows:?}");
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    drop(server);
 }

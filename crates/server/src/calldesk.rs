@@ -30,12 +30,17 @@ struct Desk {
 
 impl Default for CallDesk {
     fn default() -> CallDesk {
-        let center = CenterConfig { write_task: true, resolutions: STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect() };
-        CallDesk::new(Config { default_center: center, ..Config::default() })
+        CallDesk::new(CallDesk::default_config())
     }
 }
 
 impl CallDesk {
+    /// The lifecycle's defaults with the standard wrap-up outcomes and Tasks written.
+    pub fn default_config() -> Config {
+        let center = CenterConfig { write_task: true, resolutions: STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect() };
+        Config { default_center: center, ..Config::default() }
+    }
+
     pub fn new(config: Config) -> CallDesk {
         CallDesk { inner: tokio::sync::Mutex::new(Desk { lifecycle: Lifecycle::new(config), calls: HashMap::new(), tasks: HashMap::new() }) }
     }
