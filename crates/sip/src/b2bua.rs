@@ -1608,10 +1608,11 @@ impl B2bua {
             Leg::A => jitter,
             Leg::B => Duration::milliseconds(2100) + jitter,
         };
-        self.timers.push(Reverse((
-            now + pause,
-            Timer::Reoffer(id, action, leg, attempt + 1),
-        )));
+        self.timers.push(Reverse((now + pause, Timer::Reoffer(id, action, leg, attempt + 1))));
+        // Until then the call is mid-renegotiation: other re-INVITEs are glare, commands refused.
+        if let Some(call) = self.calls.get_mut(&id).filter(|c| c.reneg.is_none()) {
+            call.reneg = Some(AWAITING_RETRY.into());
+        }
     }
 
     /// A re-INVITE within the call timed out or found no dialog: the legs
@@ -2225,9 +2226,10 @@ impl B2bua {
                 self.leg_failed(now, id, None, host);
             }
             Timer::Reoffer(id, action, leg, attempt) => {
-                let Some(call) = self.calls.get(&id).filter(|c| !c.ended) else {
-                    return;
-                };
+                let Some(call) = self.calls.get_mut(&id).filter(|c| !c.ended) else { return };
+                if call.reneg.as_deref() == Some(AWAITING_RETRY) {
+                    call.reneg = None;
+                }
                 if call.reneg.is_some() {
                     // The other side's re-INVITE is still in progress: wait again.
                     return self.glare(now, id, action, leg, attempt);
@@ -2267,6 +2269,9 @@ impl B2bua {
         }
     }
 }
+
+/// The call's `reneg` while a re-INVITE that met glare waits to be sent again.
+const AWAITING_RETRY: &str = "awaiting retry";
 
 /// How often queued calls are offered again while they wait.
 const RETRY_QUEUED: Duration = Duration::milliseconds(200);
