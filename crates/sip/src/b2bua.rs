@@ -1482,36 +1482,8 @@ impl B2bua {
             (Leg::B, _) => (call.held, call.muted),
         };
         let sdp = match leg {
-            Leg::A => {
-                let version = wire::sdp_version(&call.agent_sdp)
-                    .unwrap_or(0)
-                    .max(call.carrier_version)
-                    + 1;
-                call.carrier_version = version;
-                wire::sdp_with_direction(
-                    &call.agent_sdp,
-                    wire::Direction {
-                        send: !muted,
-                        recv: !held,
-                    },
-                    Some(version),
-                )
-            }
-            Leg::B => {
-                let version = wire::sdp_version(&call.carrier_sdp)
-                    .unwrap_or(0)
-                    .max(call.agent_version)
-                    + 1;
-                call.agent_version = version;
-                wire::sdp_with_direction(
-                    &call.carrier_sdp,
-                    wire::Direction {
-                        send: !held,
-                        recv: !held,
-                    },
-                    Some(version),
-                )
-            }
+            Leg::A => reoffer_sdp(&call.agent_sdp, &mut call.carrier_version, wire::Direction { send: !muted, recv: !held }),
+            Leg::B => reoffer_sdp(&call.carrier_sdp, &mut call.agent_version, wire::Direction { send: !held, recv: !held }),
         };
         let purpose = Purpose::Control {
             call: id,
@@ -2277,6 +2249,13 @@ const AWAITING_RETRY: &str = "awaiting retry";
 const RETRY_QUEUED: Duration = Duration::milliseconds(200);
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, NOTIFY, UPDATE";
+
+/// The other side's SDP re-offered with `direction`, its `o=` version newer
+/// than both its own and the last we sent this leg (`sent`, updated).
+fn reoffer_sdp(source: &[u8], sent: &mut u64, direction: wire::Direction) -> Vec<u8> {
+    *sent = wire::sdp_version(source).unwrap_or(0).max(*sent) + 1;
+    wire::sdp_with_direction(source, direction, Some(*sent))
+}
 
 /// How a call that did not connect ends, by the far side's final response.
 fn end_reason(code: u16) -> EndReason {
