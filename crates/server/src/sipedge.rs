@@ -220,6 +220,8 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
 pub struct SipControl {
     pub host: SipHost,
     pub dials: mpsc::UnboundedSender<dialtone_sip::Dial>,
+    /// Third-party call control (hang up, hold, mute, decline, transfer).
+    pub commands: mpsc::UnboundedSender<dialtone_sip::Command>,
 }
 
 /// A running SIP edge.
@@ -245,8 +247,9 @@ pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<
     let (stats_tx, stats_rx) = watch::channel(dialtone_sip::Stats::default());
     let core = B2bua::new(dialtone_sip::Config::new(local));
     let (dials_tx, dials_rx) = mpsc::unbounded_channel();
-    let _ = state.sip.set(SipControl { host: host.clone(), dials: dials_tx });
-    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, dials: dials_rx, stats: stats_tx, shutdown };
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let _ = state.sip.set(SipControl { host: host.clone(), dials: dials_tx, commands: commands_tx });
+    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, dials: dials_rx, commands: commands_rx, stats: stats_tx, shutdown };
     tokio::spawn(dialtone_sip::driver::run(udp, tcp, core, host.clone(), channels));
     tokio::spawn(pump(state.clone(), events_rx, persisted_tx));
     tokio::spawn(keep_bindings(state.store.clone(), persist_rx));

@@ -18,6 +18,9 @@ pub struct Channels {
     pub persisted: mpsc::UnboundedReceiver<VendorCallKey>,
     /// Click-to-dial requests from the API.
     pub dials: mpsc::UnboundedReceiver<crate::Dial>,
+    /// Third-party call control from the agent's browser; a refused command
+    /// is logged with its reason.
+    pub commands: mpsc::UnboundedReceiver<crate::Command>,
     pub stats: watch::Sender<crate::Stats>,
     pub shutdown: watch::Receiver<bool>,
 }
@@ -77,6 +80,13 @@ pub async fn run<H: Host + Send>(udp: UdpSocket, tcp: TcpListener, mut core: B2b
                 out
             }
             Some(dial) = ch.dials.recv() => core.dial(OffsetDateTime::now_utc(), dial, &mut host),
+            Some(cmd) = ch.commands.recv() => {
+                let (key, action) = (cmd.key.clone(), cmd.action.name());
+                core.command(OffsetDateTime::now_utc(), cmd, &mut host).unwrap_or_else(|refusal| {
+                    tracing::warn!(%key, %action, %refusal, "call control command refused");
+                    Vec::new()
+                })
+            }
             _ = tokio::time::sleep(wait) => core.poll(OffsetDateTime::now_utc(), &mut host),
             _ = ch.shutdown.changed() => break,
         };

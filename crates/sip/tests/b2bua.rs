@@ -33,11 +33,8 @@ fn ringing_call() -> (Sim, String, Parsed) {
 }
 
 fn connected() -> Connected {
-    let (mut sim, a_tag, b_invite) = ringing_call();
-    sim.from(AGENT1, &answer(&b_invite, 200, "OK", PHONE_TAG, AGENT1, Some(SDP_ANSWER)));
-    sim.persisted(KEY).response_to(CARRIER, 200);
-    let out = sim.carrier(&carrier_ack(KEY, &a_tag, "z9hG4bK-ack1", 1));
-    assert_eq!(out.sends(), 0, "{:?}", out.summary());
+    let mut sim = Sim::new();
+    let (a_tag, b_invite) = sim.connect(KEY, BRANCH, PHONE_TAG);
     Connected { sim, a_tag, b_invite }
 }
 
