@@ -60,6 +60,14 @@ pub struct Config {
     /// The longest registration granted.
     pub max_expires: u32,
     pub nonce_key: [u8; 32],
+    /// Overload control: while this many calls wait for their VoiceCall to be
+    /// stored (the store has fallen behind), a new INVITE is refused with
+    /// 503 Service Unavailable and Retry-After (RFC 3261 §21.5.4) instead of
+    /// being taken on, so the calls already admitted complete and the carrier
+    /// can route elsewhere.
+    pub max_unstored: usize,
+    /// The Retry-After (seconds) of that 503.
+    pub overload_retry_after: u32,
 }
 
 impl Config {
@@ -71,6 +79,8 @@ impl Config {
             offer_timeout: Duration::seconds(20),
             max_expires: 3600,
             nonce_key: rand::random(),
+            max_unstored: 1000,
+            overload_retry_after: 5,
         }
     }
 }
@@ -249,6 +259,8 @@ pub struct Stats {
     pub active: usize,
     pub malformed: u64,
     pub registrations: u64,
+    /// INVITEs refused with 503 because too many calls waited for the store.
+    pub overloaded: u64,
 }
 
 /// The re-INVITEs of third-party call control.
@@ -436,6 +448,8 @@ pub struct B2bua {
     last_now: OffsetDateTime,
     out: Vec<Output>,
     stats: Stats,
+    /// Calls whose VoiceCall the desk has not yet reported stored (overload control).
+    unstored: usize,
 }
 
 impl B2bua {
@@ -456,6 +470,7 @@ impl B2bua {
             last_now: OffsetDateTime::UNIX_EPOCH,
             out: Vec::new(),
             stats: Stats::default(),
+            unstored: 0,
         }
     }
 
@@ -508,6 +523,9 @@ impl B2bua {
     pub fn persisted(&mut self, now: OffsetDateTime, key: &VendorCallKey) -> Vec<Output> {
         if let Some(&(id, Leg::A)) = self.by_call_id.get(key.as_str()) {
             if let Some(call) = self.calls.get_mut(&id) {
+                if !call.persisted {
+                    self.unstored -= 1;
+                }
                 call.persisted = true;
                 if call.a_state == AState::AwaitingStore {
                     self.release_answer(now, id);
@@ -660,6 +678,11 @@ impl B2bua {
         let Ok(key) = VendorCallKey::parse(&p.call_id) else {
             return self.respond(peer, &req, &p.branch, 400, None, &[], None);
         };
+        if self.unstored >= self.cfg.max_unstored {
+            self.stats.overloaded += 1;
+            let retry = self.cfg.overload_retry_after.to_string();
+            return self.respond(peer, &req, &p.branch, 503, None, &[("Retry-After", retry)], None);
+        }
         let id = self.next_id;
         self.next_id += 1;
         let a_tag = self.unique();
@@ -703,6 +726,7 @@ impl B2bua {
             outbound: None,
         };
         self.calls.insert(id, call);
+        self.unstored += 1;
         self.by_call_id.insert(p.call_id.clone(), (id, Leg::A));
         self.stats.calls += 1;
         self.respond(peer, &req, &p.branch, 100, None, &[], None);
@@ -1671,6 +1695,9 @@ impl B2bua {
         while self.finished.front().is_some_and(|(t, _)| *t <= now) {
             let (_, id) = self.finished.pop_front().expect("front");
             if let Some(call) = self.calls.remove(&id) {
+                if !call.persisted {
+                    self.unstored -= 1;
+                }
                 self.by_call_id.remove(&call.a.call_id);
                 if let Some(b) = call.b {
                     self.by_call_id.remove(&b.dialog.call_id);
