@@ -385,6 +385,10 @@ pub enum TrunkCommand {
         /// SIP: what happens after the wait: reject (480), voicemail:URI or forward:URI (302).
         #[arg(long, default_value = "reject")]
         overflow: String,
+        /// SIP: the most new calls per second taken from this trunk (the carrier's CPS limit);
+        /// INVITEs beyond it are answered 503 with Retry-After. Default: no limit.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        max_cps: Option<u32>,
         /// Twilio: the account SID (AC…).
         #[arg(long, required_if_eq("provider", "twilio"))]
         account_sid: Option<String>,

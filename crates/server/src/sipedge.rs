@@ -39,6 +39,9 @@ pub struct SipTrunk {
     /// Where click-to-dial calls go out (default: `match_ip`, port 5060).
     #[serde(default)]
     pub outbound: Option<SocketAddr>,
+    /// The most new calls per second taken from the trunk (none: no limit).
+    #[serde(default)]
+    pub max_cps: Option<u32>,
 }
 
 pub fn trunk_setting(name: &str) -> String {
@@ -175,6 +178,7 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
             queue: QueueName::parse(&t.call_center).map_err(ApiError::ours)?,
             queue_timeout: time::Duration::seconds(t.queue_timeout_secs.into()),
             overflow: parse_overflow(&t.overflow).unwrap_or(Overflow::Reject),
+            max_cps: t.max_cps,
         };
         trunks.insert(t.match_ip, trunk);
     }

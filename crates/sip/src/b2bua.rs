@@ -104,6 +104,11 @@ pub struct Trunk {
     pub queue: QueueName,
     pub queue_timeout: Duration,
     pub overflow: Overflow,
+    /// The most new calls per second taken from this trunk (the carrier's
+    /// CPS limit, or what the server sustains): INVITEs beyond it get 503
+    /// with Retry-After at once — three messages instead of a whole call —
+    /// so an overload is a plateau, not a collapse. `None`: no limit.
+    pub max_cps: Option<u32>,
 }
 
 /// A free agent's phone.
@@ -450,6 +455,8 @@ pub struct B2bua {
     stats: Stats,
     /// Calls whose VoiceCall the desk has not yet reported stored (overload control).
     unstored: usize,
+    /// Per trunk: (admission tokens, when last refilled).
+    admissions: HashMap<String, (f64, OffsetDateTime)>,
 }
 
 impl B2bua {
@@ -471,6 +478,7 @@ impl B2bua {
             out: Vec::new(),
             stats: Stats::default(),
             unstored: 0,
+            admissions: HashMap::new(),
         }
     }
 
@@ -516,6 +524,23 @@ impl B2bua {
         match transport {
             Transport::Udp => format!("<sip:dialtone@{}>", self.cfg.local),
             Transport::Tcp => format!("<sip:dialtone@{};transport=tcp>", self.cfg.local),
+        }
+    }
+
+    /// A token bucket per trunk (rate and burst `max_cps`): whether one more
+    /// call may start now.
+    fn admit(&mut self, now: OffsetDateTime, trunk: &Trunk) -> bool {
+        let Some(cps) = trunk.max_cps else { return true };
+        let cps = f64::from(cps.max(1));
+        let (tokens, last) = self.admissions.entry(trunk.name.clone()).or_insert((cps, now));
+        let elapsed = (now - *last).as_seconds_f64().max(0.0);
+        *tokens = (*tokens + elapsed * cps).min(cps);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
         }
     }
 
@@ -678,7 +703,7 @@ impl B2bua {
         let Ok(key) = VendorCallKey::parse(&p.call_id) else {
             return self.respond(peer, &req, &p.branch, 400, None, &[], None);
         };
-        if self.unstored >= self.cfg.max_unstored {
+        if self.unstored >= self.cfg.max_unstored || !self.admit(now, &trunk) {
             self.stats.overloaded += 1;
             let retry = self.cfg.overload_retry_after.to_string();
             return self.respond(peer, &req, &p.branch, 503, None, &[("Retry-After", retry)], None);
@@ -1754,7 +1779,7 @@ impl B2bua {
             remote_target: number_uri.clone(),
             cseq: 1,
         };
-        let trunk = Trunk { name: "outbound".into(), call_center: dial.call_center.clone(), queue: QueueName::parse("Outbound").expect("a name"), queue_timeout: Duration::ZERO, overflow: Overflow::Reject };
+        let trunk = Trunk { name: "outbound".into(), call_center: dial.call_center.clone(), queue: QueueName::parse("Outbound").expect("a name"), queue_timeout: Duration::ZERO, overflow: Overflow::Reject, max_cps: None };
         let call = Call {
             key: key.clone(),
             seq: 0,

@@ -467,3 +467,24 @@ fn while_too_many_calls_wait_for_the_store_new_invites_get_503_with_retry_after(
     let out = sim.carrier(&invite("over-4@carrier", "z9hG4bK-over4"));
     assert_eq!(out.codes_to(CARRIER), vec![100, 180], "{:?}", out.summary());
 }
+
+#[test]
+fn a_trunk_with_a_calls_per_second_limit_turns_the_excess_away_with_503_and_refills_over_time() {
+    let mut host = FakeHost::new();
+    host.trunk.max_cps = Some(2);
+    let mut sim = Sim::with(host);
+    let mut codes = Vec::new();
+    for n in 0..3 {
+        let out = sim.carrier(&invite(&format!("cps-{n}@carrier"), &format!("z9hG4bK-cps{n}")));
+        codes.push(out.codes_to(CARRIER).last().copied());
+    }
+    // A burst of the limit is taken; the third in the same instant is not.
+    assert_eq!(codes, vec![Some(180), Some(180), Some(503)]);
+    assert_eq!(sim.core.stats().overloaded, 1);
+    // Half a second refills one call's worth at 2 per second.
+    sim.advance(Duration::milliseconds(500));
+    let out = sim.carrier(&invite("cps-3@carrier", "z9hG4bK-cps3"));
+    assert_eq!(out.codes_to(CARRIER), vec![100, 180], "{:?}", out.summary());
+    let out = sim.carrier(&invite("cps-4@carrier", "z9hG4bK-cps4"));
+    assert_eq!(out.codes_to(CARRIER), vec![503], "{:?}", out.summary());
+}

@@ -64,6 +64,7 @@ impl FakeHost {
                 queue: QueueName::parse("Support").unwrap(),
                 queue_timeout: Duration::seconds(60),
                 overflow: Overflow::Reject,
+                max_cps: None,
             },
             trunk_ip: CARRIER.parse::<SocketAddr>().unwrap().ip(),
             agents: vec![target(1, AGENT1), target(2, AGENT2)],
