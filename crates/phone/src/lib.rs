@@ -258,7 +258,7 @@ mod tests {
         assert_eq!(dial("US", "212-555-0142", &local), ("912125550142".into(), Reach::LongDistance));
         let none = DialingOptions::default();
         assert_eq!(dial("US", "4155550142", &none).0, "4155550142");
-        assert_eq!(dial("US", "+33142685300", &none).0, "33142685300");
+        assert_eq!(dial("US", "+44 20 7946 0018", &none).0, "442079460018");
         let gb = DialingOptions::new("", "0", "00");
         assert_eq!(dial("GB", "020 7946 0018", &gb), ("02079460018".into(), Reach::LongDistance));
         assert_eq!(dial("GB", "+1 415 555 0142", &gb), ("0014155550142".into(), Reach::International));
