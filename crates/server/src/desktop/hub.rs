@@ -75,6 +75,10 @@ pub struct HubCall {
 }
 
 impl HubCall {
+    fn new(snap: CallSnapshot) -> HubCall {
+        HubCall { snap, muted: false, pops: HashMap::new(), related: Json_::Null, dialer: None, wrapped: None, ended_handled: false }
+    }
+
     /// The agent whose call it is: who answered it, else who dialled it.
     pub fn responsible(&self) -> Option<&AgentId> {
         self.snap.view.owner.as_ref().or(self.dialer.as_ref())
@@ -289,8 +293,12 @@ impl Hub {
     /// is current even before the hub task has seen the batch.
     pub fn refresh(&self, snap: CallSnapshot) -> Option<HubCall> {
         let mut h = self.lock();
-        let call = h.calls.get_mut(&snap.key)?;
+        let dialer = h.dials.get(&snap.key).map(|(a, _)| a.clone());
+        let call = h.calls.entry(snap.key.clone()).or_insert_with(|| HubCall::new(snap.clone()));
         call.snap = snap;
+        if call.dialer.is_none() {
+            call.dialer = dialer;
+        }
         Some(call.clone())
     }
 
@@ -362,15 +370,7 @@ async fn process(state: &AppState, update: DeskUpdate) {
         for snap in update.calls {
             let key = snap.key.clone();
             let dial = h.dials.get(&key).cloned();
-            let entry = h.calls.entry(key.clone()).or_insert_with(|| HubCall {
-                snap: snap.clone(),
-                muted: false,
-                pops: HashMap::new(),
-                related: Json_::Null,
-                dialer: None,
-                wrapped: None,
-                ended_handled: false,
-            });
+            let entry = h.calls.entry(key.clone()).or_insert_with(|| HubCall::new(snap.clone()));
             entry.snap = snap;
             if let Some(r) = related.remove(&key) {
                 entry.related = r;
@@ -578,4 +578,29 @@ pub async fn agent_json(store: &dyn Store, agent: &AgentId) -> Result<Json_, Api
     let username = username_of(store, agent).await?.unwrap_or_default();
     let s = crate::agents::settings_of(store, &username).await?;
     Ok(json!({"id": agent.to_string(), "username": username, "presence": status_name(&s), "presenceSince": s.since}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_that_falls_behind_is_dropped_and_nobody_waits_for_it() {
+        let hub = Hub::default();
+        let agent = AgentId::new(SalesforceId::new("005", 1)).unwrap();
+        let slow = hub.connect(&agent);
+        let mut fast = hub.connect(&agent);
+        assert_eq!(hub.sockets(&agent), 2);
+        for i in 0..SOCKET_QUEUE {
+            hub.send(&agent, &json!({"type": "utterance", "text": i}));
+            assert!(fast.rx.try_recv().is_ok());
+        }
+        assert_eq!(hub.sockets(&agent), 2, "a full queue is still kept");
+        hub.send(&agent, &json!({"type": "utterance", "text": "one too many"}));
+        assert_eq!(hub.sockets(&agent), 1, "the slow socket is dropped, the fast one stays");
+        assert!(fast.rx.try_recv().is_ok());
+        drop(slow);
+        hub.disconnect(&agent, fast.id);
+        assert_eq!(hub.sockets(&agent), 0);
+    }
 }
