@@ -362,8 +362,7 @@ pub async fn dial(State(state): State<AppState>, s: Session, JsonBody(body): Jso
         }
         None => {
             let found = crate::query::lookup(store, number.as_str()).await?;
-            let mut ids: Vec<&SalesforceId> = found.iter().map(|(m, _)| &m.id).collect();
-            ids.dedup();
+            let ids: std::collections::HashSet<&SalesforceId> = found.iter().map(|(m, _)| &m.id).collect();
             match found.first() {
                 Some((_, only)) if ids.len() == 1 => {
                     let visible = crate::query::visible_matches(store, &s.grants, vec![found[0].clone()]).await?.0;

@@ -365,6 +365,7 @@ async fn process(state: &AppState, update: DeskUpdate) {
     let snap_keys: Vec<VendorCallKey> = update.calls.iter().map(|s| s.key.clone()).collect();
     let mut ended: Vec<(VendorCallKey, AgentId, Option<SalesforceId>)> = Vec::new();
     let mut to_relate: Vec<(VendorCallKey, SalesforceId)> = Vec::new();
+    let mut expired: Vec<AgentId> = Vec::new();
     {
         let mut h = hub.lock();
         for snap in update.calls {
@@ -396,7 +397,14 @@ async fn process(state: &AppState, update: DeskUpdate) {
             }
         }
         for key in &update.forgotten {
-            h.calls.remove(key);
+            // A wrap-up never saved within the desk's linger cannot be saved
+            // now: its agent leaves After Call Work.
+            if let Some(c) = h.calls.remove(key)
+                && c.needs_wrap_up()
+                && let Some(agent) = c.responsible()
+            {
+                expired.push(agent.clone());
+            }
             h.dials.remove(key);
         }
         let mut offered: Vec<(VendorCallKey, AgentId)> = Vec::new();
@@ -461,6 +469,14 @@ async fn process(state: &AppState, update: DeskUpdate) {
             let input = dialtone_calls::Input::Matched { key, record };
             if let Err(e) = state.calls.ingest(state.store.as_ref(), OffsetDateTime::now_utc(), input).await {
                 tracing::warn!(error = %e.message, "relating a dialled call to its record");
+            }
+        });
+    }
+    for agent in expired {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = leave_after_call_work(&state, &agent).await {
+                tracing::warn!(error = %e.message, "ending After Call Work of a forgotten call");
             }
         });
     }
