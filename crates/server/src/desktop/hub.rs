@@ -546,23 +546,16 @@ pub async fn enter_after_call_work(state: &AppState, agent: &AgentId, key: &Vend
     if state.hub.is_wrapped(key) {
         return Ok(());
     }
-    let store = state.store.as_ref();
-    let Some(username) = username_of(store, agent).await? else { return Ok(()) };
-    let mut changed = false;
-    let after = crate::agents::update_settings(store, &username, |s| {
-        if s.presence != Some(Presence::AfterCallWork) {
-            s.resume_presence = s.presence;
-            s.resume_status = s.status.take();
-            s.presence = Some(Presence::AfterCallWork);
-            s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
-            changed = true;
+    change_presence(state, agent, |s| {
+        if s.presence == Some(Presence::AfterCallWork) {
+            return false;
         }
+        s.resume_presence = s.presence;
+        s.resume_status = s.status.take();
+        s.presence = Some(Presence::AfterCallWork);
+        true
     })
-    .await?;
-    if changed {
-        state.hub.send(agent, &presence_message(&after));
-    }
-    Ok(())
+    .await
 }
 
 /// Out of After Call Work, back to the status before it, once no wrap-up is pending.
@@ -571,21 +564,30 @@ pub async fn leave_after_call_work(state: &AppState, agent: &AgentId) -> Result<
     if state.hub.pending_wrap_ups(agent) > 0 {
         return Ok(());
     }
+    change_presence(state, agent, |s| {
+        if s.presence != Some(Presence::AfterCallWork) {
+            return false;
+        }
+        s.presence = Some(s.resume_presence.take().unwrap_or(Presence::Available));
+        s.status = s.resume_status.take();
+        true
+    })
+    .await
+}
+
+/// Applies `change` to the agent's settings; if it changed them, stores
+/// them with a new `since` and tells the agent's tabs. The caller holds the
+/// presence lock.
+async fn change_presence(state: &AppState, agent: &AgentId, change: impl FnOnce(&mut crate::sipedge::AgentSettings) -> bool) -> Result<(), ApiError> {
     let store = state.store.as_ref();
     let Some(username) = username_of(store, agent).await? else { return Ok(()) };
-    let mut changed = false;
-    let after = crate::agents::update_settings(store, &username, |s| {
-        if s.presence == Some(Presence::AfterCallWork) {
-            s.presence = Some(s.resume_presence.take().unwrap_or(Presence::Available));
-            s.status = s.resume_status.take();
-            s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
-            changed = true;
-        }
-    })
-    .await?;
-    if changed {
-        state.hub.send(agent, &presence_message(&after));
+    let mut s = crate::agents::settings_of(store, &username).await?;
+    if !change(&mut s) {
+        return Ok(());
     }
+    s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+    store.put_setting(&crate::sipedge::agent_setting(&username), &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
+    state.hub.send(agent, &presence_message(&s));
     Ok(())
 }
 
