@@ -431,6 +431,7 @@ async fn commands_wrap_up_and_after_call_work_with_tabs_that_reconnect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transfer_to_another_agent_offers_them_the_new_leg() {
     let app = spawn_app().await;
+    assert_eq!(app.put("ann", "/api/agents/ann@d.test/presence", json!({"status": "Available"})).await.0, StatusCode::OK);
     let (mut bob, _) = app.ws("bob").await;
     app.offer("call-t", "+14155550120", "ann").await;
     assert_eq!(app.post("ann", "/api/desktop/calls/call-t/accept", json!({})).await.0, StatusCode::ACCEPTED);
@@ -447,6 +448,10 @@ async fn transfer_to_another_agent_offers_them_the_new_leg() {
     let vc = app.voice_call("call-t", "DisconnectReason, NextCallId").await;
     assert_eq!(vc[0].as_str(), Some("Transferred"));
     assert_eq!(app.voice_call(&leg, "Id").await[0], vc[1]);
+    // ann's leg ended, but she has no desktop open to wrap up in: she stays routable.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, p) = app.get("ann", "/api/agents/ann@d.test/presence").await;
+    assert_eq!(p["status"], "Available", "{p}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -497,7 +497,10 @@ async fn call_ended(state: AppState, key: VendorCallKey, agent: AgentId, center:
         Some(id) => super::center_info(store, id).await.ok().flatten().is_none_or(|c| c.wrap_up_required()),
         None => true,
     };
-    if required && let Err(e) = enter_after_call_work(&state, &agent, &key).await {
+    // After Call Work needs a desktop to save the wrap-up in: an agent with
+    // no tab open (a desk phone alone, a load test) stays routable.
+    let desktop = state.hub.sockets(&agent) > 0;
+    if required && desktop && let Err(e) = enter_after_call_work(&state, &agent, &key).await {
         tracing::warn!(error = %e.message, "putting an agent in After Call Work");
     }
     if let Some(call) = state.hub.call(&key) {
