@@ -233,7 +233,7 @@ pub struct SipControl {
     pub host: SipHost,
     pub dials: mpsc::UnboundedSender<dialtone_sip::Dial>,
     /// Third-party call control (hang up, hold, mute, decline, transfer).
-    pub commands: mpsc::UnboundedSender<dialtone_sip::Command>,
+    pub commands: mpsc::UnboundedSender<dialtone_sip::driver::CommandRequest>,
 }
 
 /// A running SIP edge.

@@ -114,7 +114,7 @@ async fn hold_resume_and_hangup_from_the_browser_reach_real_sip_peers_through_th
     until(&mut events, &mut seen, |k| matches!(k, EventKind::Answered { .. })).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // the carrier's ACK
 
-    let command = |action| commands_tx.send(Command { key: key.clone(), action }).unwrap();
+    let command = |action| commands_tx.send(Command { key: key.clone(), action }.into()).unwrap();
     command(CallAction::Hold);
     until(&mut events, &mut seen, |k| k == &EventKind::Held).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // the phone's re-INVITE completes
