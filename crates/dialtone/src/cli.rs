@@ -260,6 +260,31 @@ pub enum CallCenterCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Show or change a call center's desk settings: Tasks, wrap-up outcomes, After Call Work, headless softphone, local area code.
+    #[command(after_help = "Examples:\n  dialtone callcenter settings DemoAdapter\n  dialtone callcenter settings DemoAdapter --resolutions 'Resolved;Callback Requested;Sale;No Sale' --wrap-up-required off\n  dialtone callcenter settings DemoAdapter --write-tasks off --headless on --local-area-code 415\n\nPrints the settings after the change as JSON. A running server takes them within 5 seconds.")]
+    Settings {
+        name: String,
+        /// Write a Task (TaskSubtype Call) for every ended call (default on).
+        #[arg(long, value_parser = on_off)]
+        write_tasks: Option<bool>,
+        /// The wrap-up outcomes agents choose from, separated by ';' (default: the standard list).
+        #[arg(long)]
+        resolutions: Option<String>,
+        /// Keep agents in After Call Work until they save the wrap-up (default on).
+        #[arg(long, value_parser = on_off)]
+        wrap_up_required: Option<bool>,
+        /// No visible softphone panel in the console; screen pops still happen (default off).
+        #[arg(long, value_parser = on_off)]
+        headless: Option<bool>,
+        /// The call center's own area code: numbers in it are dialled as local calls.
+        #[arg(long)]
+        local_area_code: Option<String>,
+        /// The softphone panel's label in the console.
+        #[arg(long)]
+        panel_label: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List call centers and how many users each has.
     #[command(after_help = "Example:\n  dialtone callcenter list --data ./dialtone-data")]
     List {
@@ -452,4 +477,13 @@ pub enum CallsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// `on`/`off` (also true/false, yes/no) for switches that keep their value when not given.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("{s:?}: say on or off")),
+    }
 }

@@ -29,6 +29,7 @@ use axum::{Json, Router};
 use dialtone_access::SystemPerm;
 use dialtone_callcenter::names;
 use dialtone_model::{SalesforceId, Value};
+use std::collections::HashMap;
 use dialtone_routing::Presence;
 use dialtone_store::{AuditEntry, Record, Store};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,64 @@ pub struct CenterDesktop {
     /// The org's own area code: numbers in it are dialled as local calls.
     #[serde(default)]
     pub local_area_code: Option<String>,
+    /// Write a Task (TaskSubtype Call) for every ended call. Default true.
+    #[serde(default)]
+    pub write_tasks: Option<bool>,
+    /// The controlled picklist of wrap-up outcomes (VoiceCall.CallResolution,
+    /// Task.CallDisposition). Default: the standard list.
+    #[serde(default)]
+    pub resolutions: Option<Vec<String>>,
+}
+
+impl CenterDesktop {
+    /// Refuses settings no agent could work with.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(list) = &self.resolutions {
+            if list.is_empty() {
+                return Err("give at least one wrap-up outcome".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for r in list {
+                let t = r.trim();
+                if t.is_empty() || t.chars().count() > 255 || t.chars().any(char::is_control) {
+                    return Err(format!("{r:?} is not a wrap-up outcome (1 to 255 characters, no control characters)"));
+                }
+                if !seen.insert(t.to_lowercase()) {
+                    return Err(format!("the wrap-up outcome {t:?} is listed twice"));
+                }
+            }
+        }
+        if let Some(code) = &self.local_area_code
+            && !(code.len() <= 6 && !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!("{code:?} is not an area code (digits)"));
+        }
+        Ok(())
+    }
+
+    /// What the call lifecycle needs of these settings.
+    pub fn center_config(&self) -> dialtone_calls::CenterConfig {
+        let standard = || crate::calldesk::STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect();
+        dialtone_calls::CenterConfig {
+            write_task: self.write_tasks.unwrap_or(true),
+            resolutions: self.resolutions.as_ref().map(|l| l.iter().map(|r| r.trim().to_string()).collect()).unwrap_or_else(standard),
+        }
+    }
+}
+
+/// Every call center's lifecycle settings, from their `desktop:callcenter:ID` settings.
+pub async fn center_configs(store: &dyn Store) -> Result<HashMap<SalesforceId, dialtone_calls::CenterConfig>, ApiError> {
+    let mut out = HashMap::new();
+    for (key, json) in store.settings_with_prefix("desktop:callcenter:").await? {
+        let Ok(id) = SalesforceId::parse(&key["desktop:callcenter:".len()..]) else { continue };
+        match serde_json::from_str::<CenterDesktop>(&json) {
+            Ok(d) => {
+                out.insert(id, d.center_config());
+            }
+            Err(e) => tracing::warn!(error = %e, call_center = %id, "a call center's desktop settings are unreadable; using the defaults"),
+        }
+    }
+    Ok(out)
 }
 
 pub fn center_setting(id: &SalesforceId) -> String {
