@@ -223,6 +223,27 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
             println!("{}", serde_json::to_string_pretty(&shown).context("printing")?);
             Ok(ExitCode::SUCCESS)
         }
+        CallCenterCommand::Layout { name, file, store } => {
+            use dialtone_server::desktop::layout;
+            let store = open_existing_store(&store).await?;
+            let cc = find(store.as_ref(), &name).await?.ok_or_else(|| input(format!("no call center named {name}: see `dialtone callcenter list`")))?;
+            let id = cc.id().context("call center without id")?;
+            let shown = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+                    let new: layout::SoftphoneLayout = serde_json::from_str(&text).map_err(|e| input(format!("{}: not a softphone layout (see docs/DESKTOP.md): {e}; nothing was changed", path.display())))?;
+                    new.check().map_err(|e| input(format!("{}: {}; nothing was changed", path.display(), e.message)))?;
+                    let after = serde_json::to_string(&new).context("writing the layout")?;
+                    let before = store.setting(&layout::setting(&id)).await.context("reading the layout")?;
+                    store.put_setting(&layout::setting(&id), &after).await.context("saving the layout")?;
+                    crate::audit(store.as_ref(), "callcenter.softphoneLayout", &name, before, Some(after)).await?;
+                    new
+                }
+                None => layout::load(store.as_ref(), Some(&id)).await.map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?,
+            };
+            println!("{}", serde_json::to_string_pretty(&shown).context("printing the layout")?);
+            Ok(ExitCode::SUCCESS)
+        }
         CallCenterCommand::List { store } => {
             let store = open_existing_store(&store).await?;
             let plan = dialtone_server::query::compile(store.as_ref(), "SELECT Id, InternalName, Name, Format FROM CallCenter ORDER BY InternalName")

@@ -285,6 +285,16 @@ pub enum CallCenterCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Show or replace a call center's softphone layout: the screen-pop rules per call type.
+    #[command(after_help = "Examples:\n  dialtone callcenter layout DemoAdapter > layout.json      # the current rules (start here)\n  dialtone callcenter layout DemoAdapter --file layout.json   # check and replace them\n\nPer call type (inbound, outbound, internal): searchOrder (Contact, Account, Lead), singleMatch (open),\nmultipleMatches (chooser | none), noMatch {action: new | none, object}, fallback {object} for a missing,\nanonymous or malformed caller ID. See docs/DESKTOP.md. A running server uses the new rules at the next call.")]
+    Layout {
+        name: String,
+        /// A layout as JSON: checked whole, then it replaces the current one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List call centers and how many users each has.
     #[command(after_help = "Example:\n  dialtone callcenter list --data ./dialtone-data")]
     List {

@@ -1377,3 +1377,26 @@ fn callcenter_settings_choose_the_wrap_up_outcomes_and_whether_tasks_are_written
     assert_eq!(rows[0]["CallResolution"], "Not fixed", "{rows:?}");
     assert_eq!(d.count("Task"), 0, "this call center writes no Tasks");
 }
+
+#[test]
+fn callcenter_layout_prints_the_screen_pop_rules_and_replaces_them_only_when_valid() {
+    let d = Dialtone::new();
+    drop(d.serve_demo());
+    let shown = d.dt(&["callcenter", "layout", "DialtoneDemo"]);
+    shown.ok();
+    let mut layout: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(layout["inbound"]["noMatch"]["object"], "Contact", "the default pops a New Contact: {layout}");
+    // Unknown numbers should open a New Lead instead.
+    layout["inbound"]["noMatch"]["object"] = "Lead".into();
+    let good = d.file("layout.json", serde_json::to_string(&layout).unwrap());
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &good]).ok().stdout_has("\"Lead\"");
+    let mut bad = layout.clone();
+    bad["outbound"]["searchOrder"] = serde_json::json!(["Contact", "Opportunity"]);
+    let bad = d.file("bad.json", serde_json::to_string(&bad).unwrap());
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &bad]).code(2).stderr_has("outbound.searchOrder").stderr_has("nothing was changed");
+    let broken = d.file("broken.json", "{\"inbound\": ");
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &broken]).code(2).stderr_has("not a softphone layout");
+    let now: serde_json::Value = serde_json::from_str(&d.dt(&["callcenter", "layout", "DialtoneDemo"]).stdout).unwrap();
+    assert_eq!(now, layout, "only the valid layout was stored");
+    d.dt(&["audit"]).ok().stdout_has("callcenter.softphoneLayout");
+}
