@@ -6,7 +6,7 @@
 
 import { DATA, get, query, soqlString } from '../lib/api.js';
 import { h, replace, toast } from '../lib/dom.js';
-import { formatDateTime, formatDuration, parseDateTime } from '../lib/format.js';
+import { formatDateTime, formatDuration, formatValue, parseDateTime } from '../lib/format.js';
 import { describe, rememberName } from './meta.js';
 import { app, setView } from './app.js';
 import { labelRecord } from './tabs.js';
@@ -62,17 +62,19 @@ async function loadTimeline(box, rec, byName, signal) {
   try {
     const hist = await get(`/api/records/${rec.Id}/history`, { signal });
     for (const c of hist.changes) {
-      const label = byName.get(c.field)?.label || c.field;
-      const from = c.oldValue === null || c.oldValue === undefined || c.oldValue === '' ? null : String(c.oldValue);
-      const to = c.newValue === null || c.newValue === undefined || c.newValue === '' ? '—' : String(c.newValue);
-      events.push({ at: c.at, text: from ? `${label}: ${from} → ${to}` : `${label}: ${to}` });
+      const f = byName.get(c.field) || { name: c.field, label: c.field, type: 'string' };
+      const empty = (v) => v === null || v === undefined || v === '';
+      const show = (v) => (empty(v) ? null : f.type === 'reference' ? valueNode(f, v, {}) : document.createTextNode(f.name.match(/Duration|HoldDuration/) ? formatDuration(v) : formatValue(v, f.type)));
+      const from = show(c.oldValue);
+      const to = show(c.newValue) || document.createTextNode('—');
+      events.push({ at: c.at, nodes: [`${f.label.replace(/ ID$/, '')}: `, from, from ? ' → ' : null, to] });
     }
   } catch (e) {
     if (e.name === 'AbortError') return;
   }
   events.sort((a, b) => (parseDateTime(a.at)?.getTime() || 0) - (parseDateTime(b.at)?.getTime() || 0));
   if (!events.length) { replace(box, h('span', { class: 'muted' }, 'Nothing recorded yet.')); return; }
-  replace(box, h('ol', { class: 'timeline' }, events.map((e) => h('li', {}, h('div', { class: 'when' }, formatDateTime(e.at)), h('div', {}, e.text)))));
+  replace(box, h('ol', { class: 'timeline' }, events.map((e) => h('li', {}, h('div', { class: 'when' }, formatDateTime(e.at)), h('div', {}, e.nodes || e.text)))));
 }
 
 async function loadRecordings(callId, signal) {
