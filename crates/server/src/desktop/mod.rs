@@ -146,6 +146,10 @@ pub struct CenterInfo {
     pub height: u32,
     pub desktop: CenterDesktop,
     pub dialing: dialtone_phone::DialingOptions,
+    /// Every item of the definition keyed `/section/item` (Open CTI's getCallCenterSettings).
+    pub items: Vec<(String, String)>,
+    /// A Salesforce Voice partner-telephony call center: the provider's phone is used, no adapter.
+    pub partner: bool,
 }
 
 impl CenterInfo {
@@ -198,6 +202,8 @@ pub async fn center_info(store: &dyn Store, id: &SalesforceId) -> Result<Option<
         timeout_ms: number(names::TIMEOUT, 5000),
         width: number(names::SOFTPHONE_WIDTH, 300) as u32,
         height: number(names::SOFTPHONE_HEIGHT, 500) as u32,
+        items: def.iter().flat_map(|d| d.sections.iter().flat_map(|s| s.items.iter().map(move |i| (format!("/{}/{}", s.name, i.name), i.value.clone())))).collect(),
+        partner: def.as_ref().is_some_and(|d| d.is_partner_telephony()),
         desktop,
         dialing,
     }))
@@ -221,15 +227,19 @@ pub async fn session_config(state: &AppState, session: &Session) -> Result<Json_
         None => Json_::Null,
         Some(c) => {
             let resolutions = state.calls.resolutions(Some(&c.id)).await;
+            // Partner telephony centers have no adapter (the provider's phone is used); pops still come.
+            let headless = c.desktop.headless.unwrap_or(c.partner);
+            let settings: serde_json::Map<String, Json_> = c.items.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             json!({
                 "id": c.id.to_string(),
                 "internalName": c.internal_name,
                 "name": c.name,
-                "adapterUrl": c.adapter_url,
+                "adapterUrl": if headless { Json_::Null } else { json!(c.adapter_url.clone().unwrap_or_else(|| "/softphone".into())) },
                 "standbyUrl": c.standby_url,
-                "timeoutMs": c.timeout_ms,
-                "headless": c.desktop.headless.unwrap_or(false),
-                "panel": {"width": c.width, "height": c.height, "label": c.desktop.panel_label.clone().unwrap_or_else(|| "Phone".into())},
+                "timeoutMs": c.timeout_ms.clamp(500, 120_000),
+                "headless": headless,
+                "panel": {"width": c.width.clamp(200, 1000), "height": c.height.clamp(200, 1200), "label": c.desktop.panel_label.clone().unwrap_or_else(|| "Phone".into())},
+                "settings": settings,
                 "wrapUpRequired": c.wrap_up_required(),
                 "resolutions": resolutions,
                 "dialing": {
