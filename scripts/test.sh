@@ -221,29 +221,23 @@ setup_python() {
   echo "$want" >"$VENV/.dialtone-stamp"
 }
 
-setup_node() {
-  local want
-  want=$(sha "$NODE_DIR/package.json" "$NODE_DIR/package-lock.json")
-  if [[ -d "$NODE_DIR/node_modules/jsforce" && "$(cat "$NODE_DIR/node_modules/.dialtone-stamp" 2>/dev/null)" == "$want" ]]; then
+# npm_ci DIR PACKAGE LOG: `npm ci` in DIR unless PACKAGE is installed from
+# the same package.json + lock. --ignore-scripts: nothing in these trees needs
+# an install script (core-js's postinstall only prints a banner), and none may
+# download anything (playwright-core would fetch a browser: never).
+npm_ci() {
+  local dir=$1 package=$2 log=$3 want
+  want=$(sha "$dir/package.json" "$dir/package-lock.json")
+  if [[ -d "$dir/node_modules/$package" && "$(cat "$dir/node_modules/.dialtone-stamp" 2>/dev/null)" == "$want" ]]; then
     return 0
   fi
-  echo "npm ci in tests/clients/node"
-  # --ignore-scripts: nothing in the tree needs an install script (core-js's
-  # postinstall only prints a banner), and none may download anything.
-  (cd "$NODE_DIR" && run_logged npm-ci npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$NODE_DIR/node_modules/.dialtone-stamp"
+  echo "npm ci in ${dir#"$ROOT"/}"
+  (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 run_logged "$log" npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$dir/node_modules/.dialtone-stamp"
 }
 
-setup_browser() {
-  local want
-  want=$(sha "$BROWSER_DIR/package.json" "$BROWSER_DIR/package-lock.json")
-  if [[ -d "$BROWSER_DIR/node_modules/playwright-core" && "$(cat "$BROWSER_DIR/node_modules/.dialtone-stamp" 2>/dev/null)" == "$want" ]]; then
-    return 0
-  fi
-  echo "npm ci in tests/browser (playwright-core only; no browser download)"
-  (cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 run_logged npm-ci-browser npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  echo "$want" >"$BROWSER_DIR/node_modules/.dialtone-stamp"
-}
+setup_node() { npm_ci "$NODE_DIR" jsforce npm-ci; }
+setup_browser() { npm_ci "$BROWSER_DIR" playwright-core npm-ci-browser; }
 
 # ---------------------------------------------------------------- stages
 

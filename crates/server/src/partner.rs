@@ -99,13 +99,7 @@ pub fn key_from_certificate(pem: &str) -> Result<DecodingKey, String> {
 
 /// The verifying key of a stored CallCenter record.
 fn center_key(record: &dialtone_store::Record) -> Result<DecodingKey, String> {
-    let xml = record.get("Definition").and_then(Value::as_str).ok_or("the call center has no stored definition")?;
-    let internal = record.get("InternalName").and_then(Value::as_str).unwrap_or("CallCenter");
-    let file = match record.get("Format").and_then(Value::as_str) {
-        Some("Metadata") => format!("{internal}.callCenter"),
-        _ => format!("{internal}.xml"),
-    };
-    let def = dialtone_callcenter::parse(xml.as_bytes(), &file).map_err(|e| e.to_string())?;
+    let def = crate::desktop::stored_definition(record).ok_or("the call center has no readable stored definition")?;
     let pem = def
         .item(dialtone_callcenter::names::TELEPHONY_INTEGRATION_CERTIFICATE)
         .ok_or("the call center has no reqTelephonyIntegrationCertificate item")?;

@@ -10,7 +10,6 @@ The conversation: a known Contact calls in, the call center's one agent
 answers, the caller hangs up."""
 
 import datetime
-import os
 import secrets
 import shutil
 import subprocess
@@ -20,12 +19,10 @@ from pathlib import Path
 
 import jwt
 import pytest
+from conftest import env
 import requests
-from simple_salesforce import Salesforce
-from simple_salesforce.login import token_login
 from twilio.request_validator import RequestValidator
 
-API_VERSION = "60.0"
 SCENARIOS = Path(__file__).resolve().parents[3] / "crates" / "dialtone" / "tests" / "sip"
 CALLER = "+14155550177"
 
@@ -37,13 +34,6 @@ COMMON = [
 ]
 
 
-def _env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set: run through tests/clients/run.sh", pytrace=False)
-    return value
-
-
 def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -53,32 +43,12 @@ def _iso(t):
 
 
 @pytest.fixture(scope="module")
-def sf():
-    base = _env("DIALTONE_HTTPS_URL").rstrip("/")
-    session_id, instance = token_login(
-        f"{base}/services/oauth2/token",
-        {
-            "grant_type": "password",
-            "client_id": _env("DIALTONE_CLIENT_ID"),
-            "client_secret": _env("DIALTONE_CLIENT_SECRET"),
-            "username": _env("DIALTONE_USER"),
-            "password": _env("DIALTONE_PASSWORD"),
-        },
-        "login",
-        _env("DIALTONE_CLIENT_ID"),
-        None,
-        None,
-    )
-    return Salesforce(instance=instance, session_id=session_id, version=API_VERSION)
-
-
-@pytest.fixture(scope="module")
 def setup(sf):
     """The caller's Contact and the agent, Available."""
     contact = sf.Contact.create({"LastName": "Four Edges", "Phone": "(415) 555-0177"})["id"]
-    agent = _env("DIALTONE_AGENT")
+    agent = env("DIALTONE_AGENT")
     agent_id = sf.query(f"SELECT Id FROM User WHERE Username = '{agent}'")["records"][0]["Id"]
-    base = _env("DIALTONE_URL")
+    base = env("DIALTONE_URL")
     r = requests.put(f"{base}/api/agents/{agent}/presence", json={"status": "Available"}, headers={"Authorization": f"Bearer {sf.session_id}"}, timeout=10)
     assert r.status_code == 200, r.text
     yield {"contact": contact, "agent": agent, "agent_id": agent_id, "base": base, "token": sf.session_id}
@@ -103,13 +73,13 @@ def via_simulator(s):
 def via_twilio(s):
     import xml.etree.ElementTree as ET
 
-    validator = RequestValidator(_env("DIALTONE_TWILIO_TOKEN"))
+    validator = RequestValidator(env("DIALTONE_TWILIO_TOKEN"))
     sid = "CA" + secrets.token_hex(16)
 
     def post(url, params):
         return requests.post(url, data=params, headers={"X-Twilio-Signature": validator.compute_signature(url, params)}, timeout=10)
 
-    params = lambda **extra: dict({"AccountSid": _env("DIALTONE_TWILIO_SID"), "CallSid": sid, "From": CALLER, "To": "+18005550100", "Direction": "inbound"}, **extra)
+    params = lambda **extra: dict({"AccountSid": env("DIALTONE_TWILIO_SID"), "CallSid": sid, "From": CALLER, "To": "+18005550100", "Direction": "inbound"}, **extra)
     r = post(f"{s['base']}/telephony/twilio/voice", params(CallStatus="ringing"))
     assert r.status_code == 200, r.text
     dial = ET.fromstring(r.text).find("Dial")
@@ -123,8 +93,8 @@ def via_twilio(s):
 
 
 def via_partner(s):
-    key_pem = Path(_env("DIALTONE_PARTNER_KEY")).read_bytes()
-    center = _env("DIALTONE_PARTNER_CC")
+    key_pem = Path(env("DIALTONE_PARTNER_KEY")).read_bytes()
+    center = env("DIALTONE_PARTNER_CC")
     token = jwt.encode({"sub": center, "iat": int(time.time()), "exp": int(time.time()) + 300}, key_pem, algorithm="RS256")
     headers = {"Authorization": f"Bearer {token}"}
     base = s["base"] + "/telephony/v1/voiceCalls"
@@ -160,10 +130,10 @@ def via_sip(s):
     uac = (SCENARIOS / "uac_hold.xml").read_text().replace("+1415555[call_number]", CALLER)
     (work / "uac.xml").write_text(uac)
     common = ["-nostdin", "-i", "127.0.0.1", "-timeout_error", "-m", "1"]
-    phone = subprocess.Popen([sipp, "-sf", str(SCENARIOS / "uas_agent.xml"), "-p", _env("DIALTONE_AGENT_PHONE_PORT"), *common], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    phone = subprocess.Popen([sipp, "-sf", str(SCENARIOS / "uas_agent.xml"), "-p", env("DIALTONE_AGENT_PHONE_PORT"), *common], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         carrier = subprocess.run(
-            [sipp, _env("DIALTONE_SIP"), "-sf", str(work / "uac.xml"), "-s", "support", "-p", str(_free_udp_port()), "-timeout", "30", *common],
+            [sipp, env("DIALTONE_SIP"), "-sf", str(work / "uac.xml"), "-s", "support", "-p", str(_free_udp_port()), "-timeout", "30", *common],
             cwd=work, capture_output=True, text=True, timeout=60,
         )
         assert carrier.returncode == 0, f"sipp carrier exit {carrier.returncode}\n{carrier.stdout[-3000:]}\n{carrier.stderr[-2000:]}"

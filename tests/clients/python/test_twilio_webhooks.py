@@ -5,49 +5,19 @@ nothing, recording and transcription callbacks reference one recording and
 store its transcript redacted, and forged or unsigned requests are refused
 and leave no record."""
 
-import os
 import secrets
 
 import pytest
+from conftest import env
 import requests
-from simple_salesforce import Salesforce
-from simple_salesforce.login import token_login
 from twilio.request_validator import RequestValidator
 
-API_VERSION = "60.0"
-
-
-def _env(name):
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set: run through tests/clients/run.sh", pytrace=False)
-    return value
 
 
 @pytest.fixture(scope="module")
 def twilio():
-    base = _env("DIALTONE_URL").rstrip("/")
-    return {"base": base, "sid": _env("DIALTONE_TWILIO_SID"), "validator": RequestValidator(_env("DIALTONE_TWILIO_TOKEN"))}
-
-
-@pytest.fixture(scope="module")
-def sf():
-    base = _env("DIALTONE_HTTPS_URL").rstrip("/")
-    session_id, instance = token_login(
-        f"{base}/services/oauth2/token",
-        {
-            "grant_type": "password",
-            "client_id": _env("DIALTONE_CLIENT_ID"),
-            "client_secret": _env("DIALTONE_CLIENT_SECRET"),
-            "username": _env("DIALTONE_USER"),
-            "password": _env("DIALTONE_PASSWORD"),
-        },
-        "login",
-        _env("DIALTONE_CLIENT_ID"),
-        None,
-        None,
-    )
-    return Salesforce(instance=instance, session_id=session_id, version=API_VERSION)
+    base = env("DIALTONE_URL").rstrip("/")
+    return {"base": base, "sid": env("DIALTONE_TWILIO_SID"), "validator": RequestValidator(env("DIALTONE_TWILIO_TOKEN"))}
 
 
 def post(twilio, path, params, signature=None):
@@ -184,7 +154,7 @@ def test_forged_recording_and_transcription_callbacks_are_refused_and_leave_no_r
 
 
 def set_presence(sf, username, status):
-    base = _env("DIALTONE_HTTPS_URL").rstrip("/")
+    base = env("DIALTONE_HTTPS_URL").rstrip("/")
     r = requests.put(
         f"{base}/api/agents/{username}/presence",
         json={"status": status},
@@ -204,7 +174,7 @@ def post_url(twilio, url, params):
 def test_the_voice_webhook_dials_an_available_agent_and_otherwise_enqueues(twilio, sf):
     import xml.etree.ElementTree as ET
 
-    agent = _env("DIALTONE_AGENT")
+    agent = env("DIALTONE_AGENT")
     set_presence(sf, agent, "Available")
     try:
         sid = "CA" + secrets.token_hex(16)
