@@ -556,9 +556,8 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
         ..dialtone_server::calldesk::CallDesk::default_config()
     };
     let store = open_store(&args.store).await?;
-    let mut state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
+    let mut state = dialtone_server::AppState::with_calls(store.clone(), timers).await.context("loading org settings")?;
     state.master_key = Some(std::sync::Arc::new(master_key(&args.store)?));
-    state.calls = std::sync::Arc::new(dialtone_server::calldesk::CallDesk::new(timers));
     if args.demo {
         demo::load(store.as_ref(), &format!("http://{http}")).await?;
     }

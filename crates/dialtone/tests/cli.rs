@@ -1400,3 +1400,54 @@ fn callcenter_layout_prints_the_screen_pop_rules_and_replaces_them_only_when_val
     assert_eq!(now, layout, "only the valid layout was stored");
     d.dt(&["audit"]).ok().stdout_has("callcenter.softphoneLayout");
 }
+
+/// Regression: `serve` built its call desk after the desktop hub had subscribed to
+/// another one, so no agent's WebSocket ever got an offer (every in-process test passed).
+#[test]
+fn serve_delivers_an_offer_with_its_screen_pop_to_the_agents_websocket() {
+    use tungstenite::client::IntoClientRequest;
+    let d = Dialtone::new();
+    let server = d.serve_demo();
+    let admin = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "carrier"]).stdout.trim().to_string();
+    let agent = d.dt(&["token", "create", "agent1@dialtone.demo"]).stdout.trim().to_string();
+    let (rows, _) = d.query("SELECT Id FROM User WHERE Username = 'agent1@dialtone.demo'");
+    let agent_id = rows[0]["Id"].as_str().unwrap().to_string();
+    let (contacts, _) = d.query("SELECT Id, Phone FROM Contact WHERE Phone != null ORDER BY Id LIMIT 1");
+    let (contact, phone) = (contacts[0]["Id"].as_str().unwrap().to_string(), contacts[0]["Phone"].as_str().unwrap().to_string());
+
+    let mut request = format!("{}/api/desktop/ws", server.url.replacen("http", "ws", 1)).into_client_request().unwrap();
+    request.headers_mut().insert("Authorization", format!("Bearer {agent}").parse().unwrap());
+    let (mut socket, _) = tungstenite::connect(request).expect("the desktop WebSocket opens");
+    if let tungstenite::stream::MaybeTlsStream::Plain(tcp) = socket.get_ref() {
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    }
+    let mut next = || -> serde_json::Value {
+        loop {
+            match socket.read().expect("a message within 20 s") {
+                tungstenite::Message::Text(t) => return serde_json::from_str(&t).unwrap(),
+                _ => continue,
+            }
+        }
+    };
+    assert_eq!(next()["type"], "hello");
+
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let (status, v) = api_post(
+        &format!("{}/api/calls/events", server.url),
+        &admin,
+        serde_json::json!([
+            {"vendorCallKey": "ws-1", "seq": 1, "at": now, "kind": "initiated", "direction": "inbound", "from": phone, "to": "+18005550000", "callCenter": "DialtoneDemo"},
+            {"vendorCallKey": "ws-1", "seq": 2, "at": now, "kind": "offered", "agent": agent_id},
+        ]),
+    );
+    assert!(status < 300, "{status} {v}");
+    let offer = loop {
+        let m = next();
+        if m["type"] == "offer" {
+            break m;
+        }
+    };
+    assert_eq!(offer["call"]["key"], "ws-1", "{offer}");
+    assert_eq!(offer["pop"]["outcome"], "matched", "{offer}");
+    assert_eq!(offer["pop"]["records"][0]["id"].as_str(), Some(contact.as_str()), "{offer}");
+}

@@ -51,7 +51,8 @@ pub struct AppState {
     pub limits: Arc<Mutex<limits::Limits>>,
     /// Opens sealed carrier credentials (none: telephony edges refuse).
     pub master_key: Option<Arc<dialtone_secrets::MasterKey>>,
-    /// The call lifecycle every telephony edge feeds.
+    /// The call lifecycle every telephony edge feeds. Made once by
+    /// [`AppState::with_calls`] and never replaced: the desktop hub listens to it.
     pub calls: Arc<calldesk::CallDesk>,
     /// Which agents the Twilio edge has offered calls to.
     pub dialer: Arc<Mutex<twilio::Dialer>>,
@@ -66,6 +67,13 @@ pub struct AppState {
 impl AppState {
     /// Loads (or on first start creates) the org's id and signing key.
     pub async fn new(store: DynStore) -> Result<AppState, dialtone_store::StoreError> {
+        AppState::with_calls(store, calldesk::CallDesk::default_config()).await
+    }
+
+    /// [`AppState::new`] with the call lifecycle's settings (the reaper's times).
+    /// The desk is made here, once: the desktop hub subscribes to it, so it
+    /// must never be replaced afterwards.
+    pub async fn with_calls(store: DynStore, calls: dialtone_calls::Config) -> Result<AppState, dialtone_store::StoreError> {
         let org_id = match store.setting("org_id").await? {
             Some(s) => SalesforceId::parse(&s).map_err(|e| dialtone_store::StoreError::Backend(e.to_string()))?,
             None => {
@@ -90,7 +98,7 @@ impl AppState {
             access: Arc::default(),
             limits: Arc::default(),
             master_key: None,
-            calls: Arc::default(),
+            calls: Arc::new(calldesk::CallDesk::new(calls)),
             dialer: Arc::default(),
             scheme: "http",
             sip: Arc::default(),

@@ -203,11 +203,22 @@ pub async fn query_more(
 /// Every record whose phone fields hold `written` (in any written form),
 /// with the record itself. Unparseable input finds nothing.
 pub async fn lookup(store: &dyn Store, written: &str) -> Result<Vec<(PhoneMatch, Record)>, ApiError> {
+    lookup_in(store, written, None).await
+}
+
+/// [`lookup`] of only the matches on `objects` (when given): the others are
+/// never read. A screen pop asks for its layout's objects, so a caller's
+/// growing history of VoiceCalls (their numbers are indexed too) costs
+/// nothing.
+pub async fn lookup_in(store: &dyn Store, written: &str, objects: Option<&[String]>) -> Result<Vec<(PhoneMatch, Record)>, ApiError> {
     let Some(e164) = store.normalizer().normalize(written) else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
     for m in store.phone_lookup(&e164).await? {
+        if objects.is_some_and(|only| !only.contains(&m.object)) {
+            continue;
+        }
         let Some(o) = store.schema().object(&m.object) else { continue };
         if let Some(rec) = store.get(o, &m.id).await? {
             out.push((m, rec));

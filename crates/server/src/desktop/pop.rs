@@ -59,8 +59,7 @@ pub async fn decide(store: &dyn Store, grants: &Grants, center: Option<&Salesfor
         return Ok(fallback("caller id withheld"));
     }
     let Some(e164) = store.normalizer().normalize(raw) else { return Ok(fallback("caller id is not a phone number")) };
-    let found = crate::query::lookup(store, e164.as_str()).await?;
-    let found: Vec<_> = found.into_iter().filter(|(m, _)| l.search_order.contains(&m.object)).collect();
+    let found = crate::query::lookup_in(store, e164.as_str(), Some(&l.search_order)).await?;
     let (seen, hidden) = crate::query::visible_matches(store, grants, found).await?;
     let mut seen_ids = std::collections::HashSet::new();
     let mut seen: Vec<_> = seen.into_iter().filter(|(m, _)| seen_ids.insert(m.id.clone())).collect();
