@@ -22,6 +22,8 @@ pub const USE_API: &str = "reqUseApi";
 pub const SOFTPHONE_HEIGHT: &str = "reqSoftphoneHeight";
 /// Softphone width in pixels.
 pub const SOFTPHONE_WIDTH: &str = "reqSoftphoneWidth";
+/// URL the softphone shows while the adapter loads (Open CTI standby page).
+pub const STANDBY_URL: &str = "reqStandbyUrl";
 /// Adapter timeout in milliseconds.
 pub const TIMEOUT: &str = "reqTimeout";
 /// Prefix to reach an outside line.

@@ -63,6 +63,7 @@ fn account() -> ObjectDef {
         .phone("PersonHomePhone", "Home Phone")
         .phone("PersonOtherPhone", "Other Phone")
         .add(FieldType::Date, "PersonBirthdate", "Birthdate", 0)
+        .boolean("PersonDoNotCall", "Do Not Call")
         .picklist("PersonLanguage__c", "Preferred Language", &["English", "French", "German", "Spanish", "Japanese", "Portuguese"]);
     address(b, "PersonMailing").build()
 }
@@ -252,6 +253,8 @@ fn voice_call() -> ObjectDef {
         )
         .indexed()
         .text("CallResolution", "Call Resolution", 255)
+        .picklist("ScreenPopOutcome", "Screen Pop Outcome", &["Matched", "Chooser", "NewRecord", "Fallback", "None", "Failed"])
+        .restricted()
         .picklist(
             "DisconnectReason",
             "Disconnect Reason",

@@ -112,6 +112,89 @@ impl Normalizer {
     }
 }
 
+/// A call center's dialing options (`reqOutsidePrefix`, `reqLongDistPrefix`,
+/// `reqInternationalPrefix`): what the phone system needs in front of a
+/// number. Only digits, `*`, `#` and `,` (a pause) are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DialingOptions {
+    pub outside_prefix: String,
+    pub long_distance_prefix: String,
+    pub international_prefix: String,
+    /// The org's own area code (national significant digits, e.g. `415`):
+    /// numbers in it are local calls. Unknown: every call in the country is
+    /// long distance (always dialable in NANP and trunk-prefix countries).
+    pub local_area_code: Option<String>,
+}
+
+impl DialingOptions {
+    pub fn new(outside: &str, long_distance: &str, international: &str) -> DialingOptions {
+        DialingOptions {
+            outside_prefix: dial_chars(outside),
+            long_distance_prefix: dial_chars(long_distance),
+            international_prefix: dial_chars(international),
+            local_area_code: None,
+        }
+    }
+}
+
+fn dial_chars(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | ',')).collect()
+}
+
+/// How far a number is from the org's region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Same country and the org's area code.
+    Local,
+    /// Same country calling code (NANP: the US and Canada are one).
+    LongDistance,
+    International,
+}
+
+/// What to dial: the prefixes and the number, and which kind of call it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialString {
+    pub digits: String,
+    pub reach: Reach,
+}
+
+impl fmt::Display for DialString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.digits)
+    }
+}
+
+impl Normalizer {
+    /// The country calling code of the org's region (1 for US, 44 for GB).
+    pub fn calling_code(&self) -> Option<u16> {
+        phonenumber::metadata::DATABASE.by_id(self.region.as_ref()).map(|m| m.country_code())
+    }
+
+    /// The dial string for `number` from this org's region: outside prefix,
+    /// then the national significant number (local), the long-distance
+    /// prefix and it (same calling code), or the international prefix, the
+    /// calling code and it.
+    pub fn dial_string(&self, number: &E164, options: &DialingOptions) -> DialString {
+        let e164 = number.as_str();
+        let code = phonenumber::parse(None, e164).map(|p| p.code().value()).ok();
+        let code_len = code.map_or(0, |c| c.to_string().len());
+        let nsn = e164.get(1 + code_len..).unwrap_or_default();
+        let home = self.calling_code();
+        let (reach, body) = match (code, home) {
+            (Some(c), Some(h)) if c == h => {
+                let local = options.local_area_code.as_deref().map(dial_chars).is_some_and(|a| !a.is_empty() && nsn.starts_with(&a));
+                if local {
+                    (Reach::Local, nsn.to_string())
+                } else {
+                    (Reach::LongDistance, format!("{}{nsn}", options.long_distance_prefix))
+                }
+            }
+            _ => (Reach::International, format!("{}{}", options.international_prefix, &e164[1..])),
+        };
+        DialString { digits: format!("{}{body}", options.outside_prefix), reach }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +239,36 @@ mod tests {
     #[test]
     fn a_bad_region_is_a_clear_error() {
         assert_eq!(Normalizer::new("Narnia").unwrap_err(), PhoneError::Region("Narnia".into()));
+    }
+
+    fn dial(region: &str, number: &str, options: &DialingOptions) -> (String, Reach) {
+        let n = Normalizer::new(region).unwrap();
+        let d = n.dial_string(&n.normalize(number).unwrap(), options);
+        (d.digits, d.reach)
+    }
+
+    #[test]
+    fn dial_strings_follow_the_dialing_options() {
+        let us = DialingOptions::new("9", "1", "011");
+        assert_eq!(dial("US", "(415) 555-0142", &us), ("914155550142".into(), Reach::LongDistance));
+        assert_eq!(dial("US", "+1 416 555 0142", &us), ("914165550142".into(), Reach::LongDistance), "Canada shares NANP's calling code");
+        assert_eq!(dial("US", "+44 20 7946 0018", &us), ("9011442079460018".into(), Reach::International));
+        let local = DialingOptions { local_area_code: Some("415".into()), ..us.clone() };
+        assert_eq!(dial("US", "415-555-0142", &local), ("94155550142".into(), Reach::Local));
+        assert_eq!(dial("US", "212-555-0142", &local), ("912125550142".into(), Reach::LongDistance));
+        let none = DialingOptions::default();
+        assert_eq!(dial("US", "4155550142", &none).0, "4155550142");
+        assert_eq!(dial("US", "+44 20 7946 0018", &none).0, "442079460018");
+        let gb = DialingOptions::new("", "0", "00");
+        assert_eq!(dial("GB", "020 7946 0018", &gb), ("02079460018".into(), Reach::LongDistance));
+        assert_eq!(dial("GB", "+1 415 555 0142", &gb), ("0014155550142".into(), Reach::International));
+        let italy = DialingOptions::new("", "", "00");
+        assert_eq!(dial("US", "+39 06 6982 1234", &italy).0, "00390669821234", "Italy keeps its leading zero");
+    }
+
+    #[test]
+    fn prefixes_keep_only_what_a_phone_can_dial() {
+        let o = DialingOptions::new(" 9, ", "+1", "0 1 1");
+        assert_eq!((o.outside_prefix.as_str(), o.long_distance_prefix.as_str(), o.international_prefix.as_str()), ("9,", "1", "011"));
     }
 }

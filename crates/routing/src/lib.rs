@@ -17,6 +17,8 @@ pub enum Presence {
     Busy,
     Away,
     Offline,
+    /// Wrapping up the last call: not offered calls until the wrap-up is saved.
+    AfterCallWork,
 }
 
 impl Presence {
@@ -26,6 +28,7 @@ impl Presence {
             "busy" => Some(Presence::Busy),
             "away" | "break" => Some(Presence::Away),
             "offline" => Some(Presence::Offline),
+            "aftercallwork" | "after call work" | "acw" => Some(Presence::AfterCallWork),
             _ => None,
         }
     }
@@ -36,6 +39,7 @@ impl Presence {
             Presence::Busy => "Busy",
             Presence::Away => "Away",
             Presence::Offline => "Offline",
+            Presence::AfterCallWork => "AfterCallWork",
         }
     }
 }
@@ -177,5 +181,17 @@ mod tests {
         assert!(!board.engage(&agent(3)), "away");
         board.release(now, &agent(1));
         assert!(board.engage(&agent(1)));
+    }
+
+    #[test]
+    fn after_call_work_is_never_offered_a_call() {
+        let t0 = datetime!(2026-11-22 09:00 UTC);
+        let mut board = Board::default();
+        board.upsert(t0, agent(1), "a1", None, Presence::AfterCallWork, Some(t0));
+        assert_eq!(board.choose(t0, None, &[], &|_| true), None);
+        assert!(!board.engage(&agent(1)));
+        board.upsert(t0, agent(1), "a1", None, Presence::Available, Some(t0));
+        assert_eq!(board.choose(t0, None, &[], &|_| true), Some(agent(1)));
+        assert_eq!(Presence::parse("After Call Work"), Some(Presence::AfterCallWork));
     }
 }

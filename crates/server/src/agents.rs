@@ -15,7 +15,7 @@
 
 use crate::auth::Session;
 use crate::error::ApiError;
-use crate::sipedge::{AgentSettings, set_presence};
+use crate::sipedge::AgentSettings;
 use crate::wire::JsonBody;
 use crate::AppState;
 use axum::extract::{Path, Query, State};
@@ -90,13 +90,24 @@ fn view(username: &str, call_center: Option<&str>, s: &AgentSettings) -> Json_ {
     json!({
         "username": username,
         "callCenter": call_center,
-        "status": s.presence.unwrap_or(Presence::Offline).as_str(),
+        "status": crate::desktop::hub::status_name(s),
+        "base": s.presence.unwrap_or(Presence::Offline).as_str(),
         "since": s.since,
     })
 }
 
-async fn settings_of(store: &dyn Store, username: &str) -> Result<AgentSettings, ApiError> {
+/// An agent's `agent:USERNAME` settings (defaults when none are stored).
+pub async fn settings_of(store: &dyn Store, username: &str) -> Result<AgentSettings, ApiError> {
     Ok(store.setting(&crate::sipedge::agent_setting(username)).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default())
+}
+
+/// Reads, changes and writes an agent's settings; returns what was written.
+/// Callers that change presence hold the desktop hub's presence lock.
+pub async fn update_settings(store: &dyn Store, username: &str, change: impl FnOnce(&mut AgentSettings)) -> Result<AgentSettings, ApiError> {
+    let mut s = settings_of(store, username).await?;
+    change(&mut s);
+    store.put_setting(&crate::sipedge::agent_setting(username), &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
+    Ok(s)
 }
 
 /// Whether the session's user is `username`.
@@ -133,7 +144,8 @@ pub async fn get_presence(State(state): State<AppState>, Path(username): Path<St
     Ok(Json(view(&username, Some(&center), &settings_of(store, &username).await?)))
 }
 
-/// `PUT /api/agents/{username}/presence` with `{"status": "Available"|"Busy"|"Away"|"Offline"}`.
+/// `PUT /api/agents/{username}/presence` with `{"status": "Available"|"Busy"|"Away"|"Offline"|"After Call Work"}`
+/// or an org status's name (`/api/setup/presence-statuses`). The agent's desktop tabs are told.
 pub async fn put_presence(
     State(state): State<AppState>,
     Path(username): Path<String>,
@@ -149,13 +161,15 @@ pub async fn put_presence(
         Some(Json_::String(st)) => st.clone(),
         _ => return Err(ApiError::new("REQUIRED_FIELD_MISSING", "the body is {\"status\": \"Available\"|\"Busy\"|\"Away\"|\"Offline\"}").with_fields(vec!["status".into()])),
     };
-    let presence = Presence::parse(&status).ok_or_else(|| {
-        ApiError::new("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", format!("{status:?} is not a status: Available, Busy, Away or Offline")).with_fields(vec!["status".into()])
-    })?;
+    let Some((presence, named)) = crate::desktop::resolve_status(store, &status).await? else {
+        let names: Vec<String> = crate::desktop::presence_statuses(store).await?.into_iter().map(|s| s.name).collect();
+        return Err(ApiError::new("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", format!("{status:?} is not a status: {}", names.join(", "))).with_fields(vec!["status".into()]));
+    };
     let center = agent(store, &username).await?;
-    let before = settings_of(store, &username).await?.presence.map(|p| p.as_str().to_string());
+    let before = Some(crate::desktop::hub::status_name(&settings_of(store, &username).await?));
     let now = OffsetDateTime::now_utc();
-    let after = set_presence(store, &username, presence, now).await?;
+    let user = store.find_user_by_username(&username).await?.and_then(|u| u.id()).ok_or_else(|| ApiError::new("NOT_FOUND", format!("no user named {username}")))?;
+    let after = crate::desktop::hub::set_status(&state, &AgentId::new(user).map_err(ApiError::ours)?, &username, presence, named).await?;
     store
         .append_audit(&AuditEntry {
             at: dialtone_model::format_datetime(now),
@@ -163,7 +177,7 @@ pub async fn put_presence(
             action: "agent.status".into(),
             target: username.clone(),
             before,
-            after: Some(presence.as_str().to_string()),
+            after: Some(crate::desktop::hub::status_name(&after)),
             source: Some(crate::client_addr(&extensions)),
         })
         .await?;

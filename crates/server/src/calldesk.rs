@@ -5,7 +5,7 @@
 //! the call, and the caller's record is matched from the phone index.
 
 use crate::error::ApiError;
-use dialtone_calls::{CenterConfig, Config, Effect, Input, Lifecycle, Notification, VendorCallKey};
+use dialtone_calls::{CallError, CallView, CenterConfig, Config, Effect, Input, Lifecycle, Notification, VendorCallKey, WrapUp};
 use dialtone_model::{SalesforceId, Value};
 use dialtone_store::{Store, WriteOp};
 use std::collections::HashMap;
@@ -20,12 +20,39 @@ pub const STANDARD_RESOLUTIONS: &[&str] =
 /// writes; the telephony issue measures it).
 pub struct CallDesk {
     inner: tokio::sync::Mutex<Desk>,
+    /// Where every batch's notifications and call snapshots go (the agent
+    /// desktop's hub), set once by [`CallDesk::subscribe`]. Unbounded and
+    /// never awaited: the desk never waits for a desktop.
+    sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<DeskUpdate>>,
 }
 
 struct Desk {
     lifecycle: Lifecycle,
     calls: HashMap<VendorCallKey, SalesforceId>,
     tasks: HashMap<VendorCallKey, SalesforceId>,
+    /// Calls the current batch touched (their snapshots are published).
+    touched: Vec<VendorCallKey>,
+}
+
+/// What one batch changed, as the desktop needs it: every notification, and
+/// the state after the batch of each call it touched, in order.
+#[derive(Debug, Clone)]
+pub struct DeskUpdate {
+    pub notifications: Vec<Notification>,
+    pub calls: Vec<CallSnapshot>,
+    /// Calls the lifecycle has forgotten (late events change nothing now).
+    pub forgotten: Vec<VendorCallKey>,
+}
+
+/// One call as the lifecycle sees it after a batch.
+#[derive(Debug, Clone)]
+pub struct CallSnapshot {
+    pub key: VendorCallKey,
+    pub voice_call: Option<SalesforceId>,
+    pub view: CallView,
+    pub wrap_up: Option<WrapUp>,
+    /// The leg this one continues (a transfer made it).
+    pub previous: Option<VendorCallKey>,
 }
 
 impl Default for CallDesk {
@@ -42,21 +69,33 @@ impl CallDesk {
     }
 
     pub fn new(config: Config) -> CallDesk {
-        CallDesk { inner: tokio::sync::Mutex::new(Desk { lifecycle: Lifecycle::new(config), calls: HashMap::new(), tasks: HashMap::new() }) }
+        let desk = Desk { lifecycle: Lifecycle::new(config), calls: HashMap::new(), tasks: HashMap::new(), touched: Vec::new() };
+        CallDesk { inner: tokio::sync::Mutex::new(desk), sink: std::sync::OnceLock::new() }
+    }
+
+    /// The stream of every batch's notifications and call snapshots, for
+    /// the one subscriber (the desktop hub); `None` if already taken.
+    pub fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<DeskUpdate>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.sink.set(tx).ok().map(|()| rx)
     }
 
     /// Feeds one input; writes the resulting records; returns the desktop
-    /// notifications for the caller to deliver.
+    /// notifications (also published to the subscriber).
     pub async fn ingest(&self, store: &dyn Store, now: OffsetDateTime, input: Input) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
-        desk.run(store, now, vec![input], true).await
+        let result = desk.run(store, now, vec![input], true).await;
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        result
     }
 
     /// Feeds a batch of inputs under one lock (the SIP edge's pump). An
     /// input that fails is logged and skipped; the rest still apply.
     pub async fn ingest_all(&self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
-        desk.run(store, now, inputs, false).await
+        let result = desk.run(store, now, inputs, false).await;
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        result
     }
 
     /// Closes calls whose end never came (the reaper); call at `next_wakeup`.
@@ -65,10 +104,51 @@ impl CallDesk {
         let effects = desk.lifecycle.poll(now);
         // Forget the ids of calls the lifecycle has forgotten: late events
         // for them change nothing, so the maps stay as small as the live set.
-        let Desk { lifecycle, calls, tasks } = &mut *desk;
+        let Desk { lifecycle, calls, tasks, .. } = &mut *desk;
+        let forgotten: Vec<VendorCallKey> = calls.keys().filter(|k| lifecycle.call(k).is_none()).cloned().collect();
         calls.retain(|k, _| lifecycle.call(k).is_some());
         tasks.retain(|k, _| lifecycle.call(k).is_some());
-        desk.apply(store, now, effects).await
+        let result = desk.apply(store, now, effects).await;
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), forgotten);
+        result
+    }
+
+    /// Sends what the batch changed to the subscriber, under the desk's
+    /// lock (so batches arrive in order) but without waiting.
+    fn publish(&self, desk: &mut Desk, notifications: &[Notification], forgotten: Vec<VendorCallKey>) {
+        let touched = std::mem::take(&mut desk.touched);
+        let Some(sink) = self.sink.get() else { return };
+        if touched.is_empty() && notifications.is_empty() && forgotten.is_empty() {
+            return;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let calls = touched
+            .into_iter()
+            .filter(|k| seen.insert(k.clone()))
+            .filter_map(|key| {
+                let call = desk.lifecycle.call(&key)?;
+                Some(CallSnapshot {
+                    voice_call: desk.calls.get(&key).cloned(),
+                    view: call.view(),
+                    wrap_up: call.wrap_up().cloned(),
+                    previous: call.previous().cloned(),
+                    key,
+                })
+            })
+            .collect();
+        let _ = sink.send(DeskUpdate { notifications: notifications.to_vec(), calls, forgotten });
+    }
+
+    /// The agent's wrap-up of a call: `INVALID_RESOLUTION` outside the call
+    /// center's list, `CALL_NOT_FOUND` for a call the lifecycle no longer holds.
+    pub async fn wrap_up(&self, store: &dyn Store, now: OffsetDateTime, key: VendorCallKey, resolution: String, notes: Option<String>) -> Result<(), ApiError> {
+        let mut desk = self.inner.lock().await;
+        let result = match desk.lifecycle.handle(now, Input::WrapUp { key, resolution, notes }) {
+            Ok(effects) => desk.apply(store, now, effects).await,
+            Err(e) => Err(call_error(e)),
+        };
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        result.map(|_| ())
     }
 
     pub async fn next_wakeup(&self) -> Option<OffsetDateTime> {
@@ -79,6 +159,20 @@ impl CallDesk {
     /// it); a forgotten or never-seen call is not live.
     pub async fn is_live(&self, key: &VendorCallKey) -> bool {
         self.inner.lock().await.lifecycle.call(key).is_some()
+    }
+
+    /// The wrap-up resolutions of a call center (the default list when it has none of its own).
+    pub async fn resolutions(&self, center: Option<&SalesforceId>) -> Vec<String> {
+        let desk = self.inner.lock().await;
+        let config = desk.lifecycle.config();
+        center.and_then(|id| config.centers.get(id)).unwrap_or(&config.default_center).resolutions.clone()
+    }
+
+    /// A live call as the lifecycle has it now.
+    pub async fn snapshot(&self, key: &VendorCallKey) -> Option<CallSnapshot> {
+        let desk = self.inner.lock().await;
+        let call = desk.lifecycle.call(key)?;
+        Some(CallSnapshot { key: key.clone(), voice_call: desk.calls.get(key).cloned(), view: call.view(), wrap_up: call.wrap_up().cloned(), previous: call.previous().cloned() })
     }
 
     /// The VoiceCall id of a live or recent call.
@@ -101,7 +195,7 @@ impl Desk {
             for input in inputs.drain(..) {
                 match self.lifecycle.handle(now, input) {
                     Ok(e) => effects.extend(e),
-                    Err(e) if strict => return Err(ApiError::new("INVALID_FIELD", e.to_string())),
+                    Err(e) if strict => return Err(call_error(e)),
                     Err(e) => tracing::warn!(error = %e, "a call event was not applied"),
                 }
             }
@@ -129,6 +223,9 @@ impl Desk {
         let mut task_update: HashMap<VendorCallKey, usize> = HashMap::new();
         let mut callers: Vec<(VendorCallKey, String)> = Vec::new();
         for e in effects {
+            if self.touched.last() != Some(e.key()) {
+                self.touched.push(e.key().clone());
+            }
             match e {
                 Effect::CreateVoiceCall { key, fields } => {
                     let from = fields.iter().find(|(n, _)| n == "FromPhoneNumber").and_then(|(_, v)| v.as_str()).map(str::to_string);
@@ -192,6 +289,17 @@ impl Desk {
         }
         Ok((notes, follow))
     }
+}
+
+/// The lifecycle's refusal as an API error (the caller's fault, detail echoed).
+fn call_error(e: CallError) -> ApiError {
+    let code = match &e {
+        CallError::UnknownCall(_) => "CALL_NOT_FOUND",
+        CallError::UnknownResolution { .. } => "INVALID_RESOLUTION",
+        CallError::NotesTooLong { .. } => "STRING_TOO_LONG",
+        CallError::NotRelatable(_) => "INVALID_FIELD",
+    };
+    ApiError::new(code, e.to_string())
 }
 
 /// Later values of the same field replace earlier ones.

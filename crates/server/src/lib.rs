@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calldesk;
+pub mod desktop;
 pub mod error;
 pub mod events;
 pub mod governance;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub scheme: &'static str,
     /// The running SIP edge, once `serve --sip` started it (click-to-dial uses it).
     pub sip: Arc<std::sync::OnceLock<sipedge::SipControl>>,
+    /// The agent desktop's sockets and live calls (the call desk's subscriber).
+    pub hub: Arc<desktop::Hub>,
 }
 
 impl AppState {
@@ -78,7 +81,22 @@ impl AppState {
                 k
             }
         };
-        Ok(AppState { store, org_id, signing_key: signing_key.into(), cursors: Arc::default(), access: Arc::default(), limits: Arc::default(), master_key: None, calls: Arc::default(), dialer: Arc::default(), scheme: "http", sip: Arc::default() })
+        let state = AppState {
+            store,
+            org_id,
+            signing_key: signing_key.into(),
+            cursors: Arc::default(),
+            access: Arc::default(),
+            limits: Arc::default(),
+            master_key: None,
+            calls: Arc::default(),
+            dialer: Arc::default(),
+            scheme: "http",
+            sip: Arc::default(),
+            hub: Arc::default(),
+        };
+        desktop::Hub::spawn(&state);
+        Ok(state)
     }
 
     /// The base URL clients should use: this listener's scheme and the Host they called.
@@ -146,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records/{id}/history", get(governance::history))
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
         .route("/api/records/{id}/shares/{principal}", axum::routing::delete(governance::remove_share))
+        .merge(desktop::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);

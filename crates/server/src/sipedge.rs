@@ -64,6 +64,14 @@ pub struct AgentSettings {
     /// RFC 3339: when the presence was set (idle time counts from it).
     pub since: Option<String>,
     pub sip_contact: Option<String>,
+    /// The org status chosen (e.g. "Lunch"), when not a built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// What After Call Work returns to once the wrap-up is saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_presence: Option<Presence>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_status: Option<String>,
 }
 
 pub fn agent_setting(username: &str) -> String {
@@ -312,13 +320,34 @@ pub async fn dial(
     let body: serde_json::Value = serde_json::from_slice(&body).map_err(|e| ApiError::new("JSON_PARSER_ERROR", format!("the body is not JSON: {e}")))?;
     let to = body.get("to").and_then(|v| v.as_str()).ok_or_else(|| ApiError::new("REQUIRED_FIELD_MISSING", "give the number to call: {\"to\": \"+14155550100\"}"))?;
     let number = state.store.normalizer().normalize(to).ok_or_else(|| ApiError::new("INVALID_FIELD", format!("{to:?} is not a phone number")))?;
-    let control = state.sip.get().cloned().ok_or_else(|| ApiError::new("SIP_NOT_RUNNING", "this server runs no SIP edge: start it with `dialtone serve --sip ADDRESS`"))?;
-    let user = state.store.get(state.store.schema().object("User").expect("standard object"), &s.user_id).await?.ok_or_else(ApiError::session)?;
-    let username = user.get("Username").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let center = user.get("CallCenterId").and_then(|v| v.as_str()).and_then(|c| SalesforceId::parse(c).ok());
+    if state.sip.get().is_none() {
+        return Err(ApiError::new("SIP_NOT_RUNNING", "this server runs no SIP edge: start it with `dialtone serve --sip ADDRESS`"));
+    }
+    let username = username_of(state.store.as_ref(), &s.user_id).await?;
+    let center = crate::desktop::user_center(state.store.as_ref(), &s.user_id).await?;
     let Some(center) = center else {
         return Err(ApiError::new("INVALID_FIELD", format!("{username} belongs to no call center: assign one first")));
     };
+    let key = place_call(&state, &username, center, number.as_str().to_string(), |_| {}).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"vendorCallKey": key.as_str(), "to": number.as_str()}))))
+}
+
+/// A user's username (the session's user always has one).
+pub async fn username_of(store: &dyn Store, user: &SalesforceId) -> Result<String, ApiError> {
+    let rec = store.get(store.schema().object("User").expect("standard object"), user).await?.ok_or_else(ApiError::session)?;
+    Ok(rec.get("Username").and_then(|v| v.as_str()).unwrap_or_default().to_string())
+}
+
+/// Whether the running SIP edge has a trunk for `center` (click-to-dial can go out through it).
+pub fn has_trunk(state: &AppState, center: &SalesforceId) -> bool {
+    state.sip.get().is_some_and(|c| c.host.0.lock().expect("directory lock").trunks.values().any(|t| t.call_center.as_ref() == Some(center)))
+}
+
+/// Click-to-dial through the SIP edge: rings `username`'s phone, then calls
+/// `number` (as the trunk should dial it) through `center`'s trunk.
+/// `before_send` sees the call's key before the edge can report anything about it.
+pub async fn place_call(state: &AppState, username: &str, center: SalesforceId, number: String, before_send: impl FnOnce(&VendorCallKey)) -> Result<VendorCallKey, ApiError> {
+    let control = state.sip.get().cloned().ok_or_else(|| ApiError::new("SIP_NOT_RUNNING", "this server runs no SIP edge: start it with `dialtone serve --sip ADDRESS`"))?;
     let (agent, trunk) = {
         let mut h = control.host.clone();
         let trunk = {
@@ -328,17 +357,17 @@ pub async fn dial(
         let Some((ip, trunk)) = trunk else {
             return Err(ApiError::new("INVALID_FIELD", "the call center has no SIP trunk: `dialtone trunk add NAME --provider sip …` first"));
         };
-        let agent = h.agent_target(&username).ok_or_else(|| {
+        let agent = h.agent_target(username).ok_or_else(|| {
             ApiError::new("AGENT_NOT_AVAILABLE", format!("{username} cannot take a call now: set the status to Available and connect a phone (registered or --sip-contact)"))
         })?;
-        let out = trunk_outbound(ip, &trunk.name, &state).await;
+        let out = trunk_outbound(ip, &trunk.name, state).await;
         (agent, out)
     };
     let key = VendorCallKey::parse(&format!("dial-{}@dialtone", crate::auth::random_secret(12))).map_err(ApiError::ours)?;
-    let number_text = number.as_str().to_string();
-    let dial = dialtone_sip::Dial { key: key.clone(), agent, number: number_text, trunk, call_center: Some(center) };
+    before_send(&key);
+    let dial = dialtone_sip::Dial { key: key.clone(), agent, number, trunk, call_center: Some(center) };
     control.dials.send(dial).map_err(|_| ApiError::new("SIP_NOT_RUNNING", "the SIP edge has stopped"))?;
-    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"vendorCallKey": key.as_str(), "to": number.as_str()}))))
+    Ok(key)
 }
 
 /// Where a trunk takes outbound calls: its `outbound` address, else its
@@ -356,6 +385,9 @@ pub async fn set_presence(store: &dyn Store, username: &str, presence: Presence,
     let key = agent_setting(username);
     let mut s: AgentSettings = store.setting(&key).await?.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
     s.presence = Some(presence);
+    s.status = None;
+    s.resume_presence = None;
+    s.resume_status = None;
     s.since = now.format(&time::format_description::well_known::Rfc3339).ok();
     store.put_setting(&key, &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
     Ok(s)
