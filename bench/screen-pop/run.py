@@ -148,6 +148,16 @@ def all_available(args):
     return time.monotonic() - t
 
 
+def no_wrap_up(args):
+    """The call center without required wrap-up, or every agent would sit in
+    After Call Work after their first call (the desk's default is required).
+    There is no CLI or API for the setting yet: written into the store."""
+    p = dialtone(args, "query", "SELECT Id FROM CallCenter WHERE InternalName = 'BenchCC'")
+    cc = json.loads(p.stdout.strip().splitlines()[0])["Id"]
+    r = sipload.run([args.client, "put-setting", "--data", args.data, f"desktop:callcenter:{cc}", json.dumps({"wrapUpRequired": False})])
+    return r.stdout.strip()
+
+
 def load_callers(args):
     by = {}
     with open(os.path.join(args.data, "csv", "callers.csv")) as f:
@@ -508,6 +518,7 @@ def main():
         if args.setup_only:
             return
         out(f"all {args.agents} agents set Available in {all_available(args):.1f} s")
+        out(f"wrap-up not required: {no_wrap_up(args)}")
         callers = load_callers(args)
         lk = bare_lookup(args, args.lookups)
         if lk:

@@ -62,6 +62,15 @@ enum Cmd {
         #[arg(long, default_value = "US")]
         region: String,
     },
+    /// Write one org setting straight into the store (for settings that have
+    /// no CLI or API yet, e.g. `desktop:callcenter:ID`). Run it while no
+    /// server is running.
+    PutSetting {
+        #[arg(long)]
+        data: PathBuf,
+        key: String,
+        value: String,
+    },
 }
 
 fn now_ns() -> i128 {
@@ -85,6 +94,13 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Ws { url, tokens, concurrency } => rt.block_on(ws(url, tokens, concurrency)),
         Cmd::Lookup { data, numbers, n, region } => rt.block_on(lookup(data, numbers, n, region)),
+        Cmd::PutSetting { data, key, value } => rt.block_on(async {
+            let store = dialtone_store::open(&dialtone_store::Location::Sqlite(data.join("dialtone.db")), "US").await?;
+            let before = store.setting(&key).await?;
+            store.put_setting(&key, &value).await?;
+            println!("{key}: {before:?} -> {value}");
+            Ok(())
+        }),
     }
 }
 
