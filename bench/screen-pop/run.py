@@ -309,6 +309,26 @@ class Client:
             self.p.kill()
 
 
+def fsync_probe(args, n=200):
+    """What one durable commit costs on this disk now: a 4 KiB append + fsync
+    in the data directory (SQLite in WAL mode with synchronous=FULL fsyncs
+    the WAL once per transaction)."""
+    path = os.path.join(args.data, "fsync-probe.tmp")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    block = b"x" * 4096
+    ms = []
+    try:
+        for _ in range(n):
+            t = time.perf_counter()
+            os.write(fd, block)
+            os.fsync(fd)
+            ms.append((time.perf_counter() - t) * 1000)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return dist(ms)
+
+
 def bare_lookup(args, n):
     p = sipload.run([args.client, "lookup", "--data", args.data, "--numbers",
                      os.path.join(args.data, "csv", "callers.csv"), "--n", str(n)], check=False)
@@ -353,16 +373,20 @@ def dstr(d, nd=2):
     return (f"n {d['n']} p50 {fmt(d['p50'], nd)} p90 {fmt(d['p90'], nd)} p99 {fmt(d['p99'], nd)} max {fmt(d['max'], nd)}")
 
 
-def step(args, serve, uas, client, callers, rate, idx):
+def step(args, serve, uas, client, callers, rate, idx, diag=None):
     inf, calls, expected = injection(args, callers, rate, idx)
     load0 = loadavg()
     cpu0, uas0 = cpu_seconds(serve.pid), cpu_seconds(uas.pid)
     cap = Captures(args)
+    tracer = subprocess.Popen(diag, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) if diag else None
     b = args.base_port
     r = sipload.sipp_uac(args, os.path.join(args.work, f"uac-{rate}-{idx}"), f"127.0.0.1:{args.sip_port}",
                          b + 81, rate, calls, b + 1400, b + 1902, scenario=SCENARIO,
                          extra=["-inf", inf, "-d", str(args.hold_ms)])
     time.sleep(args.settle)
+    if tracer:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=60)
     cap.stop()
     cpu1, uas1 = cpu_seconds(serve.pid), cpu_seconds(uas.pid)
     offers, summary = client.dump()
@@ -451,6 +475,41 @@ def report_step(res):
         f"client messages so far {res['types']}")
 
 
+def diagnose(args, serve, uas, client, callers, idx):
+    """Two extra steps at --diagnose-rate, not in the table (tracing slows the
+    server): perf samples of the server's CPU, then strace of its fsyncs."""
+    rate = args.diagnose_rate
+    out("")
+    out(f"## diagnosis at {rate}/s (extra steps, not in the table: the tracers slow the server)")
+    pdata = os.path.join(args.work, "perf.data")
+    res = step(args, serve, uas, client, callers, rate, idx,
+               diag=["perf", "record", "-F", "499", "-g", "-p", str(serve.pid), "-o", pdata])
+    out(f"[perf {rate}/s] INVITE->offer at client ms {dstr(res['pop'].get('all', dist([])))}; "
+        f"dialtone CPU {1000 * (res['cpu'] or 0) / max(res['calls'], 1):.2f} ms/call")
+    rep = sipload.run(["perf", "report", "-i", pdata, "--stdio", "--no-children", "--sort", "dso,sym",
+                       "--percent-limit", "1.5", "-g", "none"], check=False).stdout
+    with open(os.path.join(args.work, "perf-report.txt"), "w") as f:
+        f.write(rep)
+    for line in [l for l in rep.splitlines() if l.strip() and not l.startswith("#")][:25]:
+        out(f"    perf {line.strip()[:160]}")
+    sfile = os.path.join(args.work, "strace.txt")
+    res = step(args, serve, uas, client, callers, rate, idx + 1,
+               diag=["strace", "-f", "-qq", "-T", "-e", "trace=fsync,fdatasync", "-o", sfile, "-p", str(serve.pid)])
+    out(f"[strace {rate}/s] INVITE->offer at client ms {dstr(res['pop'].get('all', dist([])))}")
+    durs = []
+    try:
+        with open(sfile) as f:
+            for line in f:
+                m = re.search(r"<([0-9.]+)>\s*$", line)
+                if m and ("fsync(" in line or "fdatasync(" in line):
+                    durs.append(float(m.group(1)) * 1000)
+    except OSError:
+        pass
+    d = dist(durs)
+    out(f"    fsync/fdatasync calls by the server: {len(durs)} for {res['calls']} calls = {len(durs) / max(res['calls'], 1):.2f} per call; "
+        f"their time ms {dstr(d, 3)}; total {sum(durs):.0f} ms")
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -475,6 +534,8 @@ def main():
     ap.add_argument("--log", default=None, help="DIALTONE_LOG for the server (e.g. info,dialtone_server=debug)")
     ap.add_argument("--base-port", type=int, default=26000, help="SIP +60, HTTP +80, agent UAS +70, UAC +81, media/control above")
     ap.add_argument("--setup-only", action="store_true")
+    ap.add_argument("--diagnose", action="store_true", help="after the timed steps: a perf step and an strace (fsync) step")
+    ap.add_argument("--diagnose-rate", type=int, default=50)
     ap.add_argument("--out", default=None, help="results file (default bench/results/screen-pop-DATE.txt)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
@@ -526,6 +587,8 @@ def main():
             out(f"bare lookup (normalise + Store::phone_lookup, same store, before serve): {json.dumps(lk)}")
         serve = start_serve(args)
         procs.append(serve)
+        fs = fsync_probe(args)
+        out(f"fsync probe (4 KiB append + fsync in the data dir, 200 times) ms {dstr(fs, 3)}")
         out(f"dialtone serve up: RSS {fmt(rss_mib(serve.pid), 0)} MiB")
         uas = sipload.start_uas(args, os.path.join(args.work, "uas"), args.agent_port, b + 1000, b + 1900)
         procs.append(uas)
@@ -548,6 +611,10 @@ def main():
             if lk:
                 lookups.append(lk)
                 out(f"    bare lookup after the step (server idle): {json.dumps(lk)}")
+            res["fsync"] = fsync_probe(args)
+            out(f"    fsync probe after the step (4 KiB append + fsync, data dir)  ms {dstr(res['fsync'], 3)}")
+        if args.diagnose and serve.poll() is None:
+            diagnose(args, serve, uas, client, callers, len(rates))
         client.quit()
     finally:
         for p in reversed(procs):
