@@ -341,14 +341,20 @@ def bare_lookup(args, n):
 
 # ---------------------------------------------------------------- one step
 
-def injection(args, callers, rate, step_idx):
-    """The step's calls: caller numbers in a shuffled mix (deterministic by seed and step)."""
+def injection(args, callers, rate, step_idx, mix_shares=None):
+    """The step's calls: caller numbers in a shuffled mix (deterministic by seed and step).
+    Kind `repeat`: a few matched numbers (--repeat-numbers, kept out of the
+    `matched` pool) called again and again: repeat callers."""
     calls = max(1, int(rate * args.seconds))
     rnd = random.Random(args.seed * 1000 + step_idx)
     mix = []
-    for kind, share in args.mix.items():
+    for kind, share in (mix_shares or args.mix).items():
         k = round(calls * share)
-        pool = callers[kind]
+        if kind == "repeat":
+            pool = callers["matched"][-args.repeat_numbers:]
+            mix += [("matched", rnd.choice(pool)) for _ in range(k)]
+            continue
+        pool = callers[kind][:-args.repeat_numbers] if kind == "matched" else callers[kind]
         picks = rnd.sample(pool, min(k, len(pool))) if k <= len(pool) else [rnd.choice(pool) for _ in range(k)]
         mix += [(kind, r) for r in picks]
     mix = mix[:calls]
@@ -373,8 +379,8 @@ def dstr(d, nd=2):
     return (f"n {d['n']} p50 {fmt(d['p50'], nd)} p90 {fmt(d['p90'], nd)} p99 {fmt(d['p99'], nd)} max {fmt(d['max'], nd)}")
 
 
-def step(args, serve, uas, client, callers, rate, idx, diag=None):
-    inf, calls, expected = injection(args, callers, rate, idx)
+def step(args, serve, uas, client, callers, rate, idx, diag=None, mix=None):
+    inf, calls, expected = injection(args, callers, rate, idx, mix)
     load0 = loadavg()
     cpu0, uas0 = cpu_seconds(serve.pid), cpu_seconds(uas.pid)
     cap = Captures(args)
@@ -439,6 +445,12 @@ def step(args, serve, uas, client, callers, rate, idx, diag=None):
             wire.setdefault("all", []).append((w - cap.invite[k]) * 1000)
             client_ms.append((t_ws - w) * 1000)
     res["wrong_agent"], res["wrong_outcome"], res["wrong_record"] = wrong_agent, wrong_outcome, wrong_record
+    # first and last fifth of the step's calls (by INVITE time): does the pop slow down as calls accumulate?
+    timed = sorted((cap.invite[k], (int(min(by_key[k], key=lambda x: int(x["t"]))["t"]) / 1e9 - cap.invite[k]) * 1000)
+                   for k in offered if k in by_key)
+    fifth = max(1, len(timed) // 5)
+    res["first_fifth"] = dist([m for _, m in timed[:fifth]])
+    res["last_fifth"] = dist([m for _, m in timed[-fifth:]])
     res["outcomes"] = {f"{a}->{b_}": n for (a, b_), n in sorted(outcomes.items())}
     res["pop"] = {k: dist(v) for k, v in lat.items()}
     res["wire"] = {k: dist(v) for k, v in wire.items()}
@@ -466,6 +478,7 @@ def report_step(res):
         if k in res["wire"]:
             out(f"    INVITE->offer on wire    [{k:8}] ms {dstr(res['wire'][k])}")
     out(f"    offer on wire->client               ms {dstr(res['client'], 3)}")
+    out(f"    INVITE->offer, first fifth of calls ms {dstr(res['first_fifth'])}; last fifth {dstr(res['last_fifth'])}")
     out(f"    reference INVITE->180               ms {dstr(res['ring'], 3)}")
     out(f"    reference INVITE->agent INVITE      ms {dstr(res['leg_b'], 3)}")
     out(f"    agent INVITE->offer at client       ms {dstr(res['after_b'], 3)}")
@@ -534,6 +547,8 @@ def main():
     ap.add_argument("--log", default=None, help="DIALTONE_LOG for the server (e.g. info,dialtone_server=debug)")
     ap.add_argument("--base-port", type=int, default=26000, help="SIP +60, HTTP +80, agent UAS +70, UAC +81, media/control above")
     ap.add_argument("--setup-only", action="store_true")
+    ap.add_argument("--repeat-rate", type=int, default=0, help="after the timed steps: a step of repeat callers at this rate (0: none)")
+    ap.add_argument("--repeat-numbers", type=int, default=10, help="how many numbers the repeat callers use")
     ap.add_argument("--diagnose", action="store_true", help="after the timed steps: a perf step and an strace (fsync) step")
     ap.add_argument("--diagnose-rate", type=int, default=50)
     ap.add_argument("--out", default=None, help="results file (default bench/results/screen-pop-DATE.txt)")
@@ -613,6 +628,17 @@ def main():
                 out(f"    bare lookup after the step (server idle): {json.dumps(lk)}")
             res["fsync"] = fsync_probe(args)
             out(f"    fsync probe after the step (4 KiB append + fsync, data dir)  ms {dstr(res['fsync'], 3)}")
+        if args.repeat_rate and serve.poll() is None:
+            out("")
+            out(f"## repeat callers: {args.repeat_numbers} matched numbers called over and over at {args.repeat_rate}/s "
+                f"(each call adds a VoiceCall whose FromPhoneNumber is in the phone index)")
+            res = step(args, serve, uas, client, callers, args.repeat_rate, 100, mix={"repeat": 1.0})
+            res["repeat"] = True
+            results.append(res)
+            report_step(res)
+            lk = bare_lookup(args, args.lookups)
+            if lk:
+                lookups.append(lk)
         if args.diagnose and serve.poll() is None:
             diagnose(args, serve, uas, client, callers, len(rates))
         client.quit()
@@ -639,7 +665,7 @@ def main():
                 if not d:
                     continue
                 w = res["wire"].get(k, {})
-                head = (f"| {res['rate']} | {res['calls']} | {res['offered']} / {res['exactly_one']} / {res['duplicates']} / {len(res['missed'])} "
+                head = (f"| {res['rate']}{' (repeat callers)' if res.get('repeat') else ''} | {res['calls']} | {res['offered']} / {res['exactly_one']} / {res['duplicates']} / {len(res['missed'])} "
                         if first else "| | | ")
                 refs = (f"{fmt(res['ring']['p50'])} / {fmt(res['ring']['p99'])} | {fmt(res['leg_b']['p50'])} / {fmt(res['leg_b']['p99'])} | "
                         f"{1000 * (res['cpu'] or 0) / max(res['calls'], 1):.2f} | {res['load'][1]} |") if first else "| | | |"
@@ -649,7 +675,7 @@ def main():
         for res in results:
             d = res["pop"].get("all")
             if d and res["ring"]["p50"]:
-                out(f"[{res['rate']}/s] ratio INVITE->offer / INVITE->agent INVITE: p50 {d['p50'] / max(res['leg_b']['p50'], 1e-9):.1f}x, "
+                out(f"[{res['rate']}/s{' repeat callers' if res.get('repeat') else ''}] ratio INVITE->offer / INVITE->agent INVITE: p50 {d['p50'] / max(res['leg_b']['p50'], 1e-9):.1f}x, "
                     f"p99 {d['p99'] / max(res['leg_b']['p99'], 1e-9):.1f}x; p99 < 10 ms: {'met' if d['p99'] < 10 else 'MISSED'}")
     for lk in lookups:
         out("bare lookup us: " + "; ".join(f"{k} p50 {v['p50_us']:.1f} p99 {v['p99_us']:.1f}" for k, v in lk.items()))
