@@ -331,7 +331,8 @@ def fsync_probe(args, n=200):
 
 def bare_lookup(args, n):
     p = sipload.run([args.client, "lookup", "--data", args.data, "--numbers",
-                     os.path.join(args.data, "csv", "callers.csv"), "--n", str(n)], check=False)
+                     os.path.join(args.data, "csv", "callers.csv"), "--n", str(n),
+                     "--repeat", str(args.repeat_numbers)], check=False)
     for line in p.stdout.splitlines():
         if line.startswith("LOOKUP "):
             return json.loads(line[7:])
@@ -451,6 +452,10 @@ def step(args, serve, uas, client, callers, rate, idx, diag=None, mix=None):
     fifth = max(1, len(timed) // 5)
     res["first_fifth"] = dist([m for _, m in timed[:fifth]])
     res["last_fifth"] = dist([m for _, m in timed[-fifth:]])
+    ring = sorted((t, (cap.ringing[k] - t) * 1000) for k, t in cap.invite.items() if k in cap.ringing)
+    leg = sorted((t, (cap.leg_b[k] - t) * 1000) for k, t in cap.invite.items() if k in cap.leg_b)
+    res["ring_fifths"] = (dist([m for _, m in ring[:fifth]]), dist([m for _, m in ring[-fifth:]]))
+    res["leg_b_fifths"] = (dist([m for _, m in leg[:fifth]]), dist([m for _, m in leg[-fifth:]]))
     res["outcomes"] = {f"{a}->{b_}": n for (a, b_), n in sorted(outcomes.items())}
     res["pop"] = {k: dist(v) for k, v in lat.items()}
     res["wire"] = {k: dist(v) for k, v in wire.items()}
@@ -479,6 +484,7 @@ def report_step(res):
             out(f"    INVITE->offer on wire    [{k:8}] ms {dstr(res['wire'][k])}")
     out(f"    offer on wire->client               ms {dstr(res['client'], 3)}")
     out(f"    INVITE->offer, first fifth of calls ms {dstr(res['first_fifth'])}; last fifth {dstr(res['last_fifth'])}")
+    out(f"    INVITE->agent INVITE, first fifth   ms {dstr(res['leg_b_fifths'][0], 3)}; last fifth {dstr(res['leg_b_fifths'][1], 3)}")
     out(f"    reference INVITE->180               ms {dstr(res['ring'], 3)}")
     out(f"    reference INVITE->agent INVITE      ms {dstr(res['leg_b'], 3)}")
     out(f"    agent INVITE->offer at client       ms {dstr(res['after_b'], 3)}")

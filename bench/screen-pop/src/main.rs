@@ -61,6 +61,9 @@ enum Cmd {
         n: usize,
         #[arg(long, default_value = "US")]
         region: String,
+        /// Also time the last N `matched` numbers as `repeat` (run.py's repeat callers).
+        #[arg(long, default_value_t = 0)]
+        repeat: usize,
     },
     /// Write one org setting straight into the store (for settings that have
     /// no CLI or API yet, e.g. `desktop:callcenter:ID`). Run it while no
@@ -93,7 +96,7 @@ fn main() -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     match cli.cmd {
         Cmd::Ws { url, tokens, concurrency } => rt.block_on(ws(url, tokens, concurrency)),
-        Cmd::Lookup { data, numbers, n, region } => rt.block_on(lookup(data, numbers, n, region)),
+        Cmd::Lookup { data, numbers, n, region, repeat } => rt.block_on(lookup(data, numbers, n, region, repeat)),
         Cmd::PutSetting { data, key, value } => rt.block_on(async {
             let store = dialtone_store::open(&dialtone_store::Location::Sqlite(data.join("dialtone.db")), "US").await?;
             let before = store.setting(&key).await?;
@@ -237,7 +240,7 @@ async fn read_loop(agent: String, mut sock: Socket, shared: Arc<Mutex<Shared>>) 
     *s.close_reasons.entry(short).or_default() += 1;
 }
 
-async fn lookup(data: PathBuf, numbers: PathBuf, n: usize, region: String) -> Result<()> {
+async fn lookup(data: PathBuf, numbers: PathBuf, n: usize, region: String, repeat: usize) -> Result<()> {
     let normalizer = dialtone_phone::Normalizer::new(&region).map_err(|e| anyhow!("{e}"))?;
     let store = dialtone_store::open(&dialtone_store::Location::Sqlite(data.join("dialtone.db")), &region).await?;
     let text = std::fs::read_to_string(&numbers)?;
@@ -246,6 +249,12 @@ async fn lookup(data: PathBuf, numbers: PathBuf, n: usize, region: String) -> Re
         let mut p = l.split(',');
         let (Some(o), Some(num)) = (p.next(), p.next()) else { continue };
         by.entry(o.to_string()).or_default().push(num.to_string());
+    }
+    if repeat > 0
+        && let Some(m) = by.get("matched")
+    {
+        let tail = m[m.len().saturating_sub(repeat)..].to_vec();
+        by.insert("repeat".into(), tail);
     }
     // Interleave the outcomes so machine noise falls on all alike.
     let kinds: Vec<String> = by.keys().cloned().collect();
