@@ -121,11 +121,17 @@ fn agent_of(s: &Session) -> Result<AgentId, ApiError> {
     AgentId::new(s.user_id.clone()).map_err(ApiError::ours)
 }
 
-/// The call, if `me` may command it.
-fn controllable(state: &AppState, s: &Session, key: &str) -> Result<(VendorCallKey, HubCall, AgentId), ApiError> {
+/// The call as the desk has it now, if `me` may command it. (The hub may
+/// not have seen the latest batch yet: a command right after the event that
+/// offered the call must still find it offered.)
+async fn controllable(state: &AppState, s: &Session, key: &str) -> Result<(VendorCallKey, HubCall, AgentId), ApiError> {
     let parsed = VendorCallKey::parse(key).map_err(|_| not_found(key))?;
     let me = agent_of(s)?;
-    let call = state.hub.call(&parsed).ok_or_else(|| not_found(key))?;
+    let call = match state.calls.snapshot(&parsed).await {
+        Some(snap) => state.hub.refresh(snap),
+        None => state.hub.call(&parsed),
+    };
+    let call = call.ok_or_else(|| not_found(key))?;
     let mine = call.responsible() == Some(&me) || call.offered_to(&me);
     if !mine && !s.grants.has(SystemPerm::ManageCallCenters) {
         return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "this call is neither offered to you nor yours; controlling another agent's call needs the Manage Call Centers permission"));
@@ -198,7 +204,7 @@ pub async fn command(State(state): State<AppState>, Path((key, action)): Path<(S
     }
     let store = state.store.as_ref();
     let command = parse_command(store, &action, &body).await?;
-    let (key, call, me) = controllable(&state, &s, &key)?;
+    let (key, call, me) = controllable(&state, &s, &key).await?;
     let provider = call.snap.view.provider;
     if !controls(provider, call.state(), call.muted).contains(&command.name()) {
         // SIP calls say why in one place.
@@ -269,7 +275,7 @@ async fn simulate(state: &AppState, call: &HubCall, me: &AgentId, command: &Comm
 /// `POST /api/desktop/calls/{key}/wrapup` `{"resolution": "Resolved", "notes": "…"}`.
 async fn wrap_up(state: AppState, key: String, s: Session, body: Bytes) -> Result<(StatusCode, Json<Json_>), ApiError> {
     let b: WrapUpBody = parse_body(&body, "{\"resolution\": \"Resolved\", \"notes\": \"…\"}")?;
-    let (key, call, me) = controllable(&state, &s, &key)?;
+    let (key, call, me) = controllable(&state, &s, &key).await?;
     let agent = call.responsible().cloned().unwrap_or_else(|| me.clone());
     let now = OffsetDateTime::now_utc();
     state.calls.wrap_up(state.store.as_ref(), now, key.clone(), b.resolution.clone(), b.notes).await?;
@@ -356,8 +362,7 @@ pub async fn dial(State(state): State<AppState>, s: Session, JsonBody(body): Jso
         }
         None => {
             let found = crate::query::lookup(store, number.as_str()).await?;
-            let mut ids: Vec<&SalesforceId> = found.iter().map(|(m, _)| &m.id).collect();
-            ids.dedup();
+            let ids: std::collections::HashSet<&SalesforceId> = found.iter().map(|(m, _)| &m.id).collect();
             match found.first() {
                 Some((_, only)) if ids.len() == 1 => {
                     let visible = crate::query::visible_matches(store, &s.grants, vec![found[0].clone()]).await?.0;

@@ -75,6 +75,10 @@ pub struct HubCall {
 }
 
 impl HubCall {
+    fn new(snap: CallSnapshot) -> HubCall {
+        HubCall { snap, muted: false, pops: HashMap::new(), related: Json_::Null, dialer: None, wrapped: None, ended_handled: false }
+    }
+
     /// The agent whose call it is: who answered it, else who dialled it.
     pub fn responsible(&self) -> Option<&AgentId> {
         self.snap.view.owner.as_ref().or(self.dialer.as_ref())
@@ -289,8 +293,12 @@ impl Hub {
     /// is current even before the hub task has seen the batch.
     pub fn refresh(&self, snap: CallSnapshot) -> Option<HubCall> {
         let mut h = self.lock();
-        let call = h.calls.get_mut(&snap.key)?;
+        let dialer = h.dials.get(&snap.key).map(|(a, _)| a.clone());
+        let call = h.calls.entry(snap.key.clone()).or_insert_with(|| HubCall::new(snap.clone()));
         call.snap = snap;
+        if call.dialer.is_none() {
+            call.dialer = dialer;
+        }
         Some(call.clone())
     }
 
@@ -357,20 +365,13 @@ async fn process(state: &AppState, update: DeskUpdate) {
     let snap_keys: Vec<VendorCallKey> = update.calls.iter().map(|s| s.key.clone()).collect();
     let mut ended: Vec<(VendorCallKey, AgentId, Option<SalesforceId>)> = Vec::new();
     let mut to_relate: Vec<(VendorCallKey, SalesforceId)> = Vec::new();
+    let mut expired: Vec<AgentId> = Vec::new();
     {
         let mut h = hub.lock();
         for snap in update.calls {
             let key = snap.key.clone();
             let dial = h.dials.get(&key).cloned();
-            let entry = h.calls.entry(key.clone()).or_insert_with(|| HubCall {
-                snap: snap.clone(),
-                muted: false,
-                pops: HashMap::new(),
-                related: Json_::Null,
-                dialer: None,
-                wrapped: None,
-                ended_handled: false,
-            });
+            let entry = h.calls.entry(key.clone()).or_insert_with(|| HubCall::new(snap.clone()));
             entry.snap = snap;
             if let Some(r) = related.remove(&key) {
                 entry.related = r;
@@ -396,7 +397,14 @@ async fn process(state: &AppState, update: DeskUpdate) {
             }
         }
         for key in &update.forgotten {
-            h.calls.remove(key);
+            // A wrap-up never saved within the desk's linger cannot be saved
+            // now: its agent leaves After Call Work.
+            if let Some(c) = h.calls.remove(key)
+                && c.needs_wrap_up()
+                && let Some(agent) = c.responsible()
+            {
+                expired.push(agent.clone());
+            }
             h.dials.remove(key);
         }
         let mut offered: Vec<(VendorCallKey, AgentId)> = Vec::new();
@@ -464,6 +472,14 @@ async fn process(state: &AppState, update: DeskUpdate) {
             }
         });
     }
+    for agent in expired {
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = leave_after_call_work(&state, &agent).await {
+                tracing::warn!(error = %e.message, "ending After Call Work of a forgotten call");
+            }
+        });
+    }
     for (key, agent, center) in ended {
         tokio::spawn(call_ended(state.clone(), key, agent, center));
     }
@@ -481,7 +497,10 @@ async fn call_ended(state: AppState, key: VendorCallKey, agent: AgentId, center:
         Some(id) => super::center_info(store, id).await.ok().flatten().is_none_or(|c| c.wrap_up_required()),
         None => true,
     };
-    if required && let Err(e) = enter_after_call_work(&state, &agent, &key).await {
+    // After Call Work needs a desktop to save the wrap-up in: an agent with
+    // no tab open (a desk phone alone, a load test) stays routable.
+    let desktop = state.hub.sockets(&agent) > 0;
+    if required && desktop && let Err(e) = enter_after_call_work(&state, &agent, &key).await {
         tracing::warn!(error = %e.message, "putting an agent in After Call Work");
     }
     if let Some(call) = state.hub.call(&key) {
@@ -530,23 +549,16 @@ pub async fn enter_after_call_work(state: &AppState, agent: &AgentId, key: &Vend
     if state.hub.is_wrapped(key) {
         return Ok(());
     }
-    let store = state.store.as_ref();
-    let Some(username) = username_of(store, agent).await? else { return Ok(()) };
-    let mut changed = false;
-    let after = crate::agents::update_settings(store, &username, |s| {
-        if s.presence != Some(Presence::AfterCallWork) {
-            s.resume_presence = s.presence;
-            s.resume_status = s.status.take();
-            s.presence = Some(Presence::AfterCallWork);
-            s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
-            changed = true;
+    change_presence(state, agent, |s| {
+        if s.presence == Some(Presence::AfterCallWork) {
+            return false;
         }
+        s.resume_presence = s.presence;
+        s.resume_status = s.status.take();
+        s.presence = Some(Presence::AfterCallWork);
+        true
     })
-    .await?;
-    if changed {
-        state.hub.send(agent, &presence_message(&after));
-    }
-    Ok(())
+    .await
 }
 
 /// Out of After Call Work, back to the status before it, once no wrap-up is pending.
@@ -555,21 +567,30 @@ pub async fn leave_after_call_work(state: &AppState, agent: &AgentId) -> Result<
     if state.hub.pending_wrap_ups(agent) > 0 {
         return Ok(());
     }
+    change_presence(state, agent, |s| {
+        if s.presence != Some(Presence::AfterCallWork) {
+            return false;
+        }
+        s.presence = Some(s.resume_presence.take().unwrap_or(Presence::Available));
+        s.status = s.resume_status.take();
+        true
+    })
+    .await
+}
+
+/// Applies `change` to the agent's settings; if it changed them, stores
+/// them with a new `since` and tells the agent's tabs. The caller holds the
+/// presence lock.
+async fn change_presence(state: &AppState, agent: &AgentId, change: impl FnOnce(&mut crate::sipedge::AgentSettings) -> bool) -> Result<(), ApiError> {
     let store = state.store.as_ref();
     let Some(username) = username_of(store, agent).await? else { return Ok(()) };
-    let mut changed = false;
-    let after = crate::agents::update_settings(store, &username, |s| {
-        if s.presence == Some(Presence::AfterCallWork) {
-            s.presence = Some(s.resume_presence.take().unwrap_or(Presence::Available));
-            s.status = s.resume_status.take();
-            s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
-            changed = true;
-        }
-    })
-    .await?;
-    if changed {
-        state.hub.send(agent, &presence_message(&after));
+    let mut s = crate::agents::settings_of(store, &username).await?;
+    if !change(&mut s) {
+        return Ok(());
     }
+    s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
+    store.put_setting(&crate::sipedge::agent_setting(&username), &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
+    state.hub.send(agent, &presence_message(&s));
     Ok(())
 }
 
@@ -578,4 +599,29 @@ pub async fn agent_json(store: &dyn Store, agent: &AgentId) -> Result<Json_, Api
     let username = username_of(store, agent).await?.unwrap_or_default();
     let s = crate::agents::settings_of(store, &username).await?;
     Ok(json!({"id": agent.to_string(), "username": username, "presence": status_name(&s), "presenceSince": s.since}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_that_falls_behind_is_dropped_and_nobody_waits_for_it() {
+        let hub = Hub::default();
+        let agent = AgentId::new(SalesforceId::new("005", 1)).unwrap();
+        let slow = hub.connect(&agent);
+        let mut fast = hub.connect(&agent);
+        assert_eq!(hub.sockets(&agent), 2);
+        for i in 0..SOCKET_QUEUE {
+            hub.send(&agent, &json!({"type": "utterance", "text": i}));
+            assert!(fast.rx.try_recv().is_ok());
+        }
+        assert_eq!(hub.sockets(&agent), 2, "a full queue is still kept");
+        hub.send(&agent, &json!({"type": "utterance", "text": "one too many"}));
+        assert_eq!(hub.sockets(&agent), 1, "the slow socket is dropped, the fast one stays");
+        assert!(fast.rx.try_recv().is_ok());
+        drop(slow);
+        hub.disconnect(&agent, fast.id);
+        assert_eq!(hub.sockets(&agent), 0);
+    }
 }
