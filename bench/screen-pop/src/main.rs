@@ -190,9 +190,10 @@ async fn ws(url: String, tokens: PathBuf, concurrency: usize) -> Result<()> {
                 stdout.flush().await?;
             }
             "stats" => {
-                let s = shared.lock().expect("lock");
-                let summary = json!({"types": s.types, "closed": s.closed, "closeReasons": s.close_reasons});
-                drop(s);
+                let summary = {
+                    let s = shared.lock().expect("lock");
+                    json!({"types": s.types, "closed": s.closed, "closeReasons": s.close_reasons})
+                };
                 stdout.write_all(format!("STATS {summary}\n").as_bytes()).await?;
                 stdout.flush().await?;
             }
