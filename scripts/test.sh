@@ -6,7 +6,8 @@
 #   1. Rust unit/integration tests   (cargo nextest, else cargo test)
 #   2. cargo clippy -D warnings, cargo build --release -p dialtone
 #   3. real-client acceptance tests  (tests/clients/run.sh sqlite, postgres)
-#   4. extra_suites                  (hook for later suites: sipp, chromium, ...)
+#   4. browser tests                 (tests/browser/run.sh: Debian's chromium driven
+#                                     by playwright-core against a real server)
 # and ends with a line "stages: N passed, N failed".
 #
 # Environment (all optional):
@@ -30,6 +31,7 @@ export DIALTONE_TEST_PG=${DIALTONE_TEST_PG:-$PG_DEFAULT}
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 VENV=$CACHE/venv-clients
 NODE_DIR=$ROOT/tests/clients/node
+BROWSER_DIR=$ROOT/tests/browser
 PY_REQ=$ROOT/tests/clients/python/requirements.txt
 
 # rustup's cargo may not be on PATH in a non-login shell
@@ -123,6 +125,8 @@ setup_system() {
   command -v psql >/dev/null && command -v pg_isready >/dev/null || missing+=(postgresql-client)
   # the SIP edge's tests run real sipp peers (crates/dialtone/tests/sip.rs)
   command -v sipp >/dev/null || missing+=(sip-tester)
+  # the browser suite drives Debian's chromium (never a downloaded browser)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   if [[ "$DIALTONE_TEST_PG" == "$PG_DEFAULT" ]] && ! pg_local_answers &&
     ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
     missing+=(postgresql)
@@ -230,6 +234,17 @@ setup_node() {
   echo "$want" >"$NODE_DIR/node_modules/.dialtone-stamp"
 }
 
+setup_browser() {
+  local want
+  want=$(sha "$BROWSER_DIR/package.json" "$BROWSER_DIR/package-lock.json")
+  if [[ -d "$BROWSER_DIR/node_modules/playwright-core" && "$(cat "$BROWSER_DIR/node_modules/.dialtone-stamp" 2>/dev/null)" == "$want" ]]; then
+    return 0
+  fi
+  echo "npm ci in tests/browser (playwright-core only; no browser download)"
+  (cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 run_logged npm-ci-browser npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$BROWSER_DIR/node_modules/.dialtone-stamp"
+}
+
 # ---------------------------------------------------------------- stages
 
 rust_tests() {
@@ -268,14 +283,19 @@ clients() {
 #   stage "ui: chromium softphone"     "$ROOT/tests/browser/run.sh"
 # Each command gets the release binary at $CARGO_TARGET_DIR/release/dialtone;
 # put any installs it needs in setup_system (idempotent, quiet).
+browser() {
+  DIALTONE_BIN="$CARGO_TARGET_DIR/release/dialtone" "$BROWSER_DIR/run.sh"
+}
+
 extra_suites() {
-  :
+  stage "browser: console, softphone and Open CTI in Chromium" browser
 }
 # ================================================================ HOOK END
 
 stage "setup: system packages and PostgreSQL" setup_system
 stage "setup: Python venv (simple-salesforce)" setup_python
 stage "setup: node modules (jsforce)" setup_node
+stage "setup: node modules (playwright-core)" setup_browser
 stage "rust: cargo tests" rust_tests
 stage "rust: clippy" rust_lints
 stage "rust: release build" build_release

@@ -348,8 +348,9 @@ def setup(args):
         dialtone(args, "user", "add", user, "--profile", "Agent", "--call-center", "BenchCC",
                  "--sip-contact", f"sip:agent{i}@127.0.0.1:{args.agent_port}", data="secret123\n")
         dialtone(args, "agent", "status", user, "Available")
+    cps = ["--max-cps", str(args.max_cps)] if args.max_cps else []
     dialtone(args, "trunk", "add", "carrier", "--provider", "sip", "--match-ip", "127.0.0.1",
-             "--call-center", "BenchCC", "--queue-timeout", "5")
+             "--call-center", "BenchCC", "--queue-timeout", "5", *cps)
     return time.monotonic() - t0
 
 
@@ -402,6 +403,8 @@ def main():
                     help="calls/s per step, rising")
     ap.add_argument("--seconds", type=float, default=10, help="length of each step (calls = rate x seconds)")
     ap.add_argument("--agents", type=int, default=200)
+    ap.add_argument("--max-cps", type=int, default=0,
+                    help="the trunk's calls-per-second limit (trunk add --max-cps); excess INVITEs get 503. 0: none")
     ap.add_argument("--limit", type=int, default=10000, help="sipp -l (concurrent calls cap)")
     ap.add_argument("--recv-timeout-ms", type=int, default=10000)
     ap.add_argument("--persist-timeout", type=float, default=120)

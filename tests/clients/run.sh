@@ -13,6 +13,7 @@
 #                     (default postgres://postgres@127.0.0.1:5432/postgres); a
 #                     database is created next to it and dropped at the end
 #   DIALTONE_KEEP=1   keep the temp data dir (and database) for inspection
+#   PYTEST_ARGS       extra pytest arguments, e.g. "-k four -s"
 #
 # scripts/test.sh installs the Python venv and node_modules before calling this.
 set -euo pipefail
@@ -104,10 +105,11 @@ if [[ "$BACKEND" == postgres ]]; then
   log "database $DB_NAME"
 fi
 
-# Two free loopback ports (bound together so they differ).
-read -r HTTP_PORT HTTPS_PORT < <("$PYTHON" - <<'EOF'
+# Free loopback ports (bound together so they differ): HTTP, HTTPS, the SIP
+# edge (UDP; the TCP listener shares the number) and the agent's sipp phone.
+read -r HTTP_PORT HTTPS_PORT SIP_PORT PHONE_PORT < <("$PYTHON" - <<'EOF'
 import socket
-socks = [socket.socket() for _ in range(2)]
+socks = [socket.socket() for _ in range(2)] + [socket.socket(type=socket.SOCK_DGRAM) for _ in range(2)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))
@@ -153,14 +155,52 @@ printf '%s' "$TWILIO_TOKEN" |
     --public-url "http://127.0.0.1:$HTTP_PORT" --call-center AcceptanceCC \
     --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
   die "'dialtone trunk add' failed"
+"$BIN" trunk add carrier --provider sip --match-ip 127.0.0.1 --call-center AcceptanceCC \
+  --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone trunk add --provider sip' failed"
 AGENT="agent@dialtone.test"
 printf '%s\n' "$PASSWORD" |
-  "$BIN" user add "$AGENT" --profile Agent --call-center AcceptanceCC --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  "$BIN" user add "$AGENT" --profile Agent --call-center AcceptanceCC \
+    --sip-contact "sip:agent@127.0.0.1:$PHONE_PORT" --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
   die "'dialtone user add --call-center' failed"
+
+log "adding a partner telephony call center (a fresh RSA key pair; its certificate in the file)"
+PARTNER_KEY=$WORK/partner-key.pem
+"$PYTHON" - "$PARTNER_KEY" "$DATA/PartnerCC.xml" <<'EOF' || die "could not write the partner telephony call center"
+import datetime, sys
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "partner.example")])
+now = datetime.datetime.now(datetime.timezone.utc)
+cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30)).sign(key, hashes.SHA256()))
+open(sys.argv[1], "wb").write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+open(sys.argv[2], "w").write(f"""<callCenter>
+  <section sortOrder="0" name="reqGeneralInfo" label="General Information">
+    <item sortOrder="0" name="reqInternalName" label="InternalName">PartnerCC</item>
+    <item sortOrder="1" name="reqDisplayName" label="Display Name">Partner Telephony</item>
+    <item sortOrder="2" name="reqVendorInfoApiName" label="Conversation Vendor Info Developer Name">partnerVendorInfo</item>
+  </section>
+  <section sortOrder="1" name="reqHvcc" label="SCV Settings">
+    <item sortOrder="0" name="reqRelayState" label="Relay State">https://idp.partner.example/relay</item>
+    <item sortOrder="1" name="reqIdentityUrl" label="Identity URL">https://idp.partner.example/login</item>
+    <item sortOrder="2" name="reqTelephonyIntegrationCertificate" label="Telephony Integration Certificate">{pem}</item>
+  </section>
+</callCenter>
+""")
+EOF
+"$BIN" callcenter import "$DATA/PartnerCC.xml" --data "$DATA" "${STORE_ARGS[@]}" >>"$LOG" 2>&1 ||
+  die "'dialtone callcenter import' of the partner call center failed"
 
 log "starting server: http 127.0.0.1:$HTTP_PORT, https 127.0.0.1:$HTTPS_PORT (log: $LOG)"
 "$BIN" serve --data "$DATA" --http "127.0.0.1:$HTTP_PORT" \
-  --https "127.0.0.1:$HTTPS_PORT" --tls-self-signed "${STORE_ARGS[@]}" \
+  --https "127.0.0.1:$HTTPS_PORT" --tls-self-signed --sip "127.0.0.1:$SIP_PORT" "${STORE_ARGS[@]}" \
   </dev/null >>"$LOG" 2>&1 &
 SERVER_PID=$!
 
@@ -190,12 +230,16 @@ export DIALTONE_CLIENT_SECRET="$CLIENT_SECRET"
 export DIALTONE_TWILIO_SID="$TWILIO_SID"
 export DIALTONE_TWILIO_TOKEN="$TWILIO_TOKEN"
 export DIALTONE_BACKEND="$BACKEND"
+export DIALTONE_SIP="127.0.0.1:$SIP_PORT"
+export DIALTONE_AGENT_PHONE_PORT="$PHONE_PORT"
+export DIALTONE_PARTNER_KEY="$PARTNER_KEY"
+export DIALTONE_PARTNER_CC=PartnerCC
 export REQUESTS_CA_BUNDLE="$CERT"
 export NODE_EXTRA_CA_CERTS="$CERT"
 
 failed=()
 log "python: simple-salesforce (pytest)"
-(cd "$HERE/python" && "$PYTHON" -m pytest) || failed+=("python/simple-salesforce")
+(cd "$HERE/python" && "$PYTHON" -m pytest ${PYTEST_ARGS:-}) || failed+=("python/simple-salesforce")
 
 log "node: jsforce (node --test)"
 (cd "$HERE/node" && node --test jsforce.test.mjs) || failed+=("node/jsforce")

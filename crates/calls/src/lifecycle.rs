@@ -108,6 +108,12 @@ impl Lifecycle {
         &self.config
     }
 
+    /// Replaces the per-call-center settings (Tasks written, the wrap-up
+    /// picklist). Calls already ended keep what they were given.
+    pub fn set_centers(&mut self, centers: HashMap<SalesforceId, CenterConfig>) {
+        self.config.centers = centers;
+    }
+
     pub fn call(&self, key: &VendorCallKey) -> Option<&Call> {
         self.calls.get(key)
     }

@@ -177,6 +177,73 @@ pub async fn run(cmd: CallCenterCommand) -> Result<ExitCode, Failure> {
             println!("assigned {} user(s) to {name}{}", found.len(), if moved > 0 { format!(" ({moved} moved from another call center)") } else { String::new() });
             Ok(ExitCode::SUCCESS)
         }
+        CallCenterCommand::Settings { name, write_tasks, resolutions, wrap_up_required, headless, local_area_code, panel_label, store } => {
+            let store = open_existing_store(&store).await?;
+            let cc = find(store.as_ref(), &name).await?.ok_or_else(|| input(format!("no call center named {name}: see `dialtone callcenter list`")))?;
+            let id = cc.id().context("call center without id")?;
+            let key = dialtone_server::desktop::center_setting(&id);
+            let before = store.setting(&key).await.context("reading the settings")?;
+            let mut s: dialtone_server::desktop::CenterDesktop = match &before {
+                Some(json) => serde_json::from_str(json).context("the stored settings are unreadable")?,
+                None => Default::default(),
+            };
+            let changed = write_tasks.is_some() || resolutions.is_some() || wrap_up_required.is_some() || headless.is_some() || local_area_code.is_some() || panel_label.is_some();
+            if let Some(v) = write_tasks {
+                s.write_tasks = Some(v);
+            }
+            if let Some(list) = resolutions {
+                s.resolutions = Some(list.split(';').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect());
+            }
+            if let Some(v) = wrap_up_required {
+                s.wrap_up_required = Some(v);
+            }
+            if let Some(v) = headless {
+                s.headless = Some(v);
+            }
+            if let Some(v) = local_area_code {
+                s.local_area_code = Some(v);
+            }
+            if let Some(v) = panel_label {
+                s.panel_label = Some(v);
+            }
+            s.check().map_err(|e| input(format!("nothing was changed: {e}")))?;
+            let json = serde_json::to_string(&s).context("writing the settings")?;
+            if changed {
+                store.put_setting(&key, &json).await.context("saving the settings")?;
+                crate::audit(store.as_ref(), "callcenter.settings", &name, before, Some(json.clone())).await?;
+            }
+            let shown = serde_json::json!({
+                "writeTasks": s.write_tasks.unwrap_or(true),
+                "resolutions": s.center_config().resolutions,
+                "wrapUpRequired": s.wrap_up_required.unwrap_or(true),
+                "headless": s.headless.unwrap_or(false),
+                "localAreaCode": s.local_area_code,
+                "panelLabel": s.panel_label,
+            });
+            println!("{}", serde_json::to_string_pretty(&shown).context("printing")?);
+            Ok(ExitCode::SUCCESS)
+        }
+        CallCenterCommand::Layout { name, file, store } => {
+            use dialtone_server::desktop::layout;
+            let store = open_existing_store(&store).await?;
+            let cc = find(store.as_ref(), &name).await?.ok_or_else(|| input(format!("no call center named {name}: see `dialtone callcenter list`")))?;
+            let id = cc.id().context("call center without id")?;
+            let shown = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| input(format!("cannot read {}: {e}", path.display())))?;
+                    let new: layout::SoftphoneLayout = serde_json::from_str(&text).map_err(|e| input(format!("{}: not a softphone layout (see docs/DESKTOP.md): {e}; nothing was changed", path.display())))?;
+                    new.check().map_err(|e| input(format!("{}: {}; nothing was changed", path.display(), e.message)))?;
+                    let after = serde_json::to_string(&new).context("writing the layout")?;
+                    let before = store.setting(&layout::setting(&id)).await.context("reading the layout")?;
+                    store.put_setting(&layout::setting(&id), &after).await.context("saving the layout")?;
+                    crate::audit(store.as_ref(), "callcenter.softphoneLayout", &name, before, Some(after)).await?;
+                    new
+                }
+                None => layout::load(store.as_ref(), Some(&id)).await.map_err(|e| Failure::Runtime(anyhow::anyhow!(e.message)))?,
+            };
+            println!("{}", serde_json::to_string_pretty(&shown).context("printing the layout")?);
+            Ok(ExitCode::SUCCESS)
+        }
         CallCenterCommand::List { store } => {
             let store = open_existing_store(&store).await?;
             let plan = dialtone_server::query::compile(store.as_ref(), "SELECT Id, InternalName, Name, Format FROM CallCenter ORDER BY InternalName")

@@ -260,6 +260,41 @@ pub enum CallCenterCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Show or change a call center's desk settings: Tasks, wrap-up outcomes, After Call Work, headless softphone, local area code.
+    #[command(after_help = "Examples:\n  dialtone callcenter settings DemoAdapter\n  dialtone callcenter settings DemoAdapter --resolutions 'Resolved;Callback Requested;Sale;No Sale' --wrap-up-required off\n  dialtone callcenter settings DemoAdapter --write-tasks off --headless on --local-area-code 415\n\nPrints the settings after the change as JSON. A running server takes them within 5 seconds.")]
+    Settings {
+        name: String,
+        /// Write a Task (TaskSubtype Call) for every ended call (default on).
+        #[arg(long, value_parser = on_off)]
+        write_tasks: Option<bool>,
+        /// The wrap-up outcomes agents choose from, separated by ';' (default: the standard list).
+        #[arg(long)]
+        resolutions: Option<String>,
+        /// Keep agents in After Call Work until they save the wrap-up (default on).
+        #[arg(long, value_parser = on_off)]
+        wrap_up_required: Option<bool>,
+        /// No visible softphone panel in the console; screen pops still happen (default off).
+        #[arg(long, value_parser = on_off)]
+        headless: Option<bool>,
+        /// The call center's own area code: numbers in it are dialled as local calls.
+        #[arg(long)]
+        local_area_code: Option<String>,
+        /// The softphone panel's label in the console.
+        #[arg(long)]
+        panel_label: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show or replace a call center's softphone layout: the screen-pop rules per call type.
+    #[command(after_help = "Examples:\n  dialtone callcenter layout DemoAdapter > layout.json      # the current rules (start here)\n  dialtone callcenter layout DemoAdapter --file layout.json   # check and replace them\n\nPer call type (inbound, outbound, internal): searchOrder (Contact, Account, Lead), singleMatch (open),\nmultipleMatches (chooser | none), noMatch {action: new | none, object}, fallback {object} for a missing,\nanonymous or malformed caller ID. See docs/DESKTOP.md. A running server uses the new rules at the next call.")]
+    Layout {
+        name: String,
+        /// A layout as JSON: checked whole, then it replaces the current one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// List call centers and how many users each has.
     #[command(after_help = "Example:\n  dialtone callcenter list --data ./dialtone-data")]
     List {
@@ -385,6 +420,10 @@ pub enum TrunkCommand {
         /// SIP: what happens after the wait: reject (480), voicemail:URI or forward:URI (302).
         #[arg(long, default_value = "reject")]
         overflow: String,
+        /// SIP: the most new calls per second taken from this trunk (the carrier's CPS limit);
+        /// INVITEs beyond it are answered 503 with Retry-After. Default: no limit.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        max_cps: Option<u32>,
         /// Twilio: the account SID (AC…).
         #[arg(long, required_if_eq("provider", "twilio"))]
         account_sid: Option<String>,
@@ -448,4 +487,13 @@ pub enum CallsCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// `on`/`off` (also true/false, yes/no) for switches that keep their value when not given.
+fn on_off(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("{s:?}: say on or off")),
+    }
 }

@@ -223,7 +223,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Trunk(TrunkCommand::Add { name, provider, match_ip, outbound, queue_timeout, overflow, account_sid, public_url, call_center, store }) => {
+        Command::Trunk(TrunkCommand::Add { name, provider, match_ip, outbound, queue_timeout, overflow, max_cps, account_sid, public_url, call_center, store }) => {
             let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-".contains(c));
             if !valid_name {
                 return Err(input(format!("{name:?} is not a trunk name (letters, digits, _ -)")));
@@ -237,7 +237,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
                 if callcenter::find(db.as_ref(), &call_center).await?.is_none() {
                     return Err(input(format!("no call center named {call_center}: import it first")));
                 }
-                let trunk = dialtone_server::sipedge::SipTrunk { name: name.clone(), match_ip, call_center, queue_timeout_secs: queue_timeout, overflow, outbound };
+                let trunk = dialtone_server::sipedge::SipTrunk { name: name.clone(), match_ip, call_center, queue_timeout_secs: queue_timeout, overflow, outbound, max_cps };
                 let json = serde_json::to_string(&trunk).context("writing the trunk")?;
                 db.put_setting(&dialtone_server::sipedge::trunk_setting(&name), &json).await.context("saving the trunk")?;
                 audit(db.as_ref(), "trunk.add", &name, None, Some(json)).await?;

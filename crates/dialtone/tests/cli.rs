@@ -1329,3 +1329,74 @@ fn serve_reaps_a_call_whose_end_never_comes_after_max_call_age() {
     }
     drop(server);
 }
+
+#[test]
+fn callcenter_settings_choose_the_wrap_up_outcomes_and_whether_tasks_are_written() {
+    let d = Dialtone::new();
+    // The demo org exists once a server has started on the data directory.
+    drop(d.serve_demo());
+    d.dt(&["callcenter", "settings", "DialtoneDemo"]).ok().stdout_has("\"writeTasks\": true").stdout_has("\"Callback Requested\"");
+    d.dt(&["callcenter", "settings", "DialtoneDemo", "--resolutions", " ; "]).code(2).stderr_has("nothing was changed");
+    d.dt(&["callcenter", "settings", "DialtoneDemo", "--resolutions", "Fixed;fixed"]).code(2).stderr_has("listed twice");
+    d.dt(&["callcenter", "settings", "DialtoneDemo", "--local-area-code", "4l5"]).code(2).stderr_has("not an area code");
+    d.dt(&["callcenter", "settings", "DialtoneDemo", "--write-tasks", "maybe"]).code(2).stderr_has("say on or off");
+    d.dt(&["callcenter", "settings", "NoSuchCenter"]).code(2).stderr_has("no call center named NoSuchCenter");
+    d.dt(&["callcenter", "settings", "DialtoneDemo", "--resolutions", "Fixed; Not fixed", "--write-tasks", "off", "--wrap-up-required", "off"])
+        .ok()
+        .stdout_has("\"Not fixed\"")
+        .stdout_has("\"writeTasks\": false");
+    d.dt(&["audit"]).ok().stdout_has("callcenter.settings");
+
+    let server = d.serve_demo();
+    let admin = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "carrier"]).stdout.trim().to_string();
+    let agent = d.dt(&["token", "create", "agent1@dialtone.demo"]).stdout.trim().to_string();
+    let (rows, _) = d.query("SELECT Id FROM User WHERE Username = 'agent1@dialtone.demo'");
+    let agent_id = rows[0]["Id"].as_str().unwrap().to_string();
+    let now = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap();
+    let ev = |seq: u64, kind: &str, extra: serde_json::Value| {
+        let mut e = serde_json::json!({"vendorCallKey": "settings-1", "seq": seq, "at": now, "kind": kind});
+        e.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        e
+    };
+    let (status, v) = api_post(
+        &format!("{}/api/calls/events", server.url),
+        &admin,
+        serde_json::json!([
+            ev(1, "initiated", serde_json::json!({"direction": "inbound", "from": "+14155550100", "to": "+18005550000", "callCenter": "DialtoneDemo"})),
+            ev(2, "answered", serde_json::json!({"agent": agent_id})),
+            ev(3, "ended", serde_json::json!({"reason": "customerDisconnect"})),
+        ]),
+    );
+    assert!(status < 300, "{status} {v}");
+    let wrap = |resolution: &str| api_post(&format!("{}/api/desktop/calls/settings-1/wrapup", server.url), &agent, serde_json::json!({"resolution": resolution}));
+    let (status, v) = wrap("Resolved");
+    assert_eq!((status, v[0]["errorCode"].as_str()), (400, Some("INVALID_RESOLUTION")), "the standard list is replaced: {v}");
+    let (status, v) = wrap("Not fixed");
+    assert_eq!(status, 202, "{v}");
+    let (rows, _) = d.query("SELECT CallResolution FROM VoiceCall WHERE VendorCallKey = 'settings-1'");
+    assert_eq!(rows[0]["CallResolution"], "Not fixed", "{rows:?}");
+    assert_eq!(d.count("Task"), 0, "this call center writes no Tasks");
+}
+
+#[test]
+fn callcenter_layout_prints_the_screen_pop_rules_and_replaces_them_only_when_valid() {
+    let d = Dialtone::new();
+    drop(d.serve_demo());
+    let shown = d.dt(&["callcenter", "layout", "DialtoneDemo"]);
+    shown.ok();
+    let mut layout: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(layout["inbound"]["noMatch"]["object"], "Contact", "the default pops a New Contact: {layout}");
+    // Unknown numbers should open a New Lead instead.
+    layout["inbound"]["noMatch"]["object"] = "Lead".into();
+    let good = d.file("layout.json", serde_json::to_string(&layout).unwrap());
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &good]).ok().stdout_has("\"Lead\"");
+    let mut bad = layout.clone();
+    bad["outbound"]["searchOrder"] = serde_json::json!(["Contact", "Opportunity"]);
+    let bad = d.file("bad.json", serde_json::to_string(&bad).unwrap());
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &bad]).code(2).stderr_has("outbound.searchOrder").stderr_has("nothing was changed");
+    let broken = d.file("broken.json", "{\"inbound\": ");
+    d.dt(&["callcenter", "layout", "DialtoneDemo", "--file", &broken]).code(2).stderr_has("not a softphone layout");
+    let now: serde_json::Value = serde_json::from_str(&d.dt(&["callcenter", "layout", "DialtoneDemo"]).stdout).unwrap();
+    assert_eq!(now, layout, "only the valid layout was stored");
+    d.dt(&["audit"]).ok().stdout_has("callcenter.softphoneLayout");
+}

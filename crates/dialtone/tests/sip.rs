@@ -432,3 +432,59 @@ fn click_to_dial_rings_the_agents_phone_then_the_customer_through_the_trunk() {
     let bad = ureq::post(&url).header("Authorization", &format!("Bearer {token}")).send_json(serde_json::json!({"number": "x"}));
     assert!(matches!(bad, Err(ureq::Error::StatusCode(400))), "{bad:?}");
 }
+
+/// `POST path` with a bearer token; (status, JSON body). Errors are answers here, not failures.
+fn desk_post(http: u16, token: &str, path: &str) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut res = agent.post(&format!("http://127.0.0.1:{http}{path}")).header("Authorization", &format!("Bearer {token}")).send_empty().expect("server reachable");
+    (res.status().as_u16(), res.body_mut().read_json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn the_agent_holds_resumes_and_hangs_up_a_sip_call_from_the_desktop() {
+    sipp_exists();
+    let site = Site::new();
+    let phone = free_port();
+    site.agent("desk1", Some(&format!("sip:desk1@127.0.0.1:{phone}")), "Available");
+    site.trunk(10);
+    let token = site.run(&["token", "create", "desk1"], None).trim().to_string();
+    let (sip, http) = (free_port(), free_port());
+    let _server = site.serve_on(sip, http);
+    let uas = scenario(&site, "uas_agent.xml", &[]);
+    let _phone = Sipp::start(&["-sf", &uas, "-p", &phone.to_string()], site.dir.path());
+    // The carrier checks that it is re-INVITEd a=sendonly (hold), then a=sendrecv (resume), then gets a BYE.
+    let controlled = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sip/tests/sipp/uac_controlled.xml");
+    let carrier = Sipp::start(&[&format!("127.0.0.1:{sip}"), "-sf", controlled.to_str().unwrap(), "-s", "support", "-m", "1", "-p", &free_port().to_string()], site.dir.path());
+
+    let key = eventually("the answered call", || {
+        let rows = site.query("SELECT VendorCallKey, CallAcceptDateTime FROM VoiceCall");
+        rows.into_iter().find(|r| !r["CallAcceptDateTime"].is_null()).and_then(|r| r["VendorCallKey"].as_str().map(str::to_string))
+    });
+    let path = |action: &str| format!("/api/desktop/calls/{}/{action}", urlencoding::encode(&key));
+    // An answered SIP call is not accepted from the browser (the phone answered it).
+    let (status, body) = desk_post(http, &token, &path("accept"));
+    assert_eq!((status, body[0]["errorCode"].as_str()), (409, Some("CALL_CONTROL_UNSUPPORTED")), "{body}");
+    let (status, body) = desk_post(http, &token, &path("hold"));
+    assert_eq!(status, 202, "{body}");
+    // The resume is taken once the hold's re-INVITE is answered (one renegotiation at a time).
+    eventually("the resume", || {
+        let (status, body) = desk_post(http, &token, &path("resume"));
+        assert!(status == 202 || status == 409, "{status} {body}");
+        (status == 202).then_some(())
+    });
+    eventually("the hangup", || {
+        let (status, body) = desk_post(http, &token, &path("hangup"));
+        assert!(status == 202 || status == 409, "{status} {body}");
+        (status == 202).then_some(())
+    });
+    carrier.succeed(Duration::from_secs(30));
+    let row = eventually("the ended call", || {
+        let rows = site.query(&format!("SELECT NumberOfHolds, DisconnectReason, CallDisposition, CallEndDateTime FROM VoiceCall WHERE VendorCallKey = '{key}'"));
+        rows.into_iter().next().filter(|r| !r["CallEndDateTime"].is_null())
+    });
+    assert_eq!(int(&row["NumberOfHolds"]), 1, "{row}");
+    assert_eq!((row["DisconnectReason"].as_str(), row["CallDisposition"].as_str()), (Some("AgentDisconnect"), Some("completed")), "{row}");
+    // The call is over: nothing more to command.
+    let (status, _) = desk_post(http, &token, &path("hold"));
+    assert!(status == 404 || status == 409, "{status}");
+}

@@ -97,13 +97,36 @@ impl Normalizer {
         } else {
             written
         };
-        let parsed: PhoneNumber = phonenumber::parse(Some(self.region), written).ok()?;
+        let parsed = self.parse(written)?;
         let e164 = parsed.format().mode(Mode::E164).to_string();
         let national_digits = e164.len().saturating_sub(1);
         if national_digits < 7 {
             return None;
         }
         Some(E164(e164))
+    }
+
+    /// Parses with the default region only where the number needs it. The
+    /// `phonenumber` crate strips the *default region's* national prefix from
+    /// a foreign number's national part: from a US org, "+44 121 496 0000"
+    /// and "011 33 1 42 68 53 00" lost their leading 1 (the US trunk prefix).
+    /// So a number written with `+` is parsed without a region, and one
+    /// dialled with an international prefix (011, 00, 0011 …) is parsed again
+    /// from its country code on, without a region.
+    fn parse(&self, written: &str) -> Option<PhoneNumber> {
+        if written.starts_with('+') {
+            return phonenumber::parse(None, written).ok();
+        }
+        let parsed: PhoneNumber = phonenumber::parse(Some(self.region), written).ok()?;
+        if parsed.country().id() == Some(self.region) {
+            return Some(parsed);
+        }
+        let code = parsed.code().value().to_string();
+        let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+        (2..=4)
+            .filter(|&idd| digits.get(idd..).is_some_and(|rest| rest.starts_with(&code)))
+            .find_map(|idd| phonenumber::parse(None, format!("+{}", &digits[idd..])).ok().filter(|p| p.code().value() == parsed.code().value()))
+            .or(Some(parsed))
     }
 
     /// Whether libphonenumber considers the number valid for its region.
@@ -219,6 +242,21 @@ mod tests {
         assert_eq!(n("US", "011 44 20 7946 0018").as_deref(), Some("+442079460018"));
         assert_eq!(n("US", "+44 (0)20 7946 0018").as_deref(), Some("+442079460018"), "the bracketed trunk zero is dropped");
         assert_eq!(n("DE", "+49 (0)30 901820").as_deref(), Some("+4930901820"));
+    }
+
+    #[test]
+    fn a_foreign_number_keeps_a_leading_digit_that_is_the_default_regions_trunk_prefix() {
+        // Regression: from a US org these lost their leading 1 (the US trunk prefix).
+        for s in ["+33 1 42 68 53 00", "+33142685300", "011 33 1 42 68 53 00", "+33 (0)1 42 68 53 00"] {
+            assert_eq!(n("US", s).as_deref(), Some("+33142685300"), "{s}");
+        }
+        assert_eq!(n("US", "+44 121 496 0000").as_deref(), Some("+441214960000"));
+        assert_eq!(n("US", "011 44 121 496 0000").as_deref(), Some("+441214960000"));
+        assert_eq!(n("GB", "00 1 415 555 1212").as_deref(), Some("+14155551212"));
+        assert_eq!(n("AU", "0011 44 121 496 0000").as_deref(), Some("+441214960000"));
+        // A Canadian number from a US org is still a NANP number, not an international one.
+        assert_eq!(n("US", "(604) 555-0199").as_deref(), Some("+16045550199"));
+        assert_eq!(n("US", "1 604 555 0199").as_deref(), Some("+16045550199"));
     }
 
     #[test]

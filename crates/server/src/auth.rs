@@ -61,6 +61,13 @@ pub async fn register_app(store: &dyn Store, name: &str) -> Result<(String, Stri
     Ok((client_id, secret))
 }
 
+/// How long a console (browser) session lives.
+pub const CONSOLE_TTL: Duration = Duration::hours(12);
+/// The console's session cookie.
+pub const SESSION_COOKIE: &str = "dialtone_sid";
+/// The header that carries a cookie session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
 /// The signed-in user behind a request.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -68,23 +75,72 @@ pub struct Session {
     pub client_id: String,
     /// What this user may do: every handler asks these, nothing else.
     pub grants: std::sync::Arc<dialtone_access::Grants>,
+    /// Signed in through the console's cookie (an ambient credential: the
+    /// request carried the CSRF token, and WebSockets must check Origin).
+    pub via_cookie: bool,
+}
+
+/// The value of the console session cookie, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// The CSRF token of a console session: hex(HMAC-SHA256(signing key, "csrf:" + token)).
+/// Derived, not stored: it dies with the session.
+pub fn csrf_token(signing_key: &str, session_token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(signing_key.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("csrf:{session_token}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Whether a method changes nothing, so a cookie request needs no CSRF token.
+pub fn is_safe_method(m: &axum::http::Method) -> bool {
+    matches!(*m, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS)
 }
 
 impl FromRequestParts<AppState> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Session, ApiError> {
-        let header = parts.headers.get("authorization").and_then(|h| h.to_str().ok()).ok_or_else(ApiError::session)?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("OAuth "))
-            .ok_or_else(ApiError::session)?
-            .trim();
-        let t = state.store.token(&sha256_hex(token)).await?.ok_or_else(ApiError::session)?;
+        // A bearer header wins; without one, the console cookie.
+        let (token, via_cookie) = match parts.headers.get("authorization") {
+            Some(h) => {
+                let header = h.to_str().map_err(|_| ApiError::session())?;
+                let token = header
+                    .strip_prefix("Bearer ")
+                    .or_else(|| header.strip_prefix("OAuth "))
+                    .ok_or_else(ApiError::session)?
+                    .trim();
+                (token.to_string(), false)
+            }
+            None => (session_cookie(&parts.headers).ok_or_else(ApiError::session)?.to_string(), true),
+        };
+        let t = state.store.token(&sha256_hex(&token)).await?.ok_or_else(ApiError::session)?;
         let expired = dialtone_model::parse_datetime(&t.expires_at).is_none_or(|e| e <= OffsetDateTime::now_utc());
-        // OAuth access tokens and integration API tokens open sessions; refresh tokens do not.
-        if !matches!(t.kind.as_str(), "access" | "api") || t.revoked || expired {
+        // OAuth access tokens and integration API tokens open bearer sessions,
+        // console tokens cookie sessions; refresh tokens neither.
+        let kind_ok = if via_cookie { t.kind == "console" } else { matches!(t.kind.as_str(), "access" | "api") };
+        if !kind_ok || t.revoked || expired {
             return Err(ApiError::session());
+        }
+        if via_cookie && !is_safe_method(&parts.method) {
+            let want = csrf_token(&state.signing_key, &token);
+            let got = parts.headers.get(CSRF_HEADER).and_then(|h| h.to_str().ok()).unwrap_or("");
+            if !constant_time_eq(want.as_bytes(), got.as_bytes()) {
+                return Err(ApiError::new(
+                    "INVALID_CSRF_TOKEN",
+                    "This request came with the console's session cookie but without its X-CSRF-Token header (see GET /api/desktop/session)",
+                ));
+            }
         }
         let grants = crate::security::AccessCache::grants(&state.access, state.store.as_ref(), &t.user_id)
             .await
@@ -95,7 +151,60 @@ impl FromRequestParts<AppState> for Session {
         if !grants.has(dialtone_access::SystemPerm::ApiEnabled) {
             return Err(ApiError::new("API_DISABLED_FOR_ORG", "API is not enabled for this user: give them a profile or permission set with ApiEnabled"));
         }
-        Ok(Session { user_id: t.user_id, client_id: t.client_id, grants })
+        Ok(Session { user_id: t.user_id, client_id: t.client_id, grants, via_cookie })
+    }
+}
+
+/// Why a console sign-in was refused, in words for the sign-in page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInRefused {
+    RateLimited,
+    /// Wrong username or password (the same for both, so usernames do not leak).
+    Wrong,
+    Locked,
+    /// Dialtone failed (the cause is in its log).
+    Failed,
+}
+
+/// The console's sign-in: the same rate limits, checks and lockout as the
+/// OAuth password grant. Returns the new session token (kind `console`,
+/// [`CONSOLE_TTL`]); only its SHA-256 is stored.
+pub async fn console_sign_in(state: &AppState, addr: &str, username: &str, password: &str) -> Result<String, SignInRefused> {
+    let who = username.to_ascii_lowercase();
+    let allowed = {
+        let mut l = state.limits.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let by_addr = l.sign_in_addr.allow(addr, now);
+        let by_user = who.is_empty() || l.sign_in_user.allow(&who, now);
+        by_addr && by_user
+    };
+    if !allowed {
+        return Err(SignInRefused::RateLimited);
+    }
+    let store = state.store.as_ref();
+    let user_id = match password_grant(store, username, password).await {
+        Ok(id) => id,
+        Err(OAuthError("server_error", _)) => return Err(SignInRefused::Failed),
+        Err(OAuthError(_, m)) if m.contains("locked") => return Err(SignInRefused::Locked),
+        Err(_) => return Err(SignInRefused::Wrong),
+    };
+    let token = format!("dtc_{}", random_secret(32));
+    let saved = store
+        .put_token(&Token {
+            token_hash: sha256_hex(&token),
+            kind: "console".into(),
+            user_id,
+            client_id: "console".into(),
+            expires_at: dialtone_model::format_datetime(OffsetDateTime::now_utc() + CONSOLE_TTL),
+            revoked: false,
+        })
+        .await;
+    match saved {
+        Ok(()) => Ok(token),
+        Err(e) => {
+            tracing::error!(error = %e, "console sign-in: saving the session failed");
+            Err(SignInRefused::Failed)
+        }
     }
 }
 

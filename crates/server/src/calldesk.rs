@@ -151,6 +151,11 @@ impl CallDesk {
         result.map(|_| ())
     }
 
+    /// Takes the call centers' current settings (Tasks, wrap-up picklists).
+    pub async fn set_centers(&self, centers: HashMap<SalesforceId, dialtone_calls::CenterConfig>) {
+        self.inner.lock().await.lifecycle.set_centers(centers);
+    }
+
     pub async fn next_wakeup(&self) -> Option<OffsetDateTime> {
         self.inner.lock().await.lifecycle.next_wakeup()
     }
@@ -360,6 +365,18 @@ pub async fn close_orphans(store: &dyn Store, now: OffsetDateTime) -> Result<usi
 
 /// Runs the lifecycle's timers (the reaper) for as long as the server runs.
 pub fn spawn_reaper(state: crate::AppState) {
+    // Call center settings changed by the CLI or the API reach the lifecycle within 5 s.
+    let settings = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            match crate::desktop::center_configs(settings.store.as_ref()).await {
+                Ok(centers) => settings.calls.set_centers(centers).await,
+                Err(e) => tracing::warn!(error = %e.message, "reading call center settings"),
+            }
+        }
+    });
     tokio::spawn(async move {
         loop {
             let now = OffsetDateTime::now_utc();

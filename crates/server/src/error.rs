@@ -17,6 +17,8 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("INVALID_CLIENT", 400, "auth", "Unknown connected app or wrong client secret (OAuth error)."),
     ("UNSUPPORTED_GRANT_TYPE", 400, "auth", "grant_type is not password or refresh_token (OAuth error)."),
     ("API_DISABLED_FOR_ORG", 403, "auth", "The user's profile and permission sets do not grant ApiEnabled."),
+    ("INVALID_CSRF_TOKEN", 403, "auth", "A request signed in with the console's session cookie changes something but lacks the X-CSRF-Token header of GET /api/desktop/session (or carries a wrong one)."),
+    ("UNKNOWN_ACTION", 404, "request", "No desktop action of that name (Open CTI runApex): see docs/DESKTOP.md for the registered actions."),
     ("INSUFFICIENT_ACCESS_OR_READONLY", 403, "access", "The user may see the record or object but not change it this way."),
     ("NOT_FOUND", 404, "request", "No record with that id, or no such resource."),
     ("INVALID_ORIGIN", 403, "auth", "A desktop WebSocket was opened from a page of another origin (cross-site WebSocket hijacking is refused)."),

@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calldesk;
+pub mod console;
 pub mod desktop;
 pub mod error;
 pub mod events;
@@ -165,11 +166,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
         .route("/api/records/{id}/shares/{principal}", axum::routing::delete(governance::remove_share))
         .merge(desktop::routes())
+        .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     for (name, value) in headers {
-        app = app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(name, value));
+        // The console's pages set their own policy and its assets their own caching.
+        app = if name == axum::http::header::CONTENT_SECURITY_POLICY || name == axum::http::header::CACHE_CONTROL {
+            app.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(name, value))
+        } else {
+            app.layer(tower_http::set_header::SetResponseHeaderLayer::overriding(name, value))
+        };
     }
     app
 }

@@ -557,7 +557,13 @@ async fn post_message(state: &AppState, raw: &str, headers: &HeaderMap, body: Bo
         }
     };
     let at = start.unwrap_or_else(OffsetDateTime::now_utc);
-    let kind = EventKind::TranscriptUtterance { speaker, text: text.to_string() };
+    // Redacted before anything else sees it (the agents' screens included), as every transcript is.
+    let redacted = dialtone_redact::redact(&dialtone_redact::Policy::default(), text);
+    if !redacted.is_clean() {
+        let kinds: Vec<String> = redacted.removed.iter().map(|r| r.kind.to_string()).collect();
+        tracing::info!(removed = ?kinds, "redacted a partner telephony transcript message");
+    }
+    let kind = EventKind::TranscriptUtterance { speaker, text: redacted.text };
     ingest(state, &call.key, seq_of(&["message", message_id]), at, kind).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -39,6 +39,9 @@ pub struct SipTrunk {
     /// Where click-to-dial calls go out (default: `match_ip`, port 5060).
     #[serde(default)]
     pub outbound: Option<SocketAddr>,
+    /// The most new calls per second taken from the trunk (none: no limit).
+    #[serde(default)]
+    pub max_cps: Option<u32>,
 }
 
 pub fn trunk_setting(name: &str) -> String {
@@ -183,6 +186,7 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
             queue: QueueName::parse(&t.call_center).map_err(ApiError::ours)?,
             queue_timeout: time::Duration::seconds(t.queue_timeout_secs.into()),
             overflow: parse_overflow(&t.overflow).unwrap_or(Overflow::Reject),
+            max_cps: t.max_cps,
         };
         trunks.insert(t.match_ip, trunk);
     }
@@ -228,6 +232,8 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
 pub struct SipControl {
     pub host: SipHost,
     pub dials: mpsc::UnboundedSender<dialtone_sip::Dial>,
+    /// Third-party call control (hang up, hold, mute, decline, transfer).
+    pub commands: mpsc::UnboundedSender<dialtone_sip::driver::CommandRequest>,
 }
 
 /// A running SIP edge.
@@ -253,8 +259,9 @@ pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<
     let (stats_tx, stats_rx) = watch::channel(dialtone_sip::Stats::default());
     let core = B2bua::new(dialtone_sip::Config::new(local));
     let (dials_tx, dials_rx) = mpsc::unbounded_channel();
-    let _ = state.sip.set(SipControl { host: host.clone(), dials: dials_tx });
-    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, dials: dials_rx, stats: stats_tx, shutdown };
+    let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+    let _ = state.sip.set(SipControl { host: host.clone(), dials: dials_tx, commands: commands_tx });
+    let channels = dialtone_sip::driver::Channels { events: events_tx, persisted: persisted_rx, dials: dials_rx, commands: commands_rx, stats: stats_tx, shutdown };
     tokio::spawn(dialtone_sip::driver::run(udp, tcp, core, host.clone(), channels));
     tokio::spawn(pump(state.clone(), events_rx, persisted_tx));
     tokio::spawn(keep_bindings(state.store.clone(), persist_rx));

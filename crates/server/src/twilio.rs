@@ -279,10 +279,23 @@ pub async fn status(State(state): State<AppState>, RawQuery(query): RawQuery, he
     if matches!(kind, EventKind::Ended { .. } | EventKind::Failed { .. }) {
         state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(now, &key, None);
     }
-    match ingest(&state.calls, state.store.as_ref(), &key, seq, now, kind).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+    let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq, at: reported_at(&params, now), kind };
+    match state.calls.ingest(state.store.as_ref(), now, Input::Event(event)).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => e.into_response(),
     }
+}
+
+/// When Twilio says the status changed: its `Timestamp` parameter (RFC 2822,
+/// "Mon, 16 Aug 2010 03:45:01 +0000"), so a callback that arrives late still
+/// counts at its own time; the arrival time when it is absent, unreadable or
+/// more than a day away from it.
+fn reported_at(params: &BTreeMap<String, String>, now: OffsetDateTime) -> OffsetDateTime {
+    params
+        .get("Timestamp")
+        .and_then(|t| OffsetDateTime::parse(t.trim(), &time::format_description::well_known::Rfc2822).ok())
+        .filter(|t| (*t - now).abs() <= time::Duration::days(1))
+        .unwrap_or(now)
 }
 
 async fn ingest(desk: &CallDesk, store: &dyn Store, key: &VendorCallKey, seq: u64, now: OffsetDateTime, kind: EventKind) -> Result<(), ApiError> {

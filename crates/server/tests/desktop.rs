@@ -552,7 +552,7 @@ async fn the_socket_refuses_other_origins_and_presence_statuses_reach_it() {
 
     // The call-center part of the session document.
     let grants = dialtone_server::security::AccessCache::grants(&app.state.access, app.state.store.as_ref(), &app.ids["ann"]).await.unwrap();
-    let session = auth::Session { user_id: app.ids["ann"].clone(), client_id: "test".into(), grants };
+    let session = auth::Session { user_id: app.ids["ann"].clone(), client_id: "test".into(), grants, via_cookie: false };
     let config = dialtone_server::desktop::session_config(&app.state, &session).await.unwrap();
     let cc = &config["callCenter"];
     assert_eq!((cc["internalName"].as_str(), cc["name"].as_str(), cc["adapterUrl"].as_str()), (Some("Desk"), Some("Desk Center"), Some("/softphone")));

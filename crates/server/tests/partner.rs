@@ -409,3 +409,31 @@ fn base64_url(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }
+
+#[tokio::test]
+async fn a_transcript_message_reaches_the_agents_desktop_redacted() {
+    let app = spawn_app().await;
+    let token = token_a();
+    let t0 = OffsetDateTime::now_utc().replace_millisecond(0).unwrap() - Duration::seconds(60);
+    let (s, body) = app.create(Some(&token), &new_call("c-pci", "Inbound", t0)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, b) = app.patch(&token, "c-pci", json!({"acceptTime": iso(t0 + Duration::seconds(5)), "agent": "agent@example.com"})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let agent = dialtone_calls::AgentId::new(app.agent.clone()).unwrap();
+    let mut desktop = app.state.hub.connect(&agent);
+    let line = json!({"participantId": "+14155550142", "messageId": "pci-1", "senderType": "END_USER", "message": "my card is 4111 1111 1111 1111 thanks"});
+    assert_eq!(app.message(&token, "c-pci", line).await.0, StatusCode::NO_CONTENT);
+    let text = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let msg = desktop.rx.recv().await.expect("the hub keeps the socket");
+            let v: Value = serde_json::from_str(&msg).unwrap();
+            if v["type"] == "utterance" {
+                return v["text"].as_str().unwrap().to_string();
+            }
+        }
+    })
+    .await
+    .expect("the utterance reaches the agent");
+    assert!(!text.contains("4111"), "{text}");
+    assert!(text.starts_with("my card is ") && text.contains("[card"), "{text}");
+}

@@ -60,6 +60,14 @@ pub struct Config {
     /// The longest registration granted.
     pub max_expires: u32,
     pub nonce_key: [u8; 32],
+    /// Overload control: while this many calls wait for their VoiceCall to be
+    /// stored (the store has fallen behind), a new INVITE is refused with
+    /// 503 Service Unavailable and Retry-After (RFC 3261 §21.5.4) instead of
+    /// being taken on, so the calls already admitted complete and the carrier
+    /// can route elsewhere.
+    pub max_unstored: usize,
+    /// The Retry-After (seconds) of that 503.
+    pub overload_retry_after: u32,
 }
 
 impl Config {
@@ -71,6 +79,8 @@ impl Config {
             offer_timeout: Duration::seconds(20),
             max_expires: 3600,
             nonce_key: rand::random(),
+            max_unstored: 1000,
+            overload_retry_after: 5,
         }
     }
 }
@@ -94,6 +104,11 @@ pub struct Trunk {
     pub queue: QueueName,
     pub queue_timeout: Duration,
     pub overflow: Overflow,
+    /// The most new calls per second taken from this trunk (the carrier's
+    /// CPS limit, or what the server sustains): INVITEs beyond it get 503
+    /// with Retry-After at once — three messages instead of a whole call —
+    /// so an overload is a plateau, not a collapse. `None`: no limit.
+    pub max_cps: Option<u32>,
 }
 
 /// A free agent's phone.
@@ -151,6 +166,88 @@ pub struct Dial {
     pub call_center: Option<SalesforceId>,
 }
 
+/// Third-party call control: what the agent asks of a call from the
+/// browser, acted on by the B2BUA in the middle of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// The call's VendorCallKey (the carrier leg's Call-ID, a click-to-dial
+    /// key, or a transfer's new leg).
+    pub key: VendorCallKey,
+    pub action: CallAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallAction {
+    /// BYE on both legs (CANCEL or a final response if not yet answered):
+    /// the call ends with AgentDisconnect.
+    Hangup,
+    /// The customer is put on hold: the carrier is re-offered the agent's
+    /// SDP `a=sendonly`, then the phone the carrier's `a=inactive`.
+    Hold,
+    Resume,
+    /// The customer stops hearing the agent: the carrier is re-offered the
+    /// agent's SDP `a=recvonly`.
+    Mute,
+    Unmute,
+    /// The agent refuses the call their phone is ringing with.
+    Decline,
+    /// A blind transfer, as a REFER from the agent's phone does it.
+    Transfer {
+        to: TransferTarget,
+    },
+}
+
+impl CallAction {
+    /// The action's name, for logs (a transfer's number stays out of them).
+    pub fn name(&self) -> &'static str {
+        match self {
+            CallAction::Hangup => "hangup",
+            CallAction::Hold => "hold",
+            CallAction::Resume => "resume",
+            CallAction::Mute => "mute",
+            CallAction::Unmute => "unmute",
+            CallAction::Decline => "decline",
+            CallAction::Transfer { .. } => "transfer",
+        }
+    }
+}
+
+/// Where a blind transfer sends the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferTarget {
+    /// An agent by username, if free.
+    Agent { username: String },
+    /// An outside number, dialled through `trunk` (a trunk's outbound
+    /// address), or when `None` through the peer the call's carrier leg is on.
+    Number { number: String, trunk: Option<Peer> },
+}
+
+/// Why a [`Command`] was not carried out; the call is left as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no live call has this key")]
+    UnknownCall,
+    #[error("the call is not answered on both legs")]
+    NotAnswered,
+    #[error("the agent's phone is not ringing with this call")]
+    NotRinging,
+    #[error("a re-INVITE is already in progress on this call")]
+    Renegotiating,
+    #[error("the call is already on hold")]
+    AlreadyHeld,
+    #[error("the call is not on hold")]
+    NotHeld,
+    #[error("the agent is already muted")]
+    AlreadyMuted,
+    #[error("the agent is not muted")]
+    NotMuted,
+    #[error("agent {0:?} is unknown or not free")]
+    AgentUnavailable(String),
+    /// (The number is not repeated: it stays out of logs.)
+    #[error("the transfer's number cannot be dialled (`+` and 2 to 32 digits)")]
+    BadNumber,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     Send { peer: Peer, data: Vec<u8> },
@@ -167,9 +264,20 @@ pub struct Stats {
     pub active: usize,
     pub malformed: u64,
     pub registrations: u64,
+    /// INVITEs refused with 503 because too many calls waited for the store.
+    pub overloaded: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The re-INVITEs of third-party call control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Reneg {
+    Hold,
+    Resume,
+    Mute,
+    Unmute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Leg {
     A,
     B,
@@ -208,7 +316,8 @@ struct Dialog {
 
 #[derive(Debug)]
 struct BLeg {
-    agent: AgentId,
+    /// `None`: an outside number a transfer dialled through a trunk.
+    agent: Option<AgentId>,
     invite_branch: String,
     state: BState,
     dialog: Dialog,
@@ -233,10 +342,21 @@ struct Call {
     queued: bool,
     queue_deadline: Option<OffsetDateTime>,
     held: bool,
+    /// The customer does not hear the agent (a browser Mute).
+    muted: bool,
     persisted: bool,
     ended: bool,
-    /// The SDP the carrier offered.
-    offer: Vec<u8>,
+    /// The last SDP each side gave (offer or answer), for the re-offers of
+    /// third-party call control and a transfer's new leg.
+    carrier_sdp: Vec<u8>,
+    agent_sdp: Vec<u8>,
+    /// The highest `o=` version sent toward each leg, so that a re-offer of
+    /// our own is always newer (RFC 3264 §8).
+    carrier_version: u64,
+    agent_version: u64,
+    /// The branch of the re-INVITE in progress on the call (relayed or our
+    /// own): another one meanwhile is glare, answered 491 or refused.
+    reneg: Option<String>,
     transfers: u32,
     /// Click-to-dial: the phone's 200 (its SDP offer) waiting for the
     /// customer's answer to go back in the ACK; the customer INVITE's branch.
@@ -263,9 +383,23 @@ enum Purpose {
     DialCustomer { call: u64 },
     /// A re-INVITE of our own (the carrier's media moves to a transfer's new
     /// agent): its 2xx is ACKed, nothing else.
-    Refresh,
+    Refresh {
+        call: u64,
+    },
     /// A re-INVITE relayed from the other leg: its response goes back there.
-    Relay { origin: Box<rs::Request>, origin_peer: Peer, to_tag: String },
+    Relay {
+        call: u64,
+        origin: Box<rs::Request>,
+        origin_peer: Peer,
+        to_tag: String,
+    },
+    /// A re-INVITE of third-party call control on one leg.
+    Control {
+        call: u64,
+        action: Reneg,
+        leg: Leg,
+        attempt: u8,
+    },
 }
 
 #[derive(Debug)]
@@ -298,6 +432,8 @@ enum Timer {
     Answer(u64),
     Offer(u64, String),
     Queue(u64),
+    /// A re-INVITE of call control that met glare (491), sent again.
+    Reoffer(u64, Reneg, Leg, u8),
 }
 
 pub struct B2bua {
@@ -317,6 +453,10 @@ pub struct B2bua {
     last_now: OffsetDateTime,
     out: Vec<Output>,
     stats: Stats,
+    /// Calls whose VoiceCall the desk has not yet reported stored (overload control).
+    unstored: usize,
+    /// Per trunk: (admission tokens, when last refilled).
+    admissions: HashMap<String, (f64, OffsetDateTime)>,
 }
 
 impl B2bua {
@@ -337,6 +477,8 @@ impl B2bua {
             last_now: OffsetDateTime::UNIX_EPOCH,
             out: Vec::new(),
             stats: Stats::default(),
+            unstored: 0,
+            admissions: HashMap::new(),
         }
     }
 
@@ -385,10 +527,30 @@ impl B2bua {
         }
     }
 
+    /// A token bucket per trunk (rate and burst `max_cps`): whether one more
+    /// call may start now.
+    fn admit(&mut self, now: OffsetDateTime, trunk: &Trunk) -> bool {
+        let Some(cps) = trunk.max_cps else { return true };
+        let cps = f64::from(cps.max(1));
+        let (tokens, last) = self.admissions.entry(trunk.name.clone()).or_insert((cps, now));
+        let elapsed = (now - *last).as_seconds_f64().max(0.0);
+        *tokens = (*tokens + elapsed * cps).min(cps);
+        *last = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
     /// The carrier's call key is stored: a held answer may go out.
     pub fn persisted(&mut self, now: OffsetDateTime, key: &VendorCallKey) -> Vec<Output> {
         if let Some(&(id, Leg::A)) = self.by_call_id.get(key.as_str()) {
             if let Some(call) = self.calls.get_mut(&id) {
+                if !call.persisted {
+                    self.unstored -= 1;
+                }
                 call.persisted = true;
                 if call.a_state == AState::AwaitingStore {
                     self.release_answer(now, id);
@@ -541,6 +703,11 @@ impl B2bua {
         let Ok(key) = VendorCallKey::parse(&p.call_id) else {
             return self.respond(peer, &req, &p.branch, 400, None, &[], None);
         };
+        if self.unstored >= self.cfg.max_unstored || !self.admit(now, &trunk) {
+            self.stats.overloaded += 1;
+            let retry = self.cfg.overload_retry_after.to_string();
+            return self.respond(peer, &req, &p.branch, 503, None, &[("Retry-After", retry)], None);
+        }
         let id = self.next_id;
         self.next_id += 1;
         let a_tag = self.unique();
@@ -572,13 +739,19 @@ impl B2bua {
             queued: false,
             queue_deadline: None,
             held: false,
+            muted: false,
             persisted: false,
             ended: false,
-            offer: req.body.clone(),
+            carrier_sdp: req.body.clone(),
+            agent_sdp: Vec::new(),
+            carrier_version: 0,
+            agent_version: 0,
+            reneg: None,
             transfers: 0,
             outbound: None,
         };
         self.calls.insert(id, call);
+        self.unstored += 1;
         self.by_call_id.insert(p.call_id.clone(), (id, Leg::A));
         self.stats.calls += 1;
         self.respond(peer, &req, &p.branch, 100, None, &[], None);
@@ -619,22 +792,49 @@ impl B2bua {
     }
 
     /// Sends the call's INVITE to one agent's phone (leg B).
-    fn offer_to(&mut self, now: OffsetDateTime, id: u64, target: AgentTarget, host: &mut dyn Host) -> bool {
+    fn offer_to(
+        &mut self,
+        now: OffsetDateTime,
+        id: u64,
+        target: AgentTarget,
+        host: &mut dyn Host,
+    ) -> bool {
+        self.invite_leg(now, id, Some(target.agent), &target.uri, target.peer, host)
+    }
+
+    /// Sends the call's INVITE on a new leg B, carrying the carrier's SDP: an
+    /// agent's phone, or (`agent` None) an outside number through a trunk.
+    fn invite_leg(
+        &mut self,
+        now: OffsetDateTime,
+        id: u64,
+        agent: Option<AgentId>,
+        uri: &str,
+        peer: Peer,
+        host: &mut dyn Host,
+    ) -> bool {
         let branch = format!("z9hG4bK{}", self.unique());
         let from_tag = self.unique();
         let call_id = format!("{}@dialtone", self.unique());
-        let via = self.via(target.peer.transport);
-        let contact = self.contact(target.peer.transport);
+        let via = self.via(peer.transport);
+        let contact = self.contact(peer.transport);
         let call = self.calls.get(&id).expect("present");
         let caller = rs::typed::From::parse(&call.a.remote).map(|f| f.uri.to_string()).unwrap_or_else(|_| "sip:anonymous@invalid".into());
         let from = format!("<{caller}>;tag={from_tag}");
-        let to = format!("<{}>", target.uri);
-        let body = call.offer.clone();
-        let ctype = call.invite.header_value("Content-Type").unwrap_or_else(|| "application/sdp".into());
-        let extra = [("X-Dialtone-Call", call.key.to_string())];
+        let to = format!("<{uri}>");
+        let body = fresh_offer(&call.carrier_sdp);
+        let ctype = call
+            .invite
+            .header_value("Content-Type")
+            .unwrap_or_else(|| "application/sdp".into());
+        // Only Dialtone's own phones learn the call's key.
+        let extra: Vec<(&str, String)> = agent
+            .iter()
+            .map(|_| ("X-Dialtone-Call", call.key.to_string()))
+            .collect();
         let out = Outgoing {
             method: Method::Invite,
-            uri: &target.uri,
+            uri,
             via: &via,
             branch: &branch,
             from: &from,
@@ -648,20 +848,47 @@ impl B2bua {
         let data = match wire::request(&out) {
             Ok(d) => d,
             Err(reason) => {
-                host.release_agent(&target.agent);
-                self.out.push(Output::Rejected { peer: target.peer, reason });
-                self.calls.get_mut(&id).expect("present").tried.push(target.agent);
+                self.out.push(Output::Rejected { peer, reason });
+                if let Some(agent) = agent {
+                    host.release_agent(&agent);
+                    self.calls.get_mut(&id).expect("present").tried.push(agent);
+                }
                 return false;
             }
         };
-        let dialog = Dialog { peer: target.peer, call_id: call_id.clone(), local: from.clone(), remote: to.clone(), remote_target: target.uri.clone(), cseq: 1 };
+        let dialog = Dialog {
+            peer,
+            call_id: call_id.clone(),
+            local: from.clone(),
+            remote: to.clone(),
+            remote_target: uri.to_string(),
+            cseq: 1,
+        };
         let call = self.calls.get_mut(&id).expect("present");
-        call.tried.push(target.agent.clone());
-        call.b = Some(BLeg { agent: target.agent.clone(), invite_branch: branch.clone(), state: BState::Inviting, dialog });
+        call.tried.extend(agent.clone());
+        call.b = Some(BLeg {
+            agent: agent.clone(),
+            invite_branch: branch.clone(),
+            state: BState::Inviting,
+            dialog,
+        });
         self.by_call_id.insert(call_id.clone(), (id, Leg::B));
-        self.timers.push(Reverse((now + self.cfg.offer_timeout, Timer::Offer(id, branch.clone()))));
-        self.start_client(now, branch, Method::Invite, target.peer, data, Purpose::Offer { call: id }, Some((target.uri, from, to, call_id, 1)));
-        self.event(id, now, EventKind::Offered { agent: target.agent });
+        self.timers.push(Reverse((
+            now + self.cfg.offer_timeout,
+            Timer::Offer(id, branch.clone()),
+        )));
+        self.start_client(
+            now,
+            branch,
+            Method::Invite,
+            peer,
+            data,
+            Purpose::Offer { call: id },
+            Some((uri.to_string(), from, to, call_id, 1)),
+        );
+        if let Some(agent) = agent {
+            self.event(id, now, EventKind::Offered { agent });
+        }
         true
     }
 
@@ -677,15 +904,20 @@ impl B2bua {
         self.client.insert(branch, ClientTx { method, peer, data, interval: self.cfg.t1, retransmit, deadline, done: false, purpose, ack, ack_2xx: None });
     }
 
-    /// Sends a request within a dialog of the call.
-    fn in_dialog(&mut self, now: OffsetDateTime, id: u64, leg: Leg, method: Method, body: Option<(&str, &[u8])>, purpose: Purpose) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
+    /// Sends a request within a dialog of the call; its branch.
+    fn in_dialog(
+        &mut self,
+        now: OffsetDateTime,
+        id: u64,
+        leg: Leg,
+        method: Method,
+        body: Option<(&str, &[u8])>,
+        purpose: Purpose,
+    ) -> Option<String> {
+        let call = self.calls.get_mut(&id)?;
         let dialog = match leg {
             Leg::A => &mut call.a,
-            Leg::B => match call.b.as_mut() {
-                Some(b) => &mut b.dialog,
-                None => return,
-            },
+            Leg::B => &mut call.b.as_mut()?.dialog,
         };
         dialog.cseq += 1;
         let d = dialog.clone();
@@ -707,10 +939,43 @@ impl B2bua {
         };
         match wire::request(&out) {
             Ok(data) => {
-                let ack = (method == Method::Invite).then(|| (d.remote_target.clone(), d.local.clone(), d.remote.clone(), d.call_id.clone(), d.cseq));
-                self.start_client(now, branch, method, d.peer, data, purpose, ack);
+                let ack = (method == Method::Invite).then(|| {
+                    (
+                        d.remote_target.clone(),
+                        d.local.clone(),
+                        d.remote.clone(),
+                        d.call_id.clone(),
+                        d.cseq,
+                    )
+                });
+                self.start_client(now, branch.clone(), method, d.peer, data, purpose, ack);
+                Some(branch)
             }
-            Err(reason) => self.out.push(Output::Rejected { peer: d.peer, reason }),
+            Err(reason) => {
+                self.out.push(Output::Rejected {
+                    peer: d.peer,
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    /// Hangs up leg B: a BYE once it is `confirmed`, else a CANCEL of its
+    /// INVITE if that has no final response yet.
+    fn close_b(&mut self, now: OffsetDateTime, id: u64, confirmed: bool) {
+        if confirmed {
+            self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
+        } else if let Some(branch) = self
+            .calls
+            .get(&id)
+            .and_then(|c| c.b.as_ref())
+            .map(|b| b.invite_branch.clone())
+        {
+            self.cancel_invite(now, &branch);
+        }
+        if let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.as_mut()) {
+            b.state = BState::Done;
         }
     }
 
@@ -752,8 +1017,8 @@ impl B2bua {
         }
         call.ended = true;
         call.queued = false;
-        if let Some(b) = &call.b {
-            host.release_agent(&b.agent);
+        if let Some(agent) = call.b.as_ref().and_then(|b| b.agent.as_ref()) {
+            host.release_agent(agent);
         }
         self.event(id, now, EventKind::Ended { reason });
         self.finished.push_back((now + self.cfg.t1 * 64, id));
@@ -809,11 +1074,7 @@ impl B2bua {
         }
         match leg {
             Leg::A => {
-                if b_confirmed {
-                    self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
-                } else {
-                    self.cancel_b(now, id);
-                }
+                self.close_b(now, id, b_confirmed);
                 self.end(now, id, EndReason::CustomerDisconnect, host);
             }
             Leg::B => {
@@ -827,11 +1088,36 @@ impl B2bua {
         }
     }
 
-    fn reinvite(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: rs::Request, id: u64, leg: Leg) {
-        let Some(call) = self.calls.get_mut(&id) else { return };
-        let confirmed = !call.ended && call.b.as_ref().is_some_and(|b| b.state == BState::Confirmed);
-        if !confirmed {
+    fn reinvite(
+        &mut self,
+        now: OffsetDateTime,
+        peer: Peer,
+        p: &Parsed,
+        req: rs::Request,
+        id: u64,
+        leg: Leg,
+    ) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let confirmed = !call.ended
+            && call
+                .b
+                .as_ref()
+                .is_some_and(|b| b.state == BState::Confirmed);
+        // RFC 3261 §14.2: a re-INVITE while another is in progress is glare.
+        if !confirmed || call.reneg.is_some() {
             return self.respond(peer, &req, &p.branch, 491, None, &[], None);
+        }
+        if !req.body.is_empty() {
+            match leg {
+                Leg::A => call.carrier_sdp = req.body.clone(),
+                Leg::B => {
+                    call.agent_sdp = req.body.clone();
+                    // The carrier now has the phone's own direction.
+                    call.muted = false;
+                }
+            }
         }
         let hold = wire::sdp_is_hold(&req.body);
         let change = match (hold, call.held) {
@@ -850,8 +1136,23 @@ impl B2bua {
         let ctype = req.header_value("Content-Type").unwrap_or_else(|| "application/sdp".into());
         let body = req.body.clone();
         let other = if leg == Leg::A { Leg::B } else { Leg::A };
-        let purpose = Purpose::Relay { origin: Box::new(req), origin_peer: peer, to_tag };
-        self.in_dialog(now, id, other, Method::Invite, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())), purpose);
+        let purpose = Purpose::Relay {
+            call: id,
+            origin: Box::new(req),
+            origin_peer: peer,
+            to_tag,
+        };
+        let branch = self.in_dialog(
+            now,
+            id,
+            other,
+            Method::Invite,
+            (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())),
+            purpose,
+        );
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.reneg = branch;
+        }
         if let Some(kind) = change {
             self.event(id, now, kind);
         }
@@ -866,10 +1167,27 @@ impl B2bua {
         }
         tx.retransmit = false;
         if code < 200 {
-            if code == 180
-                && let Purpose::DialCustomer { call } = tx.purpose
-                && self.calls.get(&call).is_some_and(|c| c.a_state == AState::Early && !c.ended)
-            {
+            let ringing = match tx.purpose {
+                Purpose::DialCustomer { call } => self
+                    .calls
+                    .get(&call)
+                    .is_some_and(|c| c.a_state == AState::Early && !c.ended)
+                    .then_some(call),
+                // An outside number a transfer dialled: the new leg rings.
+                Purpose::Offer { call } => self
+                    .calls
+                    .get(&call)
+                    .filter(|c| !c.ended)
+                    .and_then(|c| c.b.as_ref())
+                    .is_some_and(|b| {
+                        b.agent.is_none()
+                            && b.invite_branch == branch
+                            && b.state == BState::Inviting
+                    })
+                    .then_some(call),
+                _ => None,
+            };
+            if let (180, Some(call)) = (code, ringing) {
                 self.event(call, now, EventKind::Ringing);
             }
             return;
@@ -899,12 +1217,40 @@ impl B2bua {
                 self.send(peer, data);
             }
         }
+        if method == Method::Invite && (200..300).contains(&code) && !p.body().is_empty() {
+            self.learn_sdp(&p);
+        }
+        if let Some(
+            Purpose::Relay { call, .. } | Purpose::Refresh { call } | Purpose::Control { call, .. },
+        ) = self.client.get(&branch).map(|t| &t.purpose)
+        {
+            if let Some(c) = self
+                .calls
+                .get_mut(call)
+                .filter(|c| c.reneg.as_deref() == Some(branch.as_str()))
+            {
+                c.reneg = None;
+            }
+        }
         match self.client.get(&branch).map(|t| &t.purpose) {
             Some(Purpose::Offer { call }) => {
                 let id = *call;
                 self.offer_answered(now, id, &branch, code, &p, host)
             }
             Some(Purpose::Relay { .. }) => self.relay_answered(&branch, code, &p),
+            Some(Purpose::Control {
+                call,
+                action,
+                leg,
+                attempt,
+            }) => {
+                let (id, action, leg, attempt) = (*call, *action, *leg, *attempt);
+                self.control_answered(now, id, action, leg, attempt, code, host)
+            }
+            Some(Purpose::Refresh { call }) if !(200..300).contains(&code) => {
+                let id = *call;
+                self.reneg_failed(now, id, code, host)
+            }
             Some(Purpose::DialAgent { call }) => {
                 let id = *call;
                 self.dial_agent_answered(now, id, code, p, host)
@@ -960,13 +1306,33 @@ impl B2bua {
             let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
             let body = p.body().to_vec();
             if matches!(call.a_state, AState::Answering | AState::Confirmed) {
-                // A transfer's new agent answered: move the carrier's media to them.
+                // A transfer's new agent (or number) answered: move the carrier's media to them.
                 self.stats.answered += 1;
-                self.event(id, now, EventKind::OfferResult { agent: agent.clone(), result: OfferOutcome::Accepted });
-                self.event(id, now, EventKind::Answered { agent });
-                self.in_dialog(now, id, Leg::A, Method::Invite, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())), Purpose::Refresh);
+                if let Some(agent) = agent {
+                    self.event(
+                        id,
+                        now,
+                        EventKind::OfferResult {
+                            agent: agent.clone(),
+                            result: OfferOutcome::Accepted,
+                        },
+                    );
+                    self.event(id, now, EventKind::Answered { agent });
+                }
+                let branch = self.in_dialog(
+                    now,
+                    id,
+                    Leg::A,
+                    Method::Invite,
+                    (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())),
+                    Purpose::Refresh { call: id },
+                );
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.reneg = branch;
+                }
                 return;
             }
+            let Some(agent) = agent else { return };
             let extra = [("Contact", contact)];
             let data = wire::response(&call.invite, 200, Some(&call.a_tag), &extra, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())));
             call.answer = Some(data);
@@ -983,15 +1349,36 @@ impl B2bua {
         if !current || call.ended {
             return;
         }
-        let b = call.b.take().expect("current");
-        self.by_call_id.remove(&b.dialog.call_id);
-        host.release_agent(&b.agent);
-        let result = match code {
-            486 | 600 | 603 => OfferOutcome::Declined,
-            _ => OfferOutcome::Missed,
+        self.leg_failed(now, id, Some(code), host);
+    }
+
+    /// The current leg B's INVITE got no answer (`code` None: it timed out
+    /// or was withdrawn) or a failure. An agent's offer is Declined (486,
+    /// 600, 603) or Missed and the next agent is tried; an outside number a
+    /// transfer dialled ends the call, the carrier hung up.
+    fn leg_failed(&mut self, now: OffsetDateTime, id: u64, code: Option<u16>, host: &mut dyn Host) {
+        let Some(b) = self.calls.get_mut(&id).and_then(|c| c.b.take()) else {
+            return;
         };
-        self.event(id, now, EventKind::OfferResult { agent: b.agent, result });
-        self.offer(now, id, host);
+        self.by_call_id.remove(&b.dialog.call_id);
+        match b.agent {
+            Some(agent) => {
+                host.release_agent(&agent);
+                let result = match code {
+                    Some(486 | 600 | 603) => OfferOutcome::Declined,
+                    _ => OfferOutcome::Missed,
+                };
+                self.event(id, now, EventKind::OfferResult { agent, result });
+                self.offer(now, id, host);
+            }
+            None => {
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.a_state = AState::Done;
+                }
+                self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+                self.end(now, id, end_reason(code.unwrap_or(408)), host);
+            }
+        }
     }
 
     fn bye_stale(&mut self, now: OffsetDateTime, d: Dialog) {
@@ -1031,6 +1418,291 @@ impl B2bua {
         self.respond(origin_peer, &origin, &origin_branch, code, Some(&to_tag), &extra, (!body.is_empty()).then_some((ctype.as_str(), body.as_slice())));
     }
 
+    /// Third-party call control: an action the agent took in the browser,
+    /// carried out on the call's SIP legs. The call events are those of the
+    /// same action taken on the phone. A refused command changes nothing.
+    pub fn command(
+        &mut self,
+        now: OffsetDateTime,
+        cmd: Command,
+        host: &mut dyn Host,
+    ) -> Result<Vec<Output>, Refusal> {
+        self.last_now = now;
+        let id = self.live_call(&cmd.key).ok_or(Refusal::UnknownCall)?;
+        match cmd.action {
+            CallAction::Hangup => self.hangup(now, id, host),
+            CallAction::Hold => self.renegotiate(now, id, Reneg::Hold)?,
+            CallAction::Resume => self.renegotiate(now, id, Reneg::Resume)?,
+            CallAction::Mute => self.renegotiate(now, id, Reneg::Mute)?,
+            CallAction::Unmute => self.renegotiate(now, id, Reneg::Unmute)?,
+            CallAction::Decline => self.decline(now, id, host)?,
+            CallAction::Transfer { to } => {
+                let dest = self.resolve_transfer(id, to, host)?;
+                self.transfer(now, id, dest, host);
+            }
+        }
+        Ok(std::mem::take(&mut self.out))
+    }
+
+    /// The call whose current VendorCallKey this is (a transfer's new leg is
+    /// keyed `CALL-ID;transfer=N`; the old leg's key is no longer live).
+    fn live_call(&self, key: &VendorCallKey) -> Option<u64> {
+        let carrier = key.as_str().split(";transfer=").next()?;
+        let &(id, leg) = self.by_call_id.get(carrier)?;
+        let call = self.calls.get(&id)?;
+        (leg == Leg::A && !call.ended && &call.key == key).then_some(id)
+    }
+
+    /// The agent hangs up: BYE on the legs that are answered, CANCEL or a
+    /// final response (480) on those that are not.
+    fn hangup(&mut self, now: OffsetDateTime, id: u64, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let b_confirmed = call
+            .b
+            .as_ref()
+            .is_some_and(|b| b.state == BState::Confirmed);
+        call.answer = None;
+        match call.a_state {
+            AState::Early if call.outbound.is_some() => {
+                self.cancel_customer(now, id);
+                return self.dial_failed(now, id, EndReason::AgentDisconnect, host);
+            }
+            AState::Early | AState::AwaitingStore => {
+                let (invite, branch, tag, peer) = (
+                    call.invite.clone(),
+                    call.invite_branch.clone(),
+                    call.a_tag.clone(),
+                    call.a.peer,
+                );
+                self.respond(peer, &invite, &branch, 480, Some(&tag), &[], None);
+            }
+            AState::Answering | AState::Confirmed => {
+                self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+            }
+            AState::Done => {}
+        }
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.a_state = AState::Done;
+        }
+        self.close_b(now, id, b_confirmed);
+        self.end(now, id, EndReason::AgentDisconnect, host);
+    }
+
+    /// Hold, resume, mute or unmute: checks, then the carrier's re-INVITE.
+    fn renegotiate(&mut self, now: OffsetDateTime, id: u64, action: Reneg) -> Result<(), Refusal> {
+        let call = self.calls.get(&id).ok_or(Refusal::UnknownCall)?;
+        let answered = call.a_state == AState::Confirmed
+            && call
+                .b
+                .as_ref()
+                .is_some_and(|b| b.state == BState::Confirmed)
+            && !call.agent_sdp.is_empty();
+        if !answered {
+            return Err(Refusal::NotAnswered);
+        }
+        if call.reneg.is_some() {
+            return Err(Refusal::Renegotiating);
+        }
+        match action {
+            Reneg::Hold if call.held => return Err(Refusal::AlreadyHeld),
+            Reneg::Resume if !call.held => return Err(Refusal::NotHeld),
+            Reneg::Mute if call.muted => return Err(Refusal::AlreadyMuted),
+            Reneg::Unmute if !call.muted => return Err(Refusal::NotMuted),
+            _ => {}
+        }
+        self.reoffer(now, id, action, Leg::A, 0);
+        Ok(())
+    }
+
+    /// Sends one re-INVITE of call control. Toward the carrier: the agent's
+    /// last SDP, sending unless muted and receiving unless held (hold
+    /// `sendonly`, mute `recvonly`, both `inactive`). Toward the phone: the
+    /// carrier's last SDP, `inactive` while held. Each with an `o=` version
+    /// newer than any that leg has seen from us.
+    fn reoffer(&mut self, now: OffsetDateTime, id: u64, action: Reneg, leg: Leg, attempt: u8) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (held, muted) = match (leg, action) {
+            (Leg::A, Reneg::Hold | Reneg::Resume) => (action == Reneg::Hold, call.muted),
+            (Leg::A, Reneg::Mute | Reneg::Unmute) => (call.held, action == Reneg::Mute),
+            (Leg::B, _) => (call.held, call.muted),
+        };
+        let sdp = match leg {
+            Leg::A => reoffer_sdp(&call.agent_sdp, &mut call.carrier_version, wire::Direction { send: !muted, recv: !held }),
+            Leg::B => reoffer_sdp(&call.carrier_sdp, &mut call.agent_version, wire::Direction { send: !held, recv: !held }),
+        };
+        let purpose = Purpose::Control {
+            call: id,
+            action,
+            leg,
+            attempt,
+        };
+        let branch = self.in_dialog(
+            now,
+            id,
+            leg,
+            Method::Invite,
+            Some(("application/sdp", &sdp)),
+            purpose,
+        );
+        if let Some(call) = self.calls.get_mut(&id) {
+            call.reneg = branch;
+        }
+    }
+
+    /// A final response to a re-INVITE of call control. The carrier's 2xx
+    /// makes the change (Held, Resumed) and, for hold and resume, re-offers
+    /// the phone; a 491 is glare, tried again; any other failure leaves the
+    /// call as it was, except 408 and 481, which end it (RFC 3261 §14.1).
+    #[allow(clippy::too_many_arguments)]
+    fn control_answered(
+        &mut self,
+        now: OffsetDateTime,
+        id: u64,
+        action: Reneg,
+        leg: Leg,
+        attempt: u8,
+        code: u16,
+        host: &mut dyn Host,
+    ) {
+        let Some(call) = self.calls.get_mut(&id).filter(|c| !c.ended) else {
+            return;
+        };
+        if !(200..300).contains(&code) {
+            let peer = match leg {
+                Leg::A => call.a.peer,
+                Leg::B => call.b.as_ref().map_or(call.a.peer, |b| b.dialog.peer),
+            };
+            if code == 491 {
+                return self.glare(now, id, action, leg, attempt);
+            }
+            self.out.push(Output::Rejected {
+                peer,
+                reason: format!("{action:?}: the re-INVITE was answered {code}; nothing changed"),
+            });
+            if matches!(code, 408 | 481) {
+                self.reneg_failed(now, id, code, host);
+            }
+            return;
+        }
+        if leg == Leg::B {
+            return;
+        }
+        let kind = match action {
+            Reneg::Hold => (!call.held).then_some(EventKind::Held),
+            Reneg::Resume => call.held.then_some(EventKind::Resumed),
+            Reneg::Mute | Reneg::Unmute => None,
+        };
+        match action {
+            Reneg::Hold | Reneg::Resume => call.held = action == Reneg::Hold,
+            Reneg::Mute | Reneg::Unmute => call.muted = action == Reneg::Mute,
+        }
+        if let Some(kind) = kind {
+            self.event(id, now, kind);
+        }
+        if matches!(action, Reneg::Hold | Reneg::Resume) {
+            self.reoffer(now, id, action, Leg::B, 0);
+        }
+    }
+
+    /// Our re-INVITE met another (RFC 3261 §14.1): it is sent again after
+    /// a pause — 2.1 to 4 s on the phone's leg, whose Call-ID is ours, up to
+    /// 2 s on the carrier's — at most three times, then given up (logged).
+    fn glare(&mut self, now: OffsetDateTime, id: u64, action: Reneg, leg: Leg, attempt: u8) {
+        if attempt >= 3 {
+            let peer = self.calls.get(&id).map(|c| c.a.peer);
+            if let Some(peer) = peer {
+                self.out.push(Output::Rejected {
+                    peer,
+                    reason: format!("{action:?}: glare three times; given up, nothing changed"),
+                });
+            }
+            return;
+        }
+        self.next_id += 1;
+        let jitter =
+            Duration::milliseconds(10 * (self.next_id.wrapping_mul(2_654_435_761) % 190) as i64);
+        let pause = match leg {
+            Leg::A => jitter,
+            Leg::B => Duration::milliseconds(2100) + jitter,
+        };
+        self.timers.push(Reverse((now + pause, Timer::Reoffer(id, action, leg, attempt + 1))));
+        // Until then the call is mid-renegotiation: other re-INVITEs are glare, commands refused.
+        if let Some(call) = self.calls.get_mut(&id).filter(|c| c.reneg.is_none()) {
+            call.reneg = Some(AWAITING_RETRY.into());
+        }
+    }
+
+    /// A re-INVITE within the call timed out or found no dialog: the legs
+    /// cannot be trusted to agree any more, so the call is hung up.
+    fn reneg_failed(&mut self, now: OffsetDateTime, id: u64, code: u16, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id).filter(|c| !c.ended) else {
+            return;
+        };
+        let b_confirmed = call
+            .b
+            .as_ref()
+            .is_some_and(|b| b.state == BState::Confirmed);
+        let a_live = matches!(call.a_state, AState::Answering | AState::Confirmed);
+        call.a_state = AState::Done;
+        call.answer = None;
+        if a_live {
+            self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+        }
+        self.close_b(now, id, b_confirmed);
+        self.event(
+            id,
+            now,
+            EventKind::Failed {
+                reason: format!("a re-INVITE within the call failed ({code}); both legs hung up"),
+            },
+        );
+        self.end(now, id, EndReason::Failed, host);
+    }
+
+    /// The agent refuses the call their phone rings with: CANCEL, and as a
+    /// phone's own 603 (an offer Declined, the next agent tried; a
+    /// click-to-dial ends).
+    fn decline(
+        &mut self,
+        now: OffsetDateTime,
+        id: u64,
+        host: &mut dyn Host,
+    ) -> Result<(), Refusal> {
+        let call = self.calls.get(&id).ok_or(Refusal::UnknownCall)?;
+        if !call
+            .b
+            .as_ref()
+            .is_some_and(|b| b.state == BState::Inviting && b.agent.is_some())
+        {
+            return Err(Refusal::NotRinging);
+        }
+        if call.outbound.is_some() {
+            self.dial_failed(now, id, EndReason::Canceled, host);
+        } else {
+            self.cancel_b(now, id);
+            self.leg_failed(now, id, Some(603), host);
+        }
+        Ok(())
+    }
+
+    /// Remembers the SDP a response to one of our INVITEs carried, by leg.
+    fn learn_sdp(&mut self, p: &Parsed) {
+        let Some(&(id, leg)) = self.by_call_id.get(&p.call_id) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match leg {
+            Leg::A => call.carrier_sdp = p.body().to_vec(),
+            Leg::B => call.agent_sdp = p.body().to_vec(),
+        }
+    }
+
     /// Timers: retransmissions, timeouts, queue limits; retries queued calls.
     pub fn poll(&mut self, now: OffsetDateTime, host: &mut dyn Host) -> Vec<Output> {
         self.last_now = now;
@@ -1048,6 +1720,9 @@ impl B2bua {
         while self.finished.front().is_some_and(|(t, _)| *t <= now) {
             let (_, id) = self.finished.pop_front().expect("front");
             if let Some(call) = self.calls.remove(&id) {
+                if !call.persisted {
+                    self.unstored -= 1;
+                }
                 self.by_call_id.remove(&call.a.call_id);
                 if let Some(b) = call.b {
                     self.by_call_id.remove(&b.dialog.call_id);
@@ -1104,7 +1779,7 @@ impl B2bua {
             remote_target: number_uri.clone(),
             cseq: 1,
         };
-        let trunk = Trunk { name: "outbound".into(), call_center: dial.call_center.clone(), queue: QueueName::parse("Outbound").expect("a name"), queue_timeout: Duration::ZERO, overflow: Overflow::Reject };
+        let trunk = Trunk { name: "outbound".into(), call_center: dial.call_center.clone(), queue: QueueName::parse("Outbound").expect("a name"), queue_timeout: Duration::ZERO, overflow: Overflow::Reject, max_cps: None };
         let call = Call {
             key: key.clone(),
             seq: 0,
@@ -1122,9 +1797,14 @@ impl B2bua {
             queued: false,
             queue_deadline: None,
             held: false,
+            muted: false,
             persisted: true,
             ended: false,
-            offer: Vec::new(),
+            carrier_sdp: Vec::new(),
+            agent_sdp: Vec::new(),
+            carrier_version: 0,
+            agent_version: 0,
+            reneg: None,
             transfers: 0,
             outbound: Some(OutboundState { agent_answer: None, agent_invite_branch: String::new(), customer_branch: None }),
         };
@@ -1147,7 +1827,12 @@ impl B2bua {
             Ok(data) => {
                 let dialog = Dialog { peer: dial.agent.peer, call_id: b_call_id.clone(), local: from.clone(), remote: to.clone(), remote_target: dial.agent.uri.clone(), cseq: 1 };
                 let call = self.calls.get_mut(&id).expect("inserted");
-                call.b = Some(BLeg { agent: dial.agent.agent.clone(), invite_branch: branch.clone(), state: BState::Inviting, dialog });
+                call.b = Some(BLeg {
+                    agent: Some(dial.agent.agent.clone()),
+                    invite_branch: branch.clone(),
+                    state: BState::Inviting,
+                    dialog,
+                });
                 if let Some(o) = call.outbound.as_mut() {
                     o.agent_invite_branch = branch.clone();
                 }
@@ -1183,8 +1868,9 @@ impl B2bua {
             b.dialog.remote_target = uri.to_string();
         }
         let sdp = p.body().to_vec();
-        let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
-        call.offer = sdp.clone();
+        let ctype = p
+            .header("Content-Type")
+            .unwrap_or_else(|| "application/sdp".into());
         if let Some(o) = call.outbound.as_mut() {
             o.agent_answer = Some(p);
         }
@@ -1238,20 +1924,17 @@ impl B2bua {
             return;
         }
         if !(200..300).contains(&code) {
-            let reason = match code {
-                486 | 600 => EndReason::Busy,
-                408 | 480 | 487 => EndReason::NoAnswer,
-                _ => EndReason::Failed,
-            };
-            return self.dial_failed(now, id, reason, host);
+            return self.dial_failed(now, id, end_reason(code), host);
         }
         call.a.remote = p.header("To").unwrap_or_default();
         if let Some((uri, _)) = p.header("Contact").and_then(|c| wire::contact(&c)) {
             call.a.remote_target = uri.to_string();
         }
         call.a_state = AState::Confirmed;
-        let agent = call.b.as_ref().map(|b| b.agent.clone());
-        let ctype = p.header("Content-Type").unwrap_or_else(|| "application/sdp".into());
+        let agent = call.b.as_ref().and_then(|b| b.agent.clone());
+        let ctype = p
+            .header("Content-Type")
+            .unwrap_or_else(|| "application/sdp".into());
         self.ack_agent(now, id, Some((ctype.as_str(), p.body())));
         self.stats.answered += 1;
         if let Some(agent) = agent {
@@ -1292,9 +1975,15 @@ impl B2bua {
         let b_state = call.b.as_ref().map(|b| b.state);
         match b_state {
             Some(BState::Confirmed) => {
-                let hold = b"v=0\r\no=dialtone 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n".to_vec();
-                let offered = self.calls.get(&id).is_some_and(|c| !c.offer.is_empty());
-                self.ack_agent(now, id, offered.then_some(("application/sdp", hold.as_slice())));
+                let hold =
+                    b"v=0\r\no=dialtone 0 0 IN IP4 0.0.0.0\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\n"
+                        .to_vec();
+                let offered = self.calls.get(&id).is_some_and(|c| !c.agent_sdp.is_empty());
+                self.ack_agent(
+                    now,
+                    id,
+                    offered.then_some(("application/sdp", hold.as_slice())),
+                );
                 self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
             }
             Some(BState::Inviting) => self.cancel_b(now, id),
@@ -1306,45 +1995,151 @@ impl B2bua {
         self.end(now, id, reason, host);
     }
 
-    /// A blind transfer from the agent (RFC 3515): 202, the agent's leg is
-    /// hung up, and the caller continues on a new leg (its own VoiceCall,
-    /// linked as PreviousCallId/NextCallId) ringing the named agent.
-    fn refer(&mut self, now: OffsetDateTime, peer: Peer, p: &Parsed, req: &rs::Request, id: u64, host: &mut dyn Host) {
-        let live = self.calls.get(&id).is_some_and(|c| !c.ended && c.b.as_ref().is_some_and(|b| b.state == BState::Confirmed));
-        if !live {
+    /// A blind transfer from the agent (RFC 3515): 202, then as
+    /// [`CallAction::Transfer`]. A Refer-To whose user part is a number
+    /// (`+` and digits, or a `tel:` URI) goes out through the trunk the
+    /// call's carrier leg is on; any other names an agent.
+    fn refer(
+        &mut self,
+        now: OffsetDateTime,
+        peer: Peer,
+        p: &Parsed,
+        req: &rs::Request,
+        id: u64,
+        host: &mut dyn Host,
+    ) {
+        let from_agent = self.calls.get(&id).is_some_and(|c| {
+            !c.ended
+                && c.b
+                    .as_ref()
+                    .is_some_and(|b| b.state == BState::Confirmed && b.agent.is_some())
+        });
+        if !from_agent {
             return self.respond(peer, req, &p.branch, 481, None, &[], None);
         }
         let Some(refer_to) = p.header("Refer-To") else {
             return self.respond(peer, req, &p.branch, 400, None, &[("Warning", "399 dialtone \"REFER without Refer-To\"".into())], None);
         };
-        let username = wire::user_of(&refer_to);
-        let Some(target) = host.agent_target(&username) else {
-            self.out.push(Output::Rejected { peer, reason: format!("transfer to {username:?}: no such agent free") });
-            return self.respond(peer, req, &p.branch, 480, None, &[], None);
+        let user = wire::user_of(&refer_to);
+        let user = user.strip_prefix("tel:").unwrap_or(&user).to_string();
+        let to = if is_number(&user) {
+            TransferTarget::Number {
+                number: user,
+                trunk: None,
+            }
+        } else {
+            TransferTarget::Agent { username: user }
         };
-        self.respond(peer, req, &p.branch, 202, None, &[], None);
-        let call = self.calls.get_mut(&id).expect("live");
+        match self.resolve_transfer(id, to, host) {
+            Ok(dest) => {
+                self.respond(peer, req, &p.branch, 202, None, &[], None);
+                self.transfer(now, id, dest, host);
+            }
+            Err(refusal) => {
+                let code = match refusal {
+                    Refusal::AgentUnavailable(_) => 480,
+                    Refusal::Renegotiating => 491,
+                    _ => 481,
+                };
+                self.out.push(Output::Rejected {
+                    peer,
+                    reason: format!("transfer: {refusal}"),
+                });
+                self.respond(peer, req, &p.branch, code, None, &[], None);
+            }
+        }
+    }
+
+    /// Checks a transfer and engages its target; nothing is sent yet.
+    fn resolve_transfer(
+        &mut self,
+        id: u64,
+        to: TransferTarget,
+        host: &mut dyn Host,
+    ) -> Result<Destination, Refusal> {
+        let call = self.calls.get(&id).ok_or(Refusal::UnknownCall)?;
+        if !call
+            .b
+            .as_ref()
+            .is_some_and(|b| b.state == BState::Confirmed)
+            || !matches!(
+                call.a_state,
+                AState::Answering | AState::Confirmed | AState::AwaitingStore
+            )
+        {
+            return Err(Refusal::NotAnswered);
+        }
+        if call.reneg.is_some() {
+            return Err(Refusal::Renegotiating);
+        }
+        match to {
+            TransferTarget::Agent { username } => host
+                .agent_target(&username)
+                .map(Destination::Agent)
+                .ok_or(Refusal::AgentUnavailable(username)),
+            TransferTarget::Number { number, .. } if !is_number(&number) => Err(Refusal::BadNumber),
+            TransferTarget::Number { number, trunk } => Ok(Destination::Number {
+                number,
+                trunk: trunk.unwrap_or(call.a.peer),
+            }),
+        }
+    }
+
+    /// A blind transfer: the agent's leg is hung up, and the caller
+    /// continues on a new leg (its own VoiceCall, linked as
+    /// PreviousCallId/NextCallId) ringing the named agent or the number.
+    fn transfer(&mut self, now: OffsetDateTime, id: u64, dest: Destination, host: &mut dyn Host) {
+        let call = self.calls.get_mut(&id).expect("resolved");
         call.transfers += 1;
-        let Ok(new_leg) = VendorCallKey::parse(&format!("{};transfer={}", call.a.call_id, call.transfers)) else {
-            host.release_agent(&target.agent);
+        let Ok(new_leg) =
+            VendorCallKey::parse(&format!("{};transfer={}", call.a.call_id, call.transfers))
+        else {
+            if let Destination::Agent(target) = dest {
+                host.release_agent(&target.agent);
+            }
             return;
         };
-        let old = call.b.as_mut().expect("live");
-        old.state = BState::Done;
-        let old_agent = old.agent.clone();
-        self.in_dialog(now, id, Leg::B, Method::Bye, None, Purpose::Bye);
-        host.release_agent(&old_agent);
-        let call = self.calls.get_mut(&id).expect("live");
+        self.close_b(now, id, true);
+        let call = self.calls.get_mut(&id).expect("resolved");
         if let Some(b) = call.b.take() {
             self.by_call_id.remove(&b.dialog.call_id);
+            if let Some(agent) = b.agent {
+                host.release_agent(&agent);
+            }
         }
-        let to = dialtone_calls::TransferTarget::Agent(target.agent.clone());
-        self.event(id, now, EventKind::Transferred { to, new_leg: new_leg.clone() });
-        let call = self.calls.get_mut(&id).expect("live");
+        let to = match &dest {
+            Destination::Agent(t) => dialtone_calls::TransferTarget::Agent(t.agent.clone()),
+            Destination::Number { number, .. } => {
+                dialtone_calls::TransferTarget::Number(number.clone())
+            }
+        };
+        self.event(
+            id,
+            now,
+            EventKind::Transferred {
+                to,
+                new_leg: new_leg.clone(),
+            },
+        );
+        let call = self.calls.get_mut(&id).expect("resolved");
         call.key = new_leg;
         call.seq = 0;
         call.tried.clear();
-        self.offer_to(now, id, target, host);
+        // The new party's SDP replaces the old one: the new leg starts neither held nor muted.
+        call.held = false;
+        call.muted = false;
+        match dest {
+            Destination::Agent(target) => {
+                self.offer_to(now, id, target, host);
+            }
+            Destination::Number { number, trunk } => {
+                let uri = format!("sip:{number}@{}", trunk.addr);
+                if !self.invite_leg(now, id, None, &uri, trunk, host) {
+                    self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+                    self.end(now, id, EndReason::Failed, host);
+                }
+            }
+        }
     }
 
     /// Nobody answered within the queue's limit: the trunk's overflow.
@@ -1406,12 +2201,44 @@ impl B2bua {
                 if let Purpose::Offer { call } = tx.purpose {
                     let current = self.calls.get(&call).filter(|c| !c.ended).and_then(|c| c.b.as_ref()).is_some_and(|b| b.invite_branch == branch);
                     if current {
-                        let b = self.calls.get_mut(&call).and_then(|c| c.b.take()).expect("current");
-                        self.by_call_id.remove(&b.dialog.call_id);
-                        host.release_agent(&b.agent);
-                        self.event(call, now, EventKind::OfferResult { agent: b.agent, result: OfferOutcome::Missed });
-                        self.offer(now, call, host);
+                        self.leg_failed(now, call, None, host);
                     }
+                }
+                match tx.purpose {
+                    Purpose::Relay {
+                        call,
+                        origin,
+                        origin_peer,
+                        to_tag,
+                    } => {
+                        // The other leg never answered: neither does the origin's re-INVITE succeed.
+                        if let Some(c) = self
+                            .calls
+                            .get_mut(&call)
+                            .filter(|c| c.reneg.as_deref() == Some(branch.as_str()))
+                        {
+                            c.reneg = None;
+                        }
+                        let origin_branch = origin
+                            .transaction_id()
+                            .ok()
+                            .flatten()
+                            .map(|b| b.to_string())
+                            .unwrap_or_default();
+                        self.respond(
+                            origin_peer,
+                            &origin,
+                            &origin_branch,
+                            408,
+                            Some(&to_tag),
+                            &[],
+                            None,
+                        );
+                    }
+                    Purpose::Refresh { call } | Purpose::Control { call, .. } => {
+                        self.reneg_failed(now, call, 408, host)
+                    }
+                    _ => {}
                 }
             }
             Timer::Offer(id, branch) => {
@@ -1420,11 +2247,18 @@ impl B2bua {
                     return;
                 }
                 self.cancel_b(now, id);
-                let b = self.calls.get_mut(&id).and_then(|c| c.b.take()).expect("current");
-                self.by_call_id.remove(&b.dialog.call_id);
-                host.release_agent(&b.agent);
-                self.event(id, now, EventKind::OfferResult { agent: b.agent, result: OfferOutcome::Missed });
-                self.offer(now, id, host);
+                self.leg_failed(now, id, None, host);
+            }
+            Timer::Reoffer(id, action, leg, attempt) => {
+                let Some(call) = self.calls.get_mut(&id).filter(|c| !c.ended) else { return };
+                if call.reneg.as_deref() == Some(AWAITING_RETRY) {
+                    call.reneg = None;
+                }
+                if call.reneg.is_some() {
+                    // The other side's re-INVITE is still in progress: wait again.
+                    return self.glare(now, id, action, leg, attempt);
+                }
+                self.reoffer(now, id, action, leg, attempt);
             }
             Timer::Queue(id) => {
                 let Some(call) = self.calls.get(&id) else { return };
@@ -1460,7 +2294,49 @@ impl B2bua {
     }
 }
 
+/// The call's `reneg` while a re-INVITE that met glare waits to be sent again.
+const AWAITING_RETRY: &str = "awaiting retry";
+
 /// How often queued calls are offered again while they wait.
 const RETRY_QUEUED: Duration = Duration::milliseconds(200);
 
 const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, NOTIFY, UPDATE";
+
+/// The other side's SDP re-offered with `direction`, its `o=` version newer
+/// than both its own and the last we sent this leg (`sent`, updated).
+fn reoffer_sdp(source: &[u8], sent: &mut u64, direction: wire::Direction) -> Vec<u8> {
+    *sent = wire::sdp_version(source).unwrap_or(0).max(*sent) + 1;
+    wire::sdp_with_direction(source, direction, Some(*sent))
+}
+
+/// How a call that did not connect ends, by the far side's final response.
+fn end_reason(code: u16) -> EndReason {
+    match code {
+        486 | 600 => EndReason::Busy,
+        408 | 480 | 487 => EndReason::NoAnswer,
+        _ => EndReason::Failed,
+    }
+}
+
+/// The carrier's SDP as an offer to a new leg: as it is, unless it holds
+/// (its last answer to a hold), then `a=sendrecv`.
+fn fresh_offer(carrier_sdp: &[u8]) -> Vec<u8> {
+    if wire::sdp_is_hold(carrier_sdp) {
+        wire::sdp_with_direction(carrier_sdp, wire::Direction::SENDRECV, None)
+    } else {
+        carrier_sdp.to_vec()
+    }
+}
+
+/// A number a trunk can dial: `+` and digits, or digits (2 to 32).
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    (2..=32).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A transfer's target once checked (an agent is engaged by then).
+#[derive(Debug)]
+enum Destination {
+    Agent(AgentTarget),
+    Number { number: String, trunk: Peer },
+}

@@ -18,8 +18,24 @@ pub struct Channels {
     pub persisted: mpsc::UnboundedReceiver<VendorCallKey>,
     /// Click-to-dial requests from the API.
     pub dials: mpsc::UnboundedReceiver<crate::Dial>,
+    /// Third-party call control from the agent's browser; a refused command
+    /// is logged with its reason.
+    pub commands: mpsc::UnboundedReceiver<CommandRequest>,
     pub stats: watch::Sender<crate::Stats>,
     pub shutdown: watch::Receiver<bool>,
+}
+
+/// A call-control command and, when the sender waits for it, where to say
+/// whether the core carried it out or why not.
+pub struct CommandRequest {
+    pub command: crate::Command,
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<(), crate::Refusal>>>,
+}
+
+impl From<crate::Command> for CommandRequest {
+    fn from(command: crate::Command) -> CommandRequest {
+        CommandRequest { command, reply: None }
+    }
 }
 
 /// The UDP receive buffer asked for: a burst of INVITEs must wait in the
@@ -77,6 +93,21 @@ pub async fn run<H: Host + Send>(udp: UdpSocket, tcp: TcpListener, mut core: B2b
                 out
             }
             Some(dial) = ch.dials.recv() => core.dial(OffsetDateTime::now_utc(), dial, &mut host),
+            Some(CommandRequest { command, reply }) = ch.commands.recv() => {
+                let (key, action) = (command.key.clone(), command.action.name());
+                let result = core.command(OffsetDateTime::now_utc(), command, &mut host);
+                if let Err(refusal) = &result {
+                    tracing::warn!(%key, %action, %refusal, "call control command refused");
+                }
+                let (outputs, answer) = match result {
+                    Ok(outputs) => (outputs, Ok(())),
+                    Err(refusal) => (Vec::new(), Err(refusal)),
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(answer);
+                }
+                outputs
+            }
             _ = tokio::time::sleep(wait) => core.poll(OffsetDateTime::now_utc(), &mut host),
             _ = ch.shutdown.changed() => break,
         };

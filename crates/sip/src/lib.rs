@@ -19,4 +19,7 @@ pub mod wire;
 /// The digest realm agent phones authenticate in.
 pub const REALM: &str = "dialtone";
 
-pub use b2bua::{AgentTarget, B2bua, Binding, Config, Dial, Host, Output, Overflow, Peer, PhoneUser, Stats, Transport, Trunk};
+pub use b2bua::{
+    AgentTarget, B2bua, Binding, CallAction, Command, Config, Dial, Host, Output, Overflow, Peer,
+    PhoneUser, Refusal, Stats, TransferTarget, Transport, Trunk,
+};

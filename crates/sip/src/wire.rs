@@ -269,6 +269,73 @@ pub fn sdp_is_hold(body: &[u8]) -> bool {
     text.lines().map(str::trim).any(|l| l == "a=sendonly" || l == "a=inactive" || l.starts_with("c=IN IP4 0.0.0.0"))
 }
 
+/// An SDP direction attribute (RFC 3264 §5.1): whether this side sends
+/// and whether it receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Direction {
+    pub send: bool,
+    pub recv: bool,
+}
+
+impl Direction {
+    pub const SENDRECV: Direction = Direction {
+        send: true,
+        recv: true,
+    };
+
+    pub fn attribute(self) -> &'static str {
+        match (self.send, self.recv) {
+            (true, true) => "a=sendrecv",
+            (true, false) => "a=sendonly",
+            (false, true) => "a=recvonly",
+            (false, false) => "a=inactive",
+        }
+    }
+}
+
+const DIRECTIONS: [&str; 4] = ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"];
+
+/// The `o=` line's session version (RFC 4566 §5.2), if there is one.
+pub fn sdp_version(body: &[u8]) -> Option<u64> {
+    let text = String::from_utf8_lossy(body);
+    let origin = text.lines().map(str::trim).find(|l| l.starts_with("o="))?;
+    origin.split_whitespace().nth(2)?.parse().ok()
+}
+
+/// The same session description with every direction attribute replaced by
+/// `direction` (one per media section, or one for the session when it has
+/// none) and, when given, the `o=` version set to `version`, as a B2BUA that
+/// holds or mutes a leg re-offers the other side's SDP (RFC 6337 §5). Line
+/// endings are kept; nothing else changes.
+pub fn sdp_with_direction(body: &[u8], direction: Direction, version: Option<u64>) -> Vec<u8> {
+    let text = String::from_utf8_lossy(body);
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() || DIRECTIONS.contains(&trimmed) {
+            continue;
+        }
+        if trimmed.starts_with("m=") && lines.iter().any(|l| l.starts_with("m=")) {
+            lines.push(direction.attribute().to_string());
+        }
+        match (trimmed.strip_prefix("o="), version) {
+            (Some(origin), Some(v)) => {
+                let mut fields: Vec<String> = origin.split_whitespace().map(String::from).collect();
+                if fields.len() >= 3 {
+                    fields[2] = v.to_string();
+                }
+                lines.push(format!("o={}", fields.join(" ")));
+            }
+            _ => lines.push(trimmed.to_string()),
+        }
+    }
+    lines.push(direction.attribute().to_string());
+    let mut out = lines.join(eol);
+    out.push_str(eol);
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -329,5 +396,39 @@ Content-Length: 4\r\n\r\nv=0\n";
         assert!(sdp_is_hold(b"v=0\r\nc=IN IP4 10.0.0.1\r\na=sendonly\r\n"));
         assert!(sdp_is_hold(b"v=0\r\nc=IN IP4 0.0.0.0\r\n"));
         assert!(!sdp_is_hold(b"v=0\r\nc=IN IP4 10.0.0.1\r\na=sendrecv\r\n"));
+    }
+    #[test]
+    fn a_re_offer_replaces_the_direction_of_each_media_section_and_bumps_the_version() {
+        let sdp = b"v=0\r\no=agent 7 41 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\nm=video 5002 RTP/AVP 96\r\n";
+        assert_eq!(sdp_version(sdp), Some(41));
+        let held = sdp_with_direction(
+            sdp,
+            Direction {
+                send: true,
+                recv: false,
+            },
+            Some(42),
+        );
+        let text = String::from_utf8(held.clone()).unwrap();
+        assert_eq!(
+            text,
+            "v=0\r\no=agent 7 42 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendonly\r\nm=video 5002 RTP/AVP 96\r\na=sendonly\r\n"
+        );
+        assert!(sdp_is_hold(&held));
+        let back = sdp_with_direction(&held, Direction::SENDRECV, None);
+        assert_eq!(sdp_version(&back), Some(42));
+        assert!(!sdp_is_hold(&back));
+        assert_eq!(
+            sdp_with_direction(
+                b"v=0\no=- 1 1 IN IP4 0.0.0.0\n",
+                Direction {
+                    send: false,
+                    recv: false
+                },
+                None
+            ),
+            b"v=0\no=- 1 1 IN IP4 0.0.0.0\na=inactive\n"
+        );
+        assert_eq!(sdp_version(b"v=0\r\n"), None);
     }
 }

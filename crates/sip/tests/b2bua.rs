@@ -33,11 +33,8 @@ fn ringing_call() -> (Sim, String, Parsed) {
 }
 
 fn connected() -> Connected {
-    let (mut sim, a_tag, b_invite) = ringing_call();
-    sim.from(AGENT1, &answer(&b_invite, 200, "OK", PHONE_TAG, AGENT1, Some(SDP_ANSWER)));
-    sim.persisted(KEY).response_to(CARRIER, 200);
-    let out = sim.carrier(&carrier_ack(KEY, &a_tag, "z9hG4bK-ack1", 1));
-    assert_eq!(out.sends(), 0, "{:?}", out.summary());
+    let mut sim = Sim::new();
+    let (a_tag, b_invite) = sim.connect(KEY, BRANCH, PHONE_TAG);
     Connected { sim, a_tag, b_invite }
 }
 
@@ -441,4 +438,53 @@ fn a_register_with_a_stale_nonce_is_challenged_again_with_stale_true() {
     assert!(header.contains("stale=true"), "{header}");
     assert_ne!(fresh, nonce);
     assert!(sim.host.registered.is_empty());
+}
+
+#[test]
+fn while_too_many_calls_wait_for_the_store_new_invites_get_503_with_retry_after() {
+    let mut sim = Sim::new();
+    let mut cfg = dialtone_sip::Config::new(LOCAL.parse().unwrap());
+    cfg.max_unstored = 2;
+    cfg.overload_retry_after = 7;
+    sim.core = dialtone_sip::B2bua::new(cfg);
+    for (n, key) in ["over-1@carrier", "over-2@carrier"].iter().enumerate() {
+        let out = sim.carrier(&invite(key, &format!("z9hG4bK-over{n}")));
+        assert_eq!(out.codes_to(CARRIER), vec![100, 180], "admitted: {:?}", out.summary());
+    }
+    // Neither VoiceCall is stored yet: the third caller is turned away at once,
+    // with no agent rung and no call event.
+    let out = sim.carrier(&invite("over-3@carrier", "z9hG4bK-over3"));
+    assert_eq!(out.codes_to(CARRIER), vec![503], "{:?}", out.summary());
+    assert_eq!(header_of(&out.response_to(CARRIER, 503), "Retry-After").as_deref(), Some("7"));
+    assert!(out.events().is_empty(), "a refused call is no call: {:?}", out.kinds());
+    assert!(out.to(AGENT1).is_empty() && out.to(AGENT2).is_empty());
+    // Its retransmission is answered from the transaction, not admitted.
+    let again = sim.carrier(&invite("over-3@carrier", "z9hG4bK-over3"));
+    assert_eq!(again.codes_to(CARRIER), vec![503], "{:?}", again.summary());
+    assert_eq!(sim.core.stats().overloaded, 1);
+    // Once the store catches up, callers are taken again.
+    sim.persisted("over-1@carrier");
+    let out = sim.carrier(&invite("over-4@carrier", "z9hG4bK-over4"));
+    assert_eq!(out.codes_to(CARRIER), vec![100, 180], "{:?}", out.summary());
+}
+
+#[test]
+fn a_trunk_with_a_calls_per_second_limit_turns_the_excess_away_with_503_and_refills_over_time() {
+    let mut host = FakeHost::new();
+    host.trunk.max_cps = Some(2);
+    let mut sim = Sim::with(host);
+    let mut codes = Vec::new();
+    for n in 0..3 {
+        let out = sim.carrier(&invite(&format!("cps-{n}@carrier"), &format!("z9hG4bK-cps{n}")));
+        codes.push(out.codes_to(CARRIER).last().copied());
+    }
+    // A burst of the limit is taken; the third in the same instant is not.
+    assert_eq!(codes, vec![Some(180), Some(180), Some(503)]);
+    assert_eq!(sim.core.stats().overloaded, 1);
+    // Half a second refills one call's worth at 2 per second.
+    sim.advance(Duration::milliseconds(500));
+    let out = sim.carrier(&invite("cps-3@carrier", "z9hG4bK-cps3"));
+    assert_eq!(out.codes_to(CARRIER), vec![100, 180], "{:?}", out.summary());
+    let out = sim.carrier(&invite("cps-4@carrier", "z9hG4bK-cps4"));
+    assert_eq!(out.codes_to(CARRIER), vec![503], "{:?}", out.summary());
 }

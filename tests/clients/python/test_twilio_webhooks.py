@@ -241,3 +241,27 @@ def test_the_voice_webhook_dials_an_available_agent_and_otherwise_enqueues(twili
     r = post(twilio, "/telephony/twilio/voice", call_params(twilio, sid, CallStatus="ringing"))
     assert "<Enqueue>AcceptanceCC</Enqueue>" in r.text, r.text
     post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="completed", SequenceNumber="1"))
+
+
+def test_status_callbacks_count_at_twilios_timestamp_not_at_their_arrival(twilio, sf):
+    """Twilio stamps each status callback (RFC 2822 `Timestamp`): a call that rang at
+    10:00:00 and ended at 10:01:30 lasted 90 s, however late the callbacks arrive."""
+    import email.utils
+    import datetime
+
+    sid = "CA" + secrets.token_hex(16)
+    start = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) - datetime.timedelta(minutes=5)
+    stamp = lambda s: email.utils.format_datetime(start + datetime.timedelta(seconds=s))
+    # Out of order, and all five minutes late: the end first, then the start.
+    r = post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="completed", SequenceNumber="2", Timestamp=stamp(90)))
+    assert r.status_code == 204, r.text
+    r = post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="initiated", SequenceNumber="0", Timestamp=stamp(0)))
+    assert r.status_code == 204, r.text
+    rows = sf.query(f"SELECT CallStartDateTime, CallEndDateTime, CallDurationInSeconds FROM VoiceCall WHERE VendorCallKey = '{sid}'")["records"]
+    assert len(rows) == 1, rows
+    assert rows[0]["CallDurationInSeconds"] == 90, rows
+    assert rows[0]["CallStartDateTime"].startswith(start.strftime("%Y-%m-%dT%H:%M:%S")), rows
+    # A Timestamp that is not a date is ignored (the arrival time counts), never an error.
+    other = "CA" + secrets.token_hex(16)
+    r = post(twilio, "/telephony/twilio/status", call_params(twilio, other, CallStatus="initiated", SequenceNumber="0", Timestamp="yesterday-ish"))
+    assert r.status_code == 204, r.text

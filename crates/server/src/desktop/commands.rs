@@ -83,22 +83,46 @@ fn simulator_controls(state: CallState, muted: bool) -> Vec<&'static str> {
     }
 }
 
-/// What a SIP call lets the desktop do. The agent answers on their phone,
-/// so never `accept`; until the SIP edge takes commands, nothing else
-/// either. Change this together with [`sip_command`].
-pub fn sip_controls(_state: CallState, _muted: bool) -> Vec<&'static str> {
-    Vec::new()
+/// What a SIP call lets the desktop do: what a simulator call does, but
+/// never `accept` (the agent answers on their phone). Dialtone is the B2BUA
+/// in the middle, so it hangs up, holds, mutes (re-INVITEs), declines
+/// (CANCEL to the phone) and transfers (a new leg) itself.
+pub fn sip_controls(state: CallState, muted: bool) -> Vec<&'static str> {
+    let mut list = simulator_controls(state, muted);
+    list.retain(|c| *c != "accept");
+    list
 }
 
-/// The one place a desktop command reaches a SIP call. The SIP edge has no
-/// command channel yet; wiring it in means sending `command` for `key` to
-/// it here (and listing the commands in [`sip_controls`]).
+/// The one place a desktop command reaches a SIP call: it goes to the SIP
+/// edge's core, and the answer says whether the core carried it out.
 pub async fn sip_command(state: &AppState, key: &VendorCallKey, command: &Command) -> Result<(), ApiError> {
-    let _ = (state, key);
-    Err(ApiError::new(
-        "CALL_CONTROL_UNSUPPORTED",
-        format!("{} is not available for SIP calls yet: use the phone's own buttons (the SIP edge takes no commands from the desktop)", command.name()),
-    ))
+    use dialtone_sip::{CallAction, TransferTarget as To};
+    let refused = |message: String| ApiError::new("CALL_CONTROL_UNSUPPORTED", message);
+    let control = state.sip.get().ok_or_else(|| refused("this server runs no SIP edge (start it with `dialtone serve --sip ADDRESS`)".into()))?;
+    let action = match command {
+        Command::Accept => return Err(refused("a SIP call is answered on the agent's phone".into())),
+        Command::Decline => CallAction::Decline,
+        Command::Hold => CallAction::Hold,
+        Command::Resume => CallAction::Resume,
+        Command::Mute => CallAction::Mute,
+        Command::Unmute => CallAction::Unmute,
+        Command::Hangup => CallAction::Hangup,
+        Command::Transfer(Transfer::Agent(agent)) => {
+            let user = state.store.get(state.store.schema().object("User").expect("standard object"), agent.id()).await?;
+            let username = user.and_then(|u| u.get("Username").and_then(Value::as_str).map(str::to_string)).ok_or_else(|| ApiError::new("NOT_FOUND", "the transfer's agent is no user"))?;
+            CallAction::Transfer { to: To::Agent { username } }
+        }
+        Command::Transfer(Transfer::Number(number)) => CallAction::Transfer { to: To::Number { number: number.clone(), trunk: None } },
+        Command::Transfer(Transfer::Queue(_)) => return Err(refused("a SIP call is transferred to an agent or a number; queues come with the routing engine".into())),
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let request = dialtone_sip::driver::CommandRequest { command: dialtone_sip::Command { key: key.clone(), action }, reply: Some(reply) };
+    control.commands.send(request).map_err(|_| ApiError::new("SIP_NOT_RUNNING", "the SIP edge has stopped"))?;
+    match answer.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(refusal)) => Err(ApiError::new("CALL_CONTROL_UNSUPPORTED", format!("{}: {refusal}", command.name()))),
+        Err(_) => Err(ApiError::new("SIP_NOT_RUNNING", "the SIP edge stopped before it answered")),
+    }
 }
 
 fn unsupported(call: &HubCall, command: &str) -> ApiError {
@@ -207,10 +231,6 @@ pub async fn command(State(state): State<AppState>, Path((key, action)): Path<(S
     let (key, call, me) = controllable(&state, &s, &key).await?;
     let provider = call.snap.view.provider;
     if !controls(provider, call.state(), call.muted).contains(&command.name()) {
-        // SIP calls say why in one place.
-        if provider == Provider::Sip {
-            sip_command(&state, &key, &command).await?;
-        }
         return Err(unsupported(&call, command.name()));
     }
     match provider {

@@ -29,6 +29,7 @@ use axum::{Json, Router};
 use dialtone_access::SystemPerm;
 use dialtone_callcenter::names;
 use dialtone_model::{SalesforceId, Value};
+use std::collections::HashMap;
 use dialtone_routing::Presence;
 use dialtone_store::{AuditEntry, Record, Store};
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,64 @@ pub struct CenterDesktop {
     /// The org's own area code: numbers in it are dialled as local calls.
     #[serde(default)]
     pub local_area_code: Option<String>,
+    /// Write a Task (TaskSubtype Call) for every ended call. Default true.
+    #[serde(default)]
+    pub write_tasks: Option<bool>,
+    /// The controlled picklist of wrap-up outcomes (VoiceCall.CallResolution,
+    /// Task.CallDisposition). Default: the standard list.
+    #[serde(default)]
+    pub resolutions: Option<Vec<String>>,
+}
+
+impl CenterDesktop {
+    /// Refuses settings no agent could work with.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(list) = &self.resolutions {
+            if list.is_empty() {
+                return Err("give at least one wrap-up outcome".into());
+            }
+            let mut seen = std::collections::HashSet::new();
+            for r in list {
+                let t = r.trim();
+                if t.is_empty() || t.chars().count() > 255 || t.chars().any(char::is_control) {
+                    return Err(format!("{r:?} is not a wrap-up outcome (1 to 255 characters, no control characters)"));
+                }
+                if !seen.insert(t.to_lowercase()) {
+                    return Err(format!("the wrap-up outcome {t:?} is listed twice"));
+                }
+            }
+        }
+        if let Some(code) = &self.local_area_code
+            && !(code.len() <= 6 && !code.is_empty() && code.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(format!("{code:?} is not an area code (digits)"));
+        }
+        Ok(())
+    }
+
+    /// What the call lifecycle needs of these settings.
+    pub fn center_config(&self) -> dialtone_calls::CenterConfig {
+        let standard = || crate::calldesk::STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect();
+        dialtone_calls::CenterConfig {
+            write_task: self.write_tasks.unwrap_or(true),
+            resolutions: self.resolutions.as_ref().map(|l| l.iter().map(|r| r.trim().to_string()).collect()).unwrap_or_else(standard),
+        }
+    }
+}
+
+/// Every call center's lifecycle settings, from their `desktop:callcenter:ID` settings.
+pub async fn center_configs(store: &dyn Store) -> Result<HashMap<SalesforceId, dialtone_calls::CenterConfig>, ApiError> {
+    let mut out = HashMap::new();
+    for (key, json) in store.settings_with_prefix("desktop:callcenter:").await? {
+        let Ok(id) = SalesforceId::parse(&key["desktop:callcenter:".len()..]) else { continue };
+        match serde_json::from_str::<CenterDesktop>(&json) {
+            Ok(d) => {
+                out.insert(id, d.center_config());
+            }
+            Err(e) => tracing::warn!(error = %e, call_center = %id, "a call center's desktop settings are unreadable; using the defaults"),
+        }
+    }
+    Ok(out)
 }
 
 pub fn center_setting(id: &SalesforceId) -> String {
@@ -87,6 +146,10 @@ pub struct CenterInfo {
     pub height: u32,
     pub desktop: CenterDesktop,
     pub dialing: dialtone_phone::DialingOptions,
+    /// Every item of the definition keyed `/section/item` (Open CTI's getCallCenterSettings).
+    pub items: Vec<(String, String)>,
+    /// A Salesforce Voice partner-telephony call center: the provider's phone is used, no adapter.
+    pub partner: bool,
 }
 
 impl CenterInfo {
@@ -139,6 +202,8 @@ pub async fn center_info(store: &dyn Store, id: &SalesforceId) -> Result<Option<
         timeout_ms: number(names::TIMEOUT, 5000),
         width: number(names::SOFTPHONE_WIDTH, 300) as u32,
         height: number(names::SOFTPHONE_HEIGHT, 500) as u32,
+        items: def.iter().flat_map(|d| d.sections.iter().flat_map(|s| s.items.iter().map(move |i| (format!("/{}/{}", s.name, i.name), i.value.clone())))).collect(),
+        partner: def.as_ref().is_some_and(|d| d.is_partner_telephony()),
         desktop,
         dialing,
     }))
@@ -162,15 +227,19 @@ pub async fn session_config(state: &AppState, session: &Session) -> Result<Json_
         None => Json_::Null,
         Some(c) => {
             let resolutions = state.calls.resolutions(Some(&c.id)).await;
+            // Partner telephony centers have no adapter (the provider's phone is used); pops still come.
+            let headless = c.desktop.headless.unwrap_or(c.partner);
+            let settings: serde_json::Map<String, Json_> = c.items.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
             json!({
                 "id": c.id.to_string(),
                 "internalName": c.internal_name,
                 "name": c.name,
-                "adapterUrl": c.adapter_url,
+                "adapterUrl": if headless { Json_::Null } else { json!(c.adapter_url.clone().unwrap_or_else(|| "/softphone".into())) },
                 "standbyUrl": c.standby_url,
-                "timeoutMs": c.timeout_ms,
-                "headless": c.desktop.headless.unwrap_or(false),
-                "panel": {"width": c.width, "height": c.height, "label": c.desktop.panel_label.clone().unwrap_or_else(|| "Phone".into())},
+                "timeoutMs": c.timeout_ms.clamp(500, 120_000),
+                "headless": headless,
+                "panel": {"width": c.width.clamp(200, 1000), "height": c.height.clamp(200, 1200), "label": c.desktop.panel_label.clone().unwrap_or_else(|| "Phone".into())},
+                "settings": settings,
                 "wrapUpRequired": c.wrap_up_required(),
                 "resolutions": resolutions,
                 "dialing": {

@@ -8,7 +8,7 @@
 use dialtone_calls::{AgentId, CallEvent, EventKind, QueueName};
 use dialtone_model::SalesforceId;
 use dialtone_sip::wire::{self, Parsed};
-use dialtone_sip::{AgentTarget, B2bua, Binding, Config, Host, Output, Overflow, Peer, PhoneUser, Transport, Trunk};
+use dialtone_sip::{AgentTarget, B2bua, Binding, CallAction, Command, Config, Host, Output, Overflow, Peer, PhoneUser, Refusal, Transport, Trunk};
 use rsipstack::sip::{HeadersExt, Method};
 use std::net::{IpAddr, SocketAddr};
 use time::macros::datetime;
@@ -64,6 +64,7 @@ impl FakeHost {
                 queue: QueueName::parse("Support").unwrap(),
                 queue_timeout: Duration::seconds(60),
                 overflow: Overflow::Reject,
+                max_cps: None,
             },
             trunk_ip: CARRIER.parse::<SocketAddr>().unwrap().ip(),
             agents: vec![target(1, AGENT1), target(2, AGENT2)],
@@ -163,6 +164,25 @@ impl Sim {
             all.extend(self.advance(step).0);
         }
         Outs(all)
+    }
+
+    /// A third-party call control command from the agent's browser.
+    pub fn command(&mut self, key: &str, action: CallAction) -> Result<Outs, Refusal> {
+        let cmd = Command { key: dialtone_calls::VendorCallKey::parse(key).unwrap(), action };
+        self.core.command(self.now, cmd, &mut self.host).map(Outs)
+    }
+
+    /// A carrier call answered by agent 1 (tag `phone_tag`) and ACKed: the
+    /// core's tag on the carrier's leg and its INVITE toward the phone.
+    pub fn connect(&mut self, key: &str, branch: &str, phone_tag: &str) -> (String, Parsed) {
+        let out = self.carrier(&invite(key, branch));
+        let a_tag = out.response_to(CARRIER, 180).to_tag.expect("180 has the core's tag");
+        let b_invite = out.request_to(AGENT1, Method::Invite);
+        self.from(AGENT1, &answer(&b_invite, 200, "OK", phone_tag, AGENT1, Some(SDP_ANSWER)));
+        self.persisted(key).response_to(CARRIER, 200);
+        let out = self.carrier(&carrier_ack(key, &a_tag, &format!("{branch}-ack"), 1));
+        assert_eq!(out.sends(), 0, "{:?}", out.summary());
+        (a_tag, b_invite)
     }
 
     pub fn persisted(&mut self, key: &str) -> Outs {

@@ -1,0 +1,123 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openConsole, softphoneFrame, rest, soql, screenshot, eventually, go, until } from './harness.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+test('global search finds a demo Contact by name and by phone; keyboard opens it', async () => {
+  const { context, page } = await openConsole(browser, 'agent1');
+  await page.keyboard.press('/');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'global-search', '/ focuses search');
+  await page.keyboard.type('Anders');
+  await page.waitForSelector('#search-results li[role=option] .sr-name');
+  const names = await page.$$eval('#search-results li[role=option] .sr-name', (els) => els.map((e) => e.textContent));
+  assert.ok(names.includes('Maria Anders'), `results: ${names}`);
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/console\/r\/003/);
+  await page.waitForSelector('#record-title');
+  assert.equal(await page.textContent('#record-title'), 'Maria Anders');
+  // A number written another way finds her through the phone index.
+  const byPhone = await rest(page, 'GET', '/api/desktop/search?q=' + encodeURIComponent('+1 415-555-0101'));
+  assert.ok(byPhone.body.results.some((r) => r.name === 'Maria Anders' && r.matchedField === 'Phone'), JSON.stringify(byPhone.body));
+  // Hostile input is just text.
+  const odd = await rest(page, 'GET', '/api/desktop/search?q=' + encodeURIComponent("%' OR Name != '"));
+  assert.equal(odd.status, 200);
+  assert.deepEqual(odd.body.results, []);
+  await context.close();
+});
+
+test('a record page shows described fields, related lists and a tab', async () => {
+  const { context, page } = await openConsole(browser, 'agent1');
+  const [acct] = await soql(page, "SELECT Id FROM Account WHERE Name = 'Northwind Traders'");
+  await go(page, `/console/r/${acct.Id}`);
+  await page.waitForSelector('#record-title');
+  assert.equal(await page.textContent('#record-title'), 'Northwind Traders');
+  assert.equal(await page.textContent('[data-field="Industry"] dd'), 'Retail');
+  assert.equal(await page.textContent('[data-field="Industry"] dt'), 'Industry', 'labels come from describe');
+  assert.equal(await page.$('[data-field="PersonEmail"]'), null, 'a business account shows no person fields');
+  await page.waitForSelector('[data-related="Contact"] .plain-list li');
+  const contacts = await page.$$eval('[data-related="Contact"] .plain-list li a', (a) => a.map((x) => x.textContent));
+  assert.deepEqual(contacts.sort(), ['Maria Anders', 'Thomas Hardy']);
+  assert.match(await page.textContent('.tab[aria-selected="true"]'), /Northwind Traders/);
+
+  const [person] = await soql(page, "SELECT Id FROM Account WHERE LastName = 'Lovelace'");
+  await page.click('#global-search');
+  await go(page, `/console/r/${person.Id}`);
+  await page.waitForSelector('[data-field="PersonEmail"]');
+  assert.equal(await page.textContent('.page-head .kind'), 'Person Account');
+  assert.equal(await page.textContent('[data-field="PersonEmail"] dd'), 'ada@example.net');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('phone numbers become click-to-dial links once the adapter enables it, and deliver onClickToDial', async () => {
+  const { context, page } = await openConsole(browser, 'acme');
+  const frame = await softphoneFrame(page);
+  await frame.waitForFunction(() => window.adapter);
+  const [maria] = await soql(page, "SELECT Id, AccountId FROM Contact WHERE LastName = 'Anders'");
+  await go(page, `/console/r/${maria.Id}`);
+  await page.waitForSelector('[data-field="Phone"] [data-phone]');
+  assert.equal(await page.$('[data-field="Phone"] a.c2d'), null, 'plain text before the adapter enables click-to-dial');
+  await frame.click('#enable-c2d');
+  await page.waitForSelector('[data-field="Phone"] a.c2d');
+  assert.equal(await page.textContent('[data-field="Phone"] a.c2d'), '(415) 555-0101');
+  assert.ok(await page.$('[data-field="MobilePhone"] a.c2d'), 'every phone field');
+  await screenshot(page, 'record-page');
+  await page.click('[data-field="Phone"] a.c2d');
+  const ev = await eventually(() => frame.evaluate(() => window.adapter.events.find((e) => e.kind === 'onClickToDial')), 'onClickToDial in the adapter');
+  assert.deepEqual(ev.data, {
+    number: '(415) 555-0101', recordId: maria.Id, recordName: 'Maria Anders', objectType: 'Contact',
+    personAccount: false, accountId: maria.AccountId, contactId: maria.Id,
+  });
+  assert.equal(new URL(page.url()).pathname, `/console/r/${maria.Id}`, 'the tel: link did not navigate');
+  await frame.click('#disable-c2d');
+  await until(page, () => !document.querySelector('[data-field="Phone"] a.c2d'));
+  await context.close();
+});
+
+test('the VoiceCall page shows facts, timeline, transcript, recording and the Task', async () => {
+  // An admin feeds a call through the real call lifecycle (POST /api/calls/events) ...
+  const admin = await openConsole(browser, 'admin');
+  const [agent] = await soql(admin.page, "SELECT Id FROM User WHERE Username = 'agent1@dialtone.demo'");
+  const key = `BROWSER-${Date.now()}`;
+  const t0 = Date.now() - 5 * 60 * 1000;
+  const at = (s) => new Date(t0 + s * 1000).toISOString();
+  const events = [
+    { vendorCallKey: key, seq: 1, at: at(0), kind: 'initiated', direction: 'inbound', from: '+14155550101', to: '+18005550100', callCenter: 'DialtoneDemo' },
+    { vendorCallKey: key, seq: 2, at: at(4), kind: 'answered', agent: agent.Id },
+    { vendorCallKey: key, seq: 3, at: at(60), kind: 'held' },
+    { vendorCallKey: key, seq: 4, at: at(75), kind: 'resumed' },
+    { vendorCallKey: key, seq: 5, at: at(150), kind: 'recording', recording: 'RE1', url: 'https://media.example.com/RE1.mp3', durationSeconds: 146 },
+    { vendorCallKey: key, seq: 6, at: at(151), kind: 'ended', reason: 'customerDisconnect' },
+  ];
+  const r = await rest(admin.page, 'POST', '/api/calls/events', events);
+  assert.ok(r.status < 300, JSON.stringify(r.body));
+  const call = await eventually(async () => (await soql(admin.page, `SELECT Id, Name FROM VoiceCall WHERE VendorCallKey = '${key}'`))[0], 'the VoiceCall');
+  const rec = await eventually(async () => (await soql(admin.page, `SELECT Id FROM VoiceCallRecording WHERE VoiceCallId = '${call.Id}'`))[0], 'the recording');
+  const p = await rest(admin.page, 'PATCH', `/services/data/v60.0/sobjects/VoiceCallRecording/${rec.Id}`, { Transcript: 'Customer: My router keeps dropping the line.\nAgent: Let me check your line from here.\nCustomer: Thanks, that fixed it.' });
+  assert.equal(p.status, 204, JSON.stringify(p.body));
+  await admin.context.close();
+
+  // ... and the agent who took it opens it.
+  const { context, page } = await openConsole(browser, 'agent1', `/console/r/${call.Id}`);
+  await page.waitForSelector('#transcript-lines li');
+  assert.match(await page.textContent('#record-title'), new RegExp(call.Name));
+  assert.equal(await page.textContent('[data-field="CallType"] dd'), 'Inbound');
+  assert.match(await page.textContent('[data-field="RelatedRecordId"] dd'), /Maria Anders/);
+  const lines = await page.$$eval('#transcript-lines li', (l) => l.map((x) => [x.className, x.lastChild.textContent]));
+  assert.deepEqual(lines[1], ['agent', 'Let me check your line from here.']);
+  const timeline = await page.textContent('#vc-timeline');
+  assert.match(timeline, /Call started/);
+  assert.match(timeline, /Answered/);
+  assert.match(timeline, /Ended/);
+  await page.waitForSelector('#vc-task .plain-list li a');
+  assert.match(await page.textContent('#vc-task'), /inbound call/i);
+  await page.waitForSelector('#vc-recording .plain-list li');
+  await screenshot(page, 'voicecall-page');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
