@@ -158,15 +158,19 @@ CALL_ID = re.compile(rb"\r\n(?:call-id|i)[ \t]*:[ \t]*([^\r\n]+)", re.I)
 class Sniffer:
     """Kernel-timestamped INVITE and 180 per Call-ID on loopback."""
 
-    def __init__(self, port):
+    def __init__(self, port, prog=None, on_packet=None):
+        """prog: another BPF program (default: INVITEs to and 180s from port);
+        on_packet(ts, ip_datagram): called for every packet instead of the
+        INVITE/180 tables (bench/screen-pop uses both)."""
         self.port = port
+        self.on_packet = on_packet
         self.invite = {}
         self.ringing = {}
         self.packets = 0
         self.stop_flag = False
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
-        prog = invite_180_filter(port)
+        prog = prog or invite_180_filter(port)
         self._buf = ctypes.create_string_buffer(b"".join(prog))
         fprog = struct.pack("@HP", len(prog), ctypes.addressof(self._buf))
         self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
@@ -193,6 +197,9 @@ class Sniffer:
                 if ts is None:
                     ts = time.time()
                 self.packets += 1
+                if self.on_packet:
+                    self.on_packet(ts, data)
+                    continue
                 ihl = (data[0] & 0xF) * 4
                 payload = data[ihl + 8:]
                 m = CALL_ID.search(payload)
@@ -237,10 +244,10 @@ def last_stat(path):
     return dict(zip(head, last))
 
 
-def sipp_uac(args, workdir, target, local_port, rate, calls, media_port, control_port):
+def sipp_uac(args, workdir, target, local_port, rate, calls, media_port, control_port, scenario=SCENARIO, extra=()):
     os.makedirs(workdir, exist_ok=True)
     cmd = [
-        args.sipp, "-sf", SCENARIO, target, "-i", "127.0.0.1", "-p", str(local_port),
+        args.sipp, "-sf", scenario, *extra, target, "-i", "127.0.0.1", "-p", str(local_port),
         "-mp", str(media_port), "-cp", str(control_port),
         "-m", str(calls), "-r", str(rate), "-l", str(args.limit),
         "-recv_timeout", str(args.recv_timeout_ms), "-timeout", f"{calls // rate + 120}s",

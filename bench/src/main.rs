@@ -97,6 +97,16 @@ struct Args {
     mimic: bool,
     #[arg(long, hide = true)]
     worker_pragmas: Option<String>,
+    /// Write the generated records as `Contact.csv` and `Lead.csv` (for
+    /// `dialtone import`) into this directory, plus `callers.csv`: caller
+    /// numbers sampled by how many records hold them (`matched`: one,
+    /// `chooser`: two, `new`: none), for bench/screen-pop. Writes and exits;
+    /// nothing is imported or measured.
+    #[arg(long, value_name = "DIR")]
+    write_csv: Option<PathBuf>,
+    /// With --write-csv: caller numbers to sample of each kind.
+    #[arg(long, default_value_t = 20_000)]
+    callers: usize,
 }
 
 // ---------------------------------------------------------------------------
@@ -1106,6 +1116,9 @@ async fn run(args: Args) -> Result<()> {
 
     // Every written form of a number must meet on one key, or the lookups below mean nothing.
     self_check(&data, &normalizer)?;
+    if let Some(dir) = &args.write_csv {
+        return write_csv(dir, &data, args.callers, args.seed);
+    }
 
     // The store.
     let tmp = match &args.dir {
@@ -1677,6 +1690,71 @@ fn self_check(data: &Generator, normalizer: &Normalizer) -> Result<()> {
     } else {
         bail!("written forms do not normalise as expected:\n  {}", bad.join("\n  "))
     }
+}
+
+/// `--write-csv`: the generated records as CSV files for `dialtone import`
+/// (ids follow the file order: the k-th Contact becomes 003…k+1 in an empty
+/// store, as the import above assumes too), and `callers.csv`, sampled caller
+/// numbers with the number of distinct records that hold each one.
+fn write_csv(dir: &Path, data: &Generator, per_kind: usize, seed: u64) -> Result<()> {
+    use std::collections::HashMap;
+    let t0 = Instant::now();
+    std::fs::create_dir_all(dir)?;
+    // E.164 -> (records holding it, the first such record)
+    let mut holders: HashMap<String, (u32, SalesforceId)> = HashMap::new();
+    for (kind, name, fields, prefix) in [(Kind::Contact, "Contact", CONTACT_FIELDS, "003"), (Kind::Lead, "Lead", LEAD_FIELDS, "00Q")] {
+        let path = dir.join(format!("{name}.csv"));
+        let mut w = csv::Writer::from_path(&path).with_context(|| format!("creating {}", path.display()))?;
+        w.write_record(fields)?;
+        for k in 0..data.count(kind) {
+            let row = data.row(kind, k);
+            w.write_record(row.fields.iter().map(|(_, v)| v.as_deref().unwrap_or("")))?;
+            let mut mine: Vec<String> = row.phones.iter().map(|(_, n)| n.e164()).collect();
+            mine.sort();
+            mine.dedup();
+            for e in mine {
+                holders.entry(e).and_modify(|h| h.0 += 1).or_insert((1, SalesforceId::new(prefix, k + 1)));
+            }
+        }
+        w.flush()?;
+        println!("wrote {} ({} rows)", path.display(), data.count(kind));
+    }
+    let mut by_count: Vec<(&String, &(u32, SalesforceId))> = holders.iter().collect();
+    by_count.sort_by(|a, b| a.0.cmp(b.0));
+    let ones: Vec<_> = by_count.iter().filter(|(_, h)| h.0 == 1).collect();
+    let twos: Vec<_> = by_count.iter().filter(|(_, h)| h.0 == 2).collect();
+    let mut r = Rng::new(seed, 7, 0);
+    let path = dir.join("callers.csv");
+    let mut w = csv::Writer::from_path(&path)?;
+    w.write_record(["outcome", "number", "matches", "record"])?;
+    for _ in 0..per_kind.min(ones.len()) {
+        let (e, h) = ones[r.below(ones.len() as u64) as usize];
+        w.write_record(["matched", e.as_str(), "1", &h.1.to_string()])?;
+    }
+    for _ in 0..per_kind.min(twos.len()) {
+        let (e, _) = twos[r.below(twos.len() as u64) as usize];
+        w.write_record(["chooser", e.as_str(), "2", ""])?;
+    }
+    let mut unknown = 0;
+    while unknown < per_kind {
+        let e = Num::Us(UNKNOWN_AREA * 10_000_000 + (200 + r.below(800)) * 10_000 + r.below(10_000)).e164();
+        if !holders.contains_key(&e) {
+            w.write_record(["new", e.as_str(), "0", ""])?;
+            unknown += 1;
+        }
+    }
+    w.flush()?;
+    let n = |c: u32| holders.values().filter(|h| h.0 == c).count();
+    println!(
+        "wrote {}: {per_kind} numbers of each outcome; distinct numbers {} (held by 1 record: {}, by 2: {}, by more: {}) in {:.1} s",
+        path.display(),
+        holders.len(),
+        n(1),
+        n(2),
+        holders.len() - n(1) - n(2),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The Contact and Lead DDL (tables and indexes) of the Dialtone database, plus the phone index.
