@@ -150,12 +150,9 @@ def all_available(args):
 
 def no_wrap_up(args):
     """The call center without required wrap-up, or every agent would sit in
-    After Call Work after their first call (the desk's default is required).
-    There is no CLI or API for the setting yet: written into the store."""
-    p = dialtone(args, "query", "SELECT Id FROM CallCenter WHERE InternalName = 'BenchCC'")
-    cc = json.loads(p.stdout.strip().splitlines()[0])["Id"]
-    r = sipload.run([args.client, "put-setting", "--data", args.data, f"desktop:callcenter:{cc}", json.dumps({"wrapUpRequired": False})])
-    return r.stdout.strip()
+    After Call Work after their first call (the desk's default is required)."""
+    p = dialtone(args, "callcenter", "settings", "BenchCC", "--wrap-up-required", "off")
+    return p.stdout.strip()
 
 
 def load_callers(args):

@@ -65,15 +65,6 @@ enum Cmd {
         #[arg(long, default_value_t = 0)]
         repeat: usize,
     },
-    /// Write one org setting straight into the store (for settings that have
-    /// no CLI or API yet, e.g. `desktop:callcenter:ID`). Run it while no
-    /// server is running.
-    PutSetting {
-        #[arg(long)]
-        data: PathBuf,
-        key: String,
-        value: String,
-    },
 }
 
 fn now_ns() -> i128 {
@@ -97,13 +88,6 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Ws { url, tokens, concurrency } => rt.block_on(ws(url, tokens, concurrency)),
         Cmd::Lookup { data, numbers, n, region, repeat } => rt.block_on(lookup(data, numbers, n, region, repeat)),
-        Cmd::PutSetting { data, key, value } => rt.block_on(async {
-            let store = dialtone_store::open(&dialtone_store::Location::Sqlite(data.join("dialtone.db")), "US").await?;
-            let before = store.setting(&key).await?;
-            store.put_setting(&key, &value).await?;
-            println!("{key}: {before:?} -> {value}");
-            Ok(())
-        }),
     }
 }
 
