@@ -1,7 +1,8 @@
 //! The authorization matrix: a generated org (roles, profiles, permission
 //! sets, a permission-set group, public groups, org-wide defaults, owner- and
 //! criteria-based sharing rules, manual shares) × every object × every read
-//! path the API has (REST read, SOQL, SOSL phone search, phone lookup,
+//! path the API has (REST read, SOQL, SOSL phone search, phone lookup, the
+//! desktop's screen pop and global search,
 //! describe, composite/REST writes). Each path's answer is compared with what
 //! the access model allows. The test prints the number of cases and fails on
 //! any leak (a record, field or object a user receives that the model denies)
@@ -395,6 +396,37 @@ async fn every_read_path_gives_each_user_exactly_what_the_model_allows() {
             } else {
                 let any_unreadable = ["Contact", "Lead", "Account"].iter().any(|o| !g.can(o, Op::Read));
                 tally.check(!any_unreadable, false, || format!("{user} SOSL refused: {body}"));
+            }
+            // The agent desktop's screen pop (the default layout: Contact, Account, Lead)
+            // names only what the user may read and counts the rest.
+            let (s, pop) = org.get(user, &format!("/api/desktop/pop?number={}", urlencoding::encode(number))).await;
+            assert_eq!(s, StatusCode::OK, "{user} pop {number}: {pop}");
+            let mut named = 0;
+            for r in pop["records"].as_array().unwrap() {
+                let id = SalesforceId::parse(r["id"].as_str().unwrap()).unwrap();
+                let object = r["object"].as_str().unwrap();
+                let allowed = org.allowed(&g, object, &id, Mode::Read).await;
+                tally.check(allowed, true, || format!("{user} pop {number} names {object} {id}"));
+                named += 1;
+            }
+            let mut in_layout = BTreeSet::new();
+            let mut want_named = 0;
+            for m in all.iter().filter(|m| ["Contact", "Account", "Lead"].contains(&m.object.as_str())) {
+                if in_layout.insert(m.id.clone()) && org.allowed(&g, &m.object, &m.id, Mode::Read).await {
+                    want_named += 1;
+                }
+            }
+            tally.check(true, named == want_named, || format!("{user} pop {number} names {named} of the {want_named} it may: {pop}"));
+            let hidden = pop["hiddenMatches"].as_u64().unwrap() as usize;
+            tally.check(in_layout.len() > want_named, hidden > 0, || format!("{user} pop {number}: hidden matches counted: {pop}"));
+            // The console's global search (a number goes through the phone index too).
+            let (s, found) = org.get(user, &format!("/api/desktop/search?q={}", urlencoding::encode(number))).await;
+            assert_eq!(s, StatusCode::OK, "{user} search {number}: {found}");
+            for r in found["results"].as_array().unwrap() {
+                let id = SalesforceId::parse(r["id"].as_str().unwrap()).unwrap();
+                let object = r["object"].as_str().unwrap();
+                let allowed = org.allowed(&g, object, &id, Mode::Read).await;
+                tally.check(allowed, true, || format!("{user} search {number} finds {object} {id}"));
             }
         }
     }
