@@ -166,6 +166,7 @@ pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
     println!("  client_id={client_id}");
     println!("  client_secret={secret}");
     println!("Try it:");
+    println!("  open {base_url}/console and sign in as agent1@dialtone.demo: the softphone is on the right");
     println!("  curl -s {base_url}/services/oauth2/token -d grant_type=password -d client_id=… -d client_secret=… -d username=admin@dialtone.demo -d password=…");
     Ok(())
 }

@@ -583,6 +583,7 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
     if let Some(edge) = &sip_edge {
         println!("  SIP:    {} (UDP and TCP)", edge.local);
     }
+    println!("  console: http://{http}/console   (agents and supervisors sign in here)");
     println!("  health: http://{http}/health");
     println!("Press Ctrl-C to stop.");
     // Retention runs at start and then hourly.
