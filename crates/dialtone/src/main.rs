@@ -559,6 +559,9 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
     let mut state = dialtone_server::AppState::new(store.clone()).await.context("loading org settings")?;
     state.master_key = Some(std::sync::Arc::new(master_key(&args.store)?));
     state.calls = std::sync::Arc::new(dialtone_server::calldesk::CallDesk::new(timers));
+    // The hub subscribed to the desk AppState::new made: subscribe it to this one
+    // (else no offer, call or wrap-up ever reaches a desktop socket).
+    dialtone_server::desktop::Hub::spawn(&state);
     if args.demo {
         demo::load(store.as_ref(), &format!("http://{http}")).await?;
     }
