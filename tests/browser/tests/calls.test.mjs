@@ -3,7 +3,7 @@
 // console pops the caller's record (docs/DESKTOP.md §2–5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, agentDesk, carrier, soql, screenshot, until, eventually } from './harness.mjs';
+import { launch, agentDesk, carrier, rest, soql, screenshot, until, eventually } from './harness.mjs';
 
 let browser, sim;
 before(async () => { browser = await launch(); sim = await carrier(browser); });
@@ -24,6 +24,126 @@ test('an inbound call pops the caller\'s Contact and shows the offer in the soft
   assert.equal((await eventually(async () => (await sim.voiceCall(key, 'ScreenPopOutcome')).ScreenPopOutcome, 'ScreenPopOutcome')), 'Matched', JSON.stringify(vc));
   await sim.send(key, [{ kind: 'ended', reason: 'canceled' }]);
   await frame.waitForSelector(`#offers article[data-key="${key}"]`, { state: 'detached', timeout: 15000 });
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+/** The softphone card of a call (offer, live call or wrap-up). */
+const card = (frame, section, key) => frame.waitForSelector(`#${section} [data-key="${key}"]`, { timeout: 15000 });
+
+/** Every call-control button on the card: [action, enabled]. */
+const buttons = (el) => el.$$eval('button[data-action]', (bs) => bs.map((b) => [b.dataset.action, !b.disabled]));
+
+/** Saves a wrap-up through REST (cleanup: the agent leaves After Call Work). */
+async function wrapUp(page, key, resolution = 'Resolved') {
+  const r = await rest(page, 'POST', `/api/desktop/calls/${encodeURIComponent(key)}/wrapup`, { resolution });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+}
+
+test('two matching records show the chooser (type, name, owner); choosing one opens it', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  // A Lead with Thomas Hardy's number: the number now matches two records.
+  const lead = await rest(sim.page, 'POST', '/services/data/v60.0/sobjects/Lead', { FirstName: 'Tom', LastName: 'Hardy-Lead', Company: 'Hardy & Sons', Phone: '+1 415 555 0102' });
+  assert.equal(lead.status, 201, JSON.stringify(lead.body));
+  const [thomas] = await soql(page, "SELECT Id FROM Contact WHERE LastName = 'Hardy'");
+  const key = await sim.ring('agent1', '+14155550102');
+  await page.waitForSelector('[data-modal="chooser"] .chooser li button', { timeout: 15000 });
+  const rows = await page.$$eval('[data-modal="chooser"] .chooser li button', (bs) => bs.map((b) => [...b.children].map((c) => c.textContent)));
+  assert.deepEqual(rows, [
+    ['Contact', 'Thomas Hardy · +1 415 555 0102', ''],
+    ['Lead', 'Tom Hardy-Lead · +1 415 555 0102', 'Avery Admin'],
+  ].map((r) => r), JSON.stringify(rows));
+  const offer = await card(frame, 'offers', key);
+  assert.match(await offer.$eval('.match', (e) => e.textContent), /2 matching records/);
+  await screenshot(page, 'console-chooser');
+  await page.click(`[data-modal="chooser"] button[data-record-id="${lead.body.id}"]`);
+  await page.waitForURL((u) => u.pathname === `/console/r/${lead.body.id}`);
+  await until(page, () => document.getElementById('record-title')?.textContent === 'Tom Hardy-Lead', undefined, 'the chosen Lead');
+  assert.equal(await page.$('[data-modal="chooser"]'), null, 'the chooser closed');
+  assert.notEqual(thomas.Id, lead.body.id);
+  await sim.send(key, [{ kind: 'ended', reason: 'canceled' }]);
+  assert.equal((await sim.voiceCall(key, 'ScreenPopOutcome')).ScreenPopOutcome, 'Chooser');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('an unknown number opens a prefilled New Contact form that saves; a withheld number opens the fallback form', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  const number = `+1415555${String(Date.now()).slice(-4)}`;
+  const key = await sim.ring('agent1', number);
+  const form = await page.waitForSelector('[data-modal="new-Contact"] #record-form', { timeout: 15000 });
+  assert.equal(await form.$eval('#f-Phone', (e) => e.value), number);
+  assert.match(await (await card(frame, 'offers', key)).$eval('.match', (e) => e.textContent), /New caller/);
+  await page.fill('#f-FirstName', 'Nora');
+  await page.fill('#f-LastName', 'Newcaller');
+  await page.click('[data-modal="new-Contact"] button[type=submit]');
+  await page.waitForURL(/\/console\/r\/003/);
+  const [made] = await soql(page, "SELECT Id, Phone, Name FROM Contact WHERE LastName = 'Newcaller'");
+  assert.equal(made.Phone, number);
+  assert.equal(new URL(page.url()).pathname, `/console/r/${made.Id}`);
+  await sim.send(key, [{ kind: 'ended', reason: 'canceled' }]);
+  assert.equal((await sim.voiceCall(key, 'ScreenPopOutcome')).ScreenPopOutcome, 'NewRecord');
+
+  const anon = await sim.ring('agent1', 'anonymous');
+  const fb = await page.waitForSelector('[data-modal="new-Lead"] #record-form', { timeout: 15000 });
+  assert.match(await fb.$eval('.form-top', (e) => e.textContent), /caller id withheld/);
+  assert.equal(await fb.$eval('#f-Phone', (e) => e.value), '', 'no number to prefill');
+  assert.match(await (await card(frame, 'offers', anon)).$eval('.match', (e) => e.textContent), /Unknown caller: caller id withheld/);
+  await screenshot(page, 'console-fallback-form');
+  await page.click('[data-modal="new-Lead"] .modal-foot .btn:not(.btn-primary)');
+  await sim.send(anon, [{ kind: 'ended', reason: 'canceled' }]);
+  assert.equal((await sim.voiceCall(anon, 'ScreenPopOutcome')).ScreenPopOutcome, 'Fallback');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+test('accept, hold, resume, mute and hang up from the softphone buttons, enabled exactly per controls', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  const key = await sim.ring('agent1', '+12125550143'); // Hanna Moos
+  let el = await card(frame, 'offers', key);
+  assert.deepEqual(await buttons(el), [['accept', true], ['decline', true]]);
+  assert.equal(await el.getAttribute('data-controls'), 'accept decline');
+
+  await frame.click(`#offers [data-key="${key}"] button[data-action=accept]`);
+  el = await card(frame, 'calls', key);
+  await frame.waitForSelector(`#offers [data-key="${key}"]`, { state: 'detached' });
+  const connected = async () => {
+    const c = await card(frame, 'calls', key);
+    assert.equal(await c.getAttribute('data-state'), 'connected');
+    assert.equal(await c.getAttribute('data-controls'), 'hold mute hangup transfer');
+    assert.deepEqual(await buttons(c), [['hold', true], ['mute', true], ['transfer-open', true], ['hangup', true]]);
+  };
+  await connected();
+  // The call timer runs.
+  const t0 = await el.$eval('.timer', (e) => e.textContent);
+  await eventually(async () => { const t = await (await card(frame, 'calls', key)).$eval('.timer', (e) => e.textContent); return /^\d+:\d\d$/.test(t) && t !== t0 && t; }, 'the call timer to tick', 15000);
+
+  await frame.click(`#calls [data-key="${key}"] button[data-action=hold]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-state="held"]`, { timeout: 15000 });
+  el = await card(frame, 'calls', key);
+  assert.equal(await el.getAttribute('data-controls'), 'resume mute hangup transfer');
+  assert.deepEqual(await buttons(el), [['resume', true], ['mute', true], ['transfer-open', true], ['hangup', true]]);
+  assert.match(await el.$eval('.sp-card-head', (e) => e.textContent), /On hold/);
+
+  await frame.click(`#calls [data-key="${key}"] button[data-action=resume]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-state="connected"]`, { timeout: 15000 });
+  await connected();
+
+  await frame.click(`#calls [data-key="${key}"] button[data-action=mute]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-controls="hold unmute hangup transfer"]`, { timeout: 15000 });
+  el = await card(frame, 'calls', key);
+  assert.deepEqual(await buttons(el), [['hold', true], ['unmute', true], ['transfer-open', true], ['hangup', true]]);
+  assert.match(await el.$eval('.sp-card-head', (e) => e.textContent), /Muted/);
+  await screenshot(frame.locator('body'), 'softphone-on-call');
+  await frame.click(`#calls [data-key="${key}"] button[data-action=unmute]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-controls="hold mute hangup transfer"]`, { timeout: 15000 });
+
+  await frame.click(`#calls [data-key="${key}"] button[data-action=hangup]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"]`, { state: 'detached', timeout: 15000 });
+  const vc = await eventually(async () => { const v = await sim.voiceCall(key, 'Id, NumberOfHolds, CallDisposition, CallEndDateTime, CallAcceptDateTime'); return v.CallEndDateTime && v; }, 'the ended VoiceCall');
+  assert.equal(vc.NumberOfHolds, 1, JSON.stringify(vc));
+  assert.ok(vc.CallAcceptDateTime, 'answered');
+  await wrapUp(page, key);
   assert.deepEqual(page.errors, []);
   await context.close();
 });

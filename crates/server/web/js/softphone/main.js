@@ -194,9 +194,11 @@ function renderPresence() {
 }
 
 function matchLine(c) {
-  const pop = st.pops.get(c.key);
-  if (c.relatedRecord) return recordLink(c.relatedRecord);
-  if (!pop) return h('span', { class: 'muted' }, 'Looking up the caller…');
+  const pop = st.pops.get(c.key) || c.pop;
+  // While it rings, the offer's pop says what the console shows (a chooser
+  // stays a chooser even if the call was related to one of its records).
+  if (c.relatedRecord && !(c.state === 'offered' && pop)) return recordLink(c.relatedRecord);
+  if (!pop) return c.state === 'offered' ? h('span', { class: 'muted' }, 'Looking up the caller…') : null;
   switch (pop.outcome) {
     case 'matched': return recordLink(pop.records[0]);
     case 'chooser': return h('span', {}, `${pop.records.length} matching records — choose in the console`);
@@ -210,9 +212,12 @@ function button(c, action, text, cls = '') {
   return h('button', { type: 'button', class: `btn ${cls}`.trim(), disabled: !can(c, action) || st.busy.has(`${c.key}:${action}`), dataset: { action }, onclick: () => command(c, action) }, text);
 }
 
+/** What a call's card exposes: its key, state and the controls its provider allows now. */
+const cardData = (c) => ({ key: c.key, state: c.state, controls: (c.controls || []).join(' ') });
+
 function renderOffers() {
   const offers = [...st.calls.values()].filter((c) => c.state === 'offered');
-  replace($('offers'), offers.map((c) => h('article', { class: 'sp-card offer', dataset: { key: c.key }, 'aria-label': `Incoming call from ${otherParty(c)}` },
+  replace($('offers'), offers.map((c) => h('article', { class: 'sp-card offer', dataset: cardData(c), 'aria-label': `Incoming call from ${otherParty(c)}` },
     h('div', { class: 'sp-card-head' }, h('span', { class: 'ring', 'aria-hidden': 'true' }, '☎'), h('strong', {}, 'Incoming call'), h('span', { class: 'timer tabular', dataset: { since: c.startedAt || '' } })),
     h('div', { class: 'number tabular' }, otherParty(c)),
     h('div', { class: 'match' }, matchLine(c)),
@@ -227,7 +232,7 @@ function renderCalls() {
     const held = c.state === 'held';
     const lines = st.lines.get(c.key) || [];
     const transfer = transferForm(c);
-    return h('article', { class: `sp-card call state-${c.state}`, dataset: { key: c.key } },
+    return h('article', { class: `sp-card call state-${c.state}`, dataset: cardData(c) },
       h('div', { class: 'sp-card-head' }, h('strong', {}, { dialing: 'Calling…', connected: 'On call', held: 'On hold' }[c.state] || c.state),
         c.muted ? h('span', { class: 'badge badge-warn' }, 'Muted') : null,
         h('span', { class: 'timer tabular', dataset: { since: c.answeredAt || c.startedAt || '' } })),
