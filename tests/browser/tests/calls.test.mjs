@@ -3,7 +3,7 @@
 // console pops the caller's record (docs/DESKTOP.md §2–5).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, agentDesk, carrier, rest, soql, screenshot, until, eventually } from './harness.mjs';
+import { launch, agentDesk, carrier, rest, soql, screenshot, until, eventually, go, softphoneFrame } from './harness.mjs';
 
 let browser, sim;
 before(async () => { browser = await launch(); sim = await carrier(browser); });
@@ -143,6 +143,121 @@ test('accept, hold, resume, mute and hang up from the softphone buttons, enabled
   const vc = await eventually(async () => { const v = await sim.voiceCall(key, 'Id, NumberOfHolds, CallDisposition, CallEndDateTime, CallAcceptDateTime'); return v.CallEndDateTime && v; }, 'the ended VoiceCall');
   assert.equal(vc.NumberOfHolds, 1, JSON.stringify(vc));
   assert.ok(vc.CallAcceptDateTime, 'answered');
+  await wrapUp(page, key);
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
+
+/** Rings agent1 with `from`, accepts in the softphone; the card of the connected call. */
+async function answered(frame, from) {
+  const key = await sim.ring('agent1', from);
+  await (await card(frame, 'offers', key)).$eval('button[data-action=accept]', (b) => b.click());
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-state="connected"]`, { timeout: 15000 });
+  return key;
+}
+
+test('wrap-up: the form lists the call center\'s outcomes, After Call Work blocks Available, saving stores the disposition', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  const session = await rest(page, 'GET', '/api/desktop/session');
+  const outcomes = session.body.callCenter.resolutions;
+  assert.ok(session.body.callCenter.wrapUpRequired);
+  assert.ok(outcomes.length >= 2 && outcomes.includes('Resolved'), JSON.stringify(outcomes));
+  const key = await answered(frame, '+12125550156'); // Diego Roel
+  await frame.click(`#calls [data-key="${key}"] button[data-action=hangup]`);
+  const form = await card(frame, 'wrapups', key);
+  await frame.waitForSelector(`#wrapups [data-key="${key}"] .badge-warn`);
+  assert.deepEqual(await form.$$eval('select option', (o) => o.map((x) => x.value)), ['', ...outcomes]);
+  assert.match(await form.textContent(), /Diego Roel/);
+  // After Call Work: the server put the agent there, and Available is refused until the wrap-up is saved.
+  await frame.waitForSelector('#presence-dot.p-AfterCallWork', { timeout: 15000 });
+  assert.equal(await frame.inputValue('#presence'), 'After Call Work');
+  await frame.selectOption('#presence', 'Available');
+  await frame.waitForSelector('#notice:not([hidden])');
+  assert.match(await frame.textContent('#notice'), /Save the wrap-up/);
+  assert.equal(await frame.inputValue('#presence'), 'After Call Work');
+  const refused = await rest(page, 'PUT', '/api/agents/agent1@dialtone.demo/presence', { status: 'Available' });
+  assert.equal(refused.status, 409, JSON.stringify(refused.body));
+  assert.equal(refused.body[0].errorCode, 'WRAP_UP_REQUIRED');
+  // Saving without an outcome is refused in the form.
+  await frame.click(`#wrapups [data-key="${key}"] button[type=submit]`);
+  assert.match(await form.$eval('.field-error', (e) => e.textContent), /outcome/);
+  await frame.selectOption(`#res-${key}`, 'Callback Requested');
+  await frame.fill(`#notes-${key}`, 'Wants a call back on Friday about the invoice.');
+  await screenshot(frame.locator('body'), 'softphone-wrap-up');
+  await screenshot(page, 'console-wrap-up');
+  await frame.click(`#wrapups [data-key="${key}"] button[type=submit]`);
+  await frame.waitForSelector(`#wrapups [data-key="${key}"]`, { state: 'detached', timeout: 15000 });
+  await frame.waitForSelector('#presence-dot.p-Available', { timeout: 15000 });
+  const vc = await eventually(async () => { const v = await sim.voiceCall(key, 'Id, CallResolution'); return v.CallResolution && v; }, 'VoiceCall.CallResolution');
+  assert.equal(vc.CallResolution, 'Callback Requested');
+  const task = await eventually(async () => (await soql(sim.page, `SELECT Id, CallDisposition, Description FROM Task WHERE CallObject = '${key}'`))[0], 'the call\'s Task');
+  assert.equal(task.CallDisposition, 'Callback Requested');
+  assert.match(task.Description || '', /call back on Friday/);
+  const recent = await frame.waitForSelector(`#recent li:has-text("Callback Requested")`, { timeout: 15000 });
+  assert.ok(recent);
+  // The browser logs the refused PUT's 409 (WRAP_UP_REQUIRED) above; nothing else may fail.
+  assert.deepEqual(page.errors.filter((e) => !/status of 409 \(Conflict\)/.test(e)), []);
+  await context.close();
+});
+
+test('click-to-dial on a Contact places an outbound call related to it; Do Not Call is refused with the reason', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  const [maria] = await soql(page, "SELECT Id FROM Contact WHERE LastName = 'Anders'");
+  await go(page, `/console/r/${maria.Id}`);
+  await page.click('[data-field="Phone"] a.c2d');
+  const el = await frame.waitForSelector('#calls article.call[data-state="connected"]', { timeout: 15000 });
+  const key = await el.getAttribute('data-key');
+  assert.equal(await el.getAttribute('data-controls'), 'hold mute hangup transfer');
+  assert.match(await el.$eval('.match', (e) => e.textContent), /Maria Anders/);
+  const vc = await eventually(async () => { const v = await sim.voiceCall(key, 'Id, CallType, RelatedRecordId, ToPhoneNumber'); return v.RelatedRecordId && v; }, 'the VoiceCall related to Maria');
+  assert.equal(vc.CallType, 'Outbound');
+  assert.equal(vc.RelatedRecordId, maria.Id);
+  assert.equal(vc.ToPhoneNumber, '+14155550101');
+  assert.equal(new URL(page.url()).pathname, `/console/r/${maria.Id}`, 'an own dial pops nothing');
+  await frame.click(`#calls [data-key="${key}"] button[data-action=hangup]`);
+  await card(frame, 'wrapups', key);
+  await wrapUp(page, key);
+  await frame.waitForSelector(`#wrapups [data-key="${key}"]`, { state: 'detached', timeout: 15000 });
+
+  // Diego Roel asked not to be called.
+  const [diego] = await soql(sim.page, "SELECT Id FROM Contact WHERE LastName = 'Roel'");
+  const p = await rest(sim.page, 'PATCH', `/services/data/v60.0/sobjects/Contact/${diego.Id}`, { DoNotCall: true });
+  assert.equal(p.status, 204, JSON.stringify(p.body));
+  const before = (await soql(sim.page, 'SELECT Id FROM VoiceCall')).length;
+  await go(page, `/console/r/${diego.Id}`);
+  await page.click('[data-field="Phone"] a.c2d');
+  await frame.waitForSelector('#dial-error:has-text("Do Not Call")', { timeout: 15000 });
+  assert.match(await frame.textContent('#dial-error'), /Not dialled — Do Not Call: Diego Roel .* is marked Do Not Call/);
+  assert.equal(await frame.$('#calls article.call'), null, 'no call');
+  assert.equal((await soql(sim.page, 'SELECT Id FROM VoiceCall')).length, before, 'no VoiceCall');
+  await screenshot(frame.locator('body'), 'softphone-do-not-call');
+  await rest(sim.page, 'PATCH', `/services/data/v60.0/sobjects/Contact/${diego.Id}`, { DoNotCall: false });
+  // The browser logs the refused dial's 400 (DO_NOT_CALL); nothing else may fail.
+  assert.deepEqual(page.errors.filter((e) => !/status of 400 \(Bad Request\)/.test(e)), []);
+  await context.close();
+});
+
+test('a page refresh mid-call resumes the live call in the softphone, once', async () => {
+  const { context, page, frame } = await agentDesk(browser, 'agent1');
+  const key = await answered(frame, '+19175550144'); // Hanna Moos's mobile
+  await frame.click(`#calls [data-key="${key}"] button[data-action=hold]`);
+  await frame.waitForSelector(`#calls [data-key="${key}"][data-state="held"]`, { timeout: 15000 });
+  const url = page.url();
+  await page.reload();
+  await page.waitForSelector('body.console:not(.booting)');
+  const again = await softphoneFrame(page);
+  await again.waitForSelector('#conn.badge-ok', { timeout: 15000 });
+  const el = await again.waitForSelector(`#calls [data-key="${key}"]`, { timeout: 15000 });
+  assert.equal(await el.getAttribute('data-state'), 'held');
+  assert.equal(await el.getAttribute('data-controls'), 'resume mute hangup transfer');
+  assert.match(await el.$eval('.match', (e) => e.textContent), /Hanna Moos/);
+  assert.equal(await again.$$eval('article.call, article.offer', (a) => a.length), 1, 'the call once, no offer again');
+  assert.equal(page.url(), url, 'no second pop');
+  await again.click(`#calls [data-key="${key}"] button[data-action=resume]`);
+  await again.waitForSelector(`#calls [data-key="${key}"][data-state="connected"]`, { timeout: 15000 });
+  await again.click(`#calls [data-key="${key}"] button[data-action=hangup]`);
+  await card(again, 'wrapups', key);
+  assert.equal((await sim.voiceCall(key, 'NumberOfHolds')).NumberOfHolds, 1);
   await wrapUp(page, key);
   assert.deepEqual(page.errors, []);
   await context.close();

@@ -273,7 +273,7 @@ function renderWrapUps() {
     const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
     const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
     const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
-    return h('form', { class: 'sp-card wrapup', dataset: { key: c.key }, onsubmit: async (e) => {
+    return h('form', { class: 'sp-card wrapup', novalidate: true, dataset: { key: c.key }, onsubmit: async (e) => {
       e.preventDefault();
       if (!sel.value) { sel.setAttribute('aria-invalid', 'true'); err.textContent = 'Choose the call’s outcome.'; sel.focus(); return; }
       const btn = e.target.querySelector('button[type=submit]');
