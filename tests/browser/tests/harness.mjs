@@ -11,6 +11,19 @@ export const env = {
   screenshots: process.env.DIALTONE_SCREENSHOTS === '1',
 };
 
+/**
+ * The second server run.sh starts with the SIP edge (`serve --sip`), a SIP
+ * trunk from 127.0.0.1 to DialtoneDemo and agent1's desk phone at
+ * 127.0.0.1:phonePort; null when sipp is not installed.
+ */
+export const sipEnv = process.env.SIP_URL ? {
+  base: process.env.SIP_URL,
+  users: JSON.parse(process.env.SIP_USERS),
+  sipAddr: process.env.SIP_ADDR,
+  phonePort: Number(process.env.SIP_PHONE_PORT),
+  scenarios: process.env.SIP_SCENARIOS,
+} : null;
+
 function need(name) {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the browser tests with tests/browser/run.sh`);
@@ -38,18 +51,18 @@ export async function newPage(browser) {
   return { context, page };
 }
 
-export async function signIn(page, who, { next } = {}) {
-  const u = env.users[who] || who;
-  await page.goto(`${env.base}/console/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+export async function signIn(page, who, { next, server = env } = {}) {
+  const u = server.users[who] || who;
+  await page.goto(`${server.base}/console/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
   await page.fill('#username', u.username);
   await page.fill('#password', u.password);
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/console/login')), page.click('#login-submit')]);
 }
 
 /** Signs in and waits for the console to finish booting. */
-export async function openConsole(browser, who, path = '/console') {
+export async function openConsole(browser, who, path = '/console', { server = env } = {}) {
   const { context, page } = await newPage(browser);
-  await signIn(page, who, { next: path });
+  await signIn(page, who, { next: path, server });
   await page.waitForSelector('body.console:not(.booting)');
   return { context, page };
 }
@@ -179,8 +192,8 @@ export async function carrier(browser) {
  * An agent's console with Dialtone's softphone connected and the agent
  * Available: {context, page, frame}.
  */
-export async function agentDesk(browser, who, path = '/console') {
-  const { context, page } = await openConsole(browser, who, path);
+export async function agentDesk(browser, who, path = '/console', { server = env } = {}) {
+  const { context, page } = await openConsole(browser, who, path, { server });
   const frame = await softphoneFrame(page);
   await frame.waitForSelector('#conn.badge-ok', { timeout: 15000 });
   await until(page, () => document.body.dataset.popSocket === 'open', undefined, 'the console pop socket');
