@@ -164,10 +164,10 @@ test('wrap-up: the form lists the call center\'s outcomes, After Call Work block
   assert.ok(outcomes.length >= 2 && outcomes.includes('Resolved'), JSON.stringify(outcomes));
   const key = await answered(frame, '+12125550156'); // Diego Roel
   await frame.click(`#calls [data-key="${key}"] button[data-action=hangup]`);
-  const form = await card(frame, 'wrapups', key);
-  await frame.waitForSelector(`#wrapups [data-key="${key}"] .badge-warn`);
-  assert.deepEqual(await form.$$eval('select option', (o) => o.map((x) => x.value)), ['', ...outcomes]);
-  assert.match(await form.textContent(), /Diego Roel/);
+  const form = `#wrapups [data-key="${key}"]`; // a selector: the form may be rebuilt as messages arrive
+  await frame.waitForSelector(`${form} .badge-warn`, { timeout: 15000 });
+  assert.deepEqual(await frame.$$eval(`${form} select option`, (o) => o.map((x) => x.value)), ['', ...outcomes]);
+  await frame.waitForSelector(`${form} .match:has-text("Diego Roel")`);
   // After Call Work: the server put the agent there, and Available is refused until the wrap-up is saved.
   await frame.waitForSelector('#presence-dot.p-AfterCallWork', { timeout: 15000 });
   assert.equal(await frame.inputValue('#presence'), 'After Call Work');
@@ -180,7 +180,7 @@ test('wrap-up: the form lists the call center\'s outcomes, After Call Work block
   assert.equal(refused.body[0].errorCode, 'WRAP_UP_REQUIRED');
   // Saving without an outcome is refused in the form.
   await frame.click(`#wrapups [data-key="${key}"] button[type=submit]`);
-  assert.match(await form.$eval('.field-error', (e) => e.textContent), /outcome/);
+  assert.match(await frame.textContent(`${form} .field-error`), /outcome/);
   await frame.selectOption(`#res-${key}`, 'Callback Requested');
   await frame.fill(`#notes-${key}`, 'Wants a call back on Friday about the invoice.');
   await screenshot(frame.locator('body'), 'softphone-wrap-up');

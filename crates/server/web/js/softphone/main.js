@@ -261,44 +261,64 @@ function transferForm(c) {
   return form;
 }
 
+// Wrap-up forms are kept per call and rebuilt only when what they show
+// changes, so a message arriving meanwhile never wipes a half-filled form.
+const wrapForms = new Map(); // key → {sig, el}
+
 function renderWrapUps() {
-  const cc = st.session.callCenter || {};
   const list = [...st.wrapUps.values()];
-  const open = document.activeElement?.closest?.('#wrapups form');
-  if (open && list.some((w) => w.call.key === open.dataset.key)) return; // do not disturb the form being filled
-  replace($('wrapups'), list.map(({ call: c, required }) => {
-    const sel = h('select', { id: `res-${c.key}`, required: true, 'aria-describedby': `res-err-${c.key}` },
-      h('option', { value: '' }, 'Choose an outcome…'), (cc.resolutions || []).map((r) => h('option', { value: r }, r)));
-    const notes = h('textarea', { id: `notes-${c.key}`, rows: '3', maxlength: '32000', placeholder: 'What happened on the call' });
-    const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
-    const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
-    const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
-    return h('form', { class: 'sp-card wrapup', novalidate: true, dataset: { key: c.key }, onsubmit: async (e) => {
-      e.preventDefault();
-      if (!sel.value) { sel.setAttribute('aria-invalid', 'true'); err.textContent = 'Choose the call’s outcome.'; sel.focus(); return; }
-      const btn = e.target.querySelector('button[type=submit]');
-      btn.disabled = true; btn.textContent = 'Saving…';
-      try {
-        await post(`/api/desktop/calls/${encodeURIComponent(c.key)}/wrapup`, { resolution: sel.value, notes: notes.value.trim() || undefined });
-        st.wrapUps.delete(c.key);
-        notify('Wrap-up saved.', 'ok');
-        document.activeElement?.blur();
-        render();
-      } catch (ex) {
-        btn.disabled = false; btn.textContent = 'Save wrap-up';
-        err.textContent = ex.message;
-        if (ex.code === 'INVALID_RESOLUTION') sel.setAttribute('aria-invalid', 'true');
-      }
-    } },
-    h('div', { class: 'sp-card-head' }, h('strong', {}, 'Wrap up'), required ? h('span', { class: 'badge badge-warn' }, 'Required') : h('span', { class: 'badge' }, 'Optional')),
-    h('div', { class: 'number tabular' }, `${c.direction === 'outbound' ? 'To' : 'From'} ${otherParty(c)}`, dur ? h('span', { class: 'muted' }, ` · ${dur}`) : null,
-      failed ? h('span', { class: 'badge badge-danger' }, c.disposition) : null),
-    c.relatedRecord ? h('div', { class: 'match' }, recordLink(c.relatedRecord)) : null,
-    h('label', { for: sel.id }, 'Outcome'), sel, err,
-    h('label', { for: notes.id }, 'Notes'), notes,
-    h('div', { class: 'sp-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save wrap-up'),
-      required ? null : h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { st.wrapUps.delete(c.key); render(); } }, 'Skip')));
-  }));
+  for (const k of [...wrapForms.keys()]) if (!st.wrapUps.has(k)) wrapForms.delete(k);
+  const els = list.map((w) => {
+    const c = w.call;
+    const sig = JSON.stringify([w.required, c.endedAt, c.answeredAt, c.disposition, c.relatedRecord?.id, c.relatedRecord?.name, c.from, c.to]);
+    let f = wrapForms.get(c.key);
+    if (!f || f.sig !== sig) {
+      const el = wrapUpForm(w);
+      // Keep what the agent already chose or typed.
+      if (f) for (const id of [`res-${c.key}`, `notes-${c.key}`]) { const old = f.el.querySelector(`[id="${id}"]`); const now = el.querySelector(`[id="${id}"]`); if (old && now) now.value = old.value; }
+      f = { sig, el };
+      wrapForms.set(c.key, f);
+    }
+    return f.el;
+  });
+  const box = $('wrapups');
+  const same = els.length === box.children.length && els.every((el, i) => box.children[i] === el);
+  if (!same) replace(box, els);
+}
+
+function wrapUpForm({ call: c, required }) {
+  const cc = st.session.callCenter || {};
+  const sel = h('select', { id: `res-${c.key}`, required: true, 'aria-describedby': `res-err-${c.key}` },
+    h('option', { value: '' }, 'Choose an outcome…'), (cc.resolutions || []).map((r) => h('option', { value: r }, r)));
+  const notes = h('textarea', { id: `notes-${c.key}`, rows: '3', maxlength: '32000', placeholder: 'What happened on the call' });
+  const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
+  const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
+  const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
+  return h('form', { class: 'sp-card wrapup', novalidate: true, dataset: { key: c.key }, onsubmit: async (e) => {
+    e.preventDefault();
+    if (!sel.value) { sel.setAttribute('aria-invalid', 'true'); err.textContent = 'Choose the call’s outcome.'; sel.focus(); return; }
+    const btn = e.target.querySelector('button[type=submit]');
+    btn.disabled = true; btn.textContent = 'Saving…';
+    try {
+      await post(`/api/desktop/calls/${encodeURIComponent(c.key)}/wrapup`, { resolution: sel.value, notes: notes.value.trim() || undefined });
+      st.wrapUps.delete(c.key);
+      notify('Wrap-up saved.', 'ok');
+      document.activeElement?.blur();
+      render();
+    } catch (ex) {
+      btn.disabled = false; btn.textContent = 'Save wrap-up';
+      err.textContent = ex.message;
+      if (ex.code === 'INVALID_RESOLUTION') sel.setAttribute('aria-invalid', 'true');
+    }
+  } },
+  h('div', { class: 'sp-card-head' }, h('strong', {}, 'Wrap up'), required ? h('span', { class: 'badge badge-warn' }, 'Required') : h('span', { class: 'badge' }, 'Optional')),
+  h('div', { class: 'number tabular' }, `${c.direction === 'outbound' ? 'To' : 'From'} ${otherParty(c)}`, dur ? h('span', { class: 'muted' }, ` · ${dur}`) : null,
+    failed ? h('span', { class: 'badge badge-danger' }, c.disposition) : null),
+  c.relatedRecord ? h('div', { class: 'match' }, recordLink(c.relatedRecord)) : null,
+  h('label', { for: sel.id }, 'Outcome'), sel, err,
+  h('label', { for: notes.id }, 'Notes'), notes,
+  h('div', { class: 'sp-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save wrap-up'),
+    required ? null : h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { st.wrapUps.delete(c.key); render(); } }, 'Skip')));
 }
 
 function renderRecent() {
