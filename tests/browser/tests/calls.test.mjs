@@ -68,7 +68,7 @@ test('two matching records show the chooser (type, name, owner); choosing one op
   await page.waitForSelector('[data-modal="chooser"] .chooser li button', { timeout: 15000 });
   const rows = await page.$$eval('[data-modal="chooser"] .chooser li button', (bs) => bs.map((b) => [...b.children].map((c) => c.textContent)));
   assert.deepEqual(rows, [
-    ['Contact', 'Thomas Hardy · +1 415 555 0102', ''],
+    ['Contact', 'Thomas Hardy · +1 415 555 0102', '—'], // the demo's records have no owner
     ['Lead', 'Tom Hardy-Lead · +1 415 555 0102', 'Avery Admin'],
   ].map((r) => r), JSON.stringify(rows));
   const offer = await card(frame, 'offers', key);
@@ -107,6 +107,7 @@ test('an unknown number opens a prefilled New Contact form that saves; a withhel
   assert.match(await fb.$eval('.form-top', (e) => e.textContent), /caller id withheld/);
   assert.equal(await fb.$eval('#f-Phone', (e) => e.value), '', 'no number to prefill');
   assert.match(await (await card(frame, 'offers', anon)).$eval('.match', (e) => e.textContent), /Unknown caller: caller id withheld/);
+  assert.equal(await frame.textContent(`#offers [data-key="${anon}"] .number`), 'Withheld number');
   await screenshot(page, 'console-fallback-form');
   await page.click('[data-modal="new-Lead"] .modal-foot .btn:not(.btn-primary)');
   await sim.send(anon, [{ kind: 'ended', reason: 'canceled' }]);
@@ -132,6 +133,7 @@ test('accept, hold, resume, mute and hang up from the softphone buttons, enabled
     assert.deepEqual(await buttons(c), [['hold', true], ['mute', true], ['transfer-open', true], ['hangup', true]]);
   };
   await connected();
+  assert.equal(await frame.isVisible(`#calls [data-key="${key}"] form.transfer`), false, 'the transfer form opens only on Transfer');
   // The call timer runs.
   const t0 = await el.$eval('.timer', (e) => e.textContent);
   await eventually(async () => { const t = await (await card(frame, 'calls', key)).$eval('.timer', (e) => e.textContent); return /^\d+:\d\d$/.test(t) && t !== t0 && t; }, 'the call timer to tick', 15000);
@@ -200,6 +202,7 @@ test('wrap-up: the form lists the call center\'s outcomes, After Call Work block
   await frame.click(`#wrapups [data-key="${key}"] button[type=submit]`);
   assert.match(await frame.textContent(`${form} .field-error`), /outcome/);
   await frame.selectOption(`#res-${key}`, 'Callback Requested');
+  assert.equal(await frame.textContent(`${form} .field-error`), '', 'choosing an outcome clears the message');
   await frame.fill(`#notes-${key}`, 'Wants a call back on Friday about the invoice.');
   await screenshot(frame.locator('body'), 'softphone-wrap-up');
   await screenshot(page, 'console-wrap-up');
@@ -213,6 +216,11 @@ test('wrap-up: the form lists the call center\'s outcomes, After Call Work block
   assert.match(task.Description || '', /call back on Friday/);
   const recent = await frame.waitForSelector(`#recent li:has-text("Callback Requested")`, { timeout: 15000 });
   assert.ok(recent);
+  // The finished call's page in the console shows the outcome.
+  await go(page, `/console/r/${vc.Id}`);
+  await page.waitForSelector('[data-field="CallResolution"] dd:has-text("Callback Requested")', { timeout: 15000 });
+  await page.waitForSelector('#vc-task .plain-list li a');
+  await screenshot(page, 'voicecall-wrapped-up');
   // The browser logs the refused PUT's 409 (WRAP_UP_REQUIRED) above; nothing else may fail.
   assert.deepEqual(page.errors.filter((e) => !/status of 409 \(Conflict\)/.test(e)), []);
   await context.close();

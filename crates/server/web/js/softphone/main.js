@@ -40,7 +40,11 @@ function notify(text, kind = 'error') {
   if (kind !== 'error') notify.t = setTimeout(() => notify(null), 5000);
 }
 
-const otherParty = (c) => (c.direction === 'outbound' ? c.to : c.from) || 'Unknown number';
+const otherParty = (c) => {
+  const n = (c.direction === 'outbound' ? c.to : c.from) || '';
+  if (!n) return 'Unknown number';
+  return /\d/.test(n) ? n : 'Withheld number'; // "anonymous", "restricted", …
+};
 const can = (c, action) => Array.isArray(c.controls) && c.controls.includes(action);
 
 function popRecord(id) {
@@ -292,6 +296,7 @@ function wrapUpForm({ call: c, required }) {
     h('option', { value: '' }, 'Choose an outcome…'), (cc.resolutions || []).map((r) => h('option', { value: r }, r)));
   const notes = h('textarea', { id: `notes-${c.key}`, rows: '3', maxlength: '32000', placeholder: 'What happened on the call' });
   const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
+  sel.addEventListener('change', () => { if (sel.value) { sel.removeAttribute('aria-invalid'); err.textContent = ''; } });
   const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
   const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
   return h('form', { class: 'sp-card wrapup', novalidate: true, dataset: { key: c.key }, onsubmit: async (e) => {
