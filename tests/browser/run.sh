@@ -7,7 +7,8 @@
 #   DIALTONE_BIN=target/release/dialtone tests/browser/run.sh [test files…]
 #
 # Needs: node >= 20, npm (installs playwright-core into node_modules, no
-# browser download), chromium (apt-get install -y chromium).
+# browser download), chromium (apt-get install -y chromium), sipp for the SIP
+# test (apt-get install -y sip-tester; without it that test fails and says so).
 # DIALTONE_SCREENSHOTS=1 also writes docs/screenshots/*.png.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -73,11 +74,43 @@ pids+=($!)
 "$DIALTONE_BIN" serve --demo --data "$DATA" --http "127.0.0.1:$PORT" > "$WORK/serve.log" 2>&1 &
 pids+=($!)
 
-for _ in $(seq 1 100); do
-  curl -fsS "$BASE/health" >/dev/null 2>&1 && curl -fsS "$ABASE/index.html" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "$BASE/health" >/dev/null || { echo "run.sh: dialtone did not start:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+healthy() { # url
+  for _ in $(seq 1 100); do curl -fsS "$1/health" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  return 1
+}
+
+# The SIP edge runs on a second server (the first has no SIP trunk, so its
+# click-to-dial is the simulator's): the demo org, a SIP trunk from 127.0.0.1 to
+# DialtoneDemo, and agent1's desk phone — a sipp UAS the SIP test starts on
+# SIP_PHONE_PORT — as a static contact. The demo loads on a first start; the
+# trunk and the contact are set while it is stopped.
+SIP_BASE=""
+if command -v sipp >/dev/null 2>&1; then
+  SDATA="$WORK/sipdata"; SPORT="$(free_port)"; SIP_PORT="$(free_port)"; SIP_PHONE_PORT="$(free_port)"
+  SIP_BASE="http://127.0.0.1:$SPORT"
+  "$DIALTONE_BIN" serve --demo --data "$SDATA" --http "127.0.0.1:$SPORT" > "$WORK/sip-demo.log" 2>&1 &
+  demo_pid=$!
+  healthy "$SIP_BASE" || { echo "run.sh: the SIP server did not start:" >&2; cat "$WORK/sip-demo.log" >&2; exit 1; }
+  kill "$demo_pid"; wait "$demo_pid" 2>/dev/null || true
+  "$DIALTONE_BIN" trunk add carrier --provider sip --match-ip 127.0.0.1 --call-center DialtoneDemo --data "$SDATA" >/dev/null
+  "$DIALTONE_BIN" agent contact agent1@dialtone.demo "sip:agent1@127.0.0.1:$SIP_PHONE_PORT" --data "$SDATA" >/dev/null
+  "$DIALTONE_BIN" serve --data "$SDATA" --http "127.0.0.1:$SPORT" --sip "127.0.0.1:$SIP_PORT" > "$WORK/sip-serve.log" 2>&1 &
+  pids+=($!)
+  export SIP_ADDR="127.0.0.1:$SIP_PORT" SIP_PHONE_PORT
+fi
+
+healthy "$BASE" || { echo "run.sh: dialtone did not start:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+for _ in $(seq 1 100); do curl -fsS "$ABASE/index.html" >/dev/null 2>&1 && break; sleep 0.2; done
+if [ -n "$SIP_BASE" ]; then
+  healthy "$SIP_BASE" || { echo "run.sh: the SIP server did not start:" >&2; cat "$WORK/sip-serve.log" >&2; exit 1; }
+  spw() { awk -v u="$1" '$1 == u { print $NF }' "$WORK/sip-demo.log"; }
+  SIP_USERS=$(node -e '
+const [admin, a1] = process.argv.slice(1);
+console.log(JSON.stringify({ admin: { username: "admin@dialtone.demo", password: admin }, agent1: { username: "agent1@dialtone.demo", password: a1 } }));
+' "$(spw admin@dialtone.demo)" "$(spw agent1@dialtone.demo)")
+  export SIP_URL="$SIP_BASE" SIP_USERS
+fi
+export SIP_SCENARIOS="$(cd "$here/../../crates/dialtone/tests/sip" && pwd)"
 
 pw() { awk -v u="$1" '$1 == u { print $NF }' "$WORK/serve.log"; }
 USERS=$(node -e '
@@ -92,5 +125,8 @@ export DIALTONE_URL="$BASE" ADAPTER_URL="$ABASE" DIALTONE_USERS="$USERS"
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(tests/*.test.mjs); fi
 status=0
 node --test --test-concurrency=1 "${files[@]}" || status=$?
-if [ "$status" -ne 0 ]; then echo "--- dialtone serve log (tail) ---" >&2; tail -n 40 "$WORK/serve.log" >&2; fi
+if [ "$status" -ne 0 ]; then
+  echo "--- dialtone serve log (tail) ---" >&2; tail -n 40 "$WORK/serve.log" >&2
+  if [ -f "$WORK/sip-serve.log" ]; then echo "--- SIP server log (tail) ---" >&2; tail -n 40 "$WORK/sip-serve.log" >&2; fi
+fi
 exit "$status"

@@ -450,6 +450,18 @@ pub enum AgentCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Set (or clear) an agent's static SIP contact: a desk phone that does not register.
+    #[command(after_help = "Examples:\n  dialtone agent contact ada@example.com sip:ada@192.0.2.10:5060\n  dialtone agent contact ada@example.com --clear\n\nA running server takes it within a few seconds; a REGISTER from the phone replaces it.")]
+    Contact {
+        username: String,
+        /// e.g. sip:ada@192.0.2.10:5060
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        contact: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 /// Act on a running server through its API instead of opening the store.

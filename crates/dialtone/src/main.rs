@@ -171,6 +171,25 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
             println!("{username} is {}", presence.as_str());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Agent(AgentCommand::Contact { username, contact, clear: _, store }) => {
+            if let Some(c) = &contact
+                && dialtone_server::sipedge::contact_peer(c).is_none()
+            {
+                return Err(input(format!("{c:?} is not a SIP URI with an IP address, e.g. sip:ada@192.0.2.10:5060")));
+            }
+            let store = open_existing_store(&store).await?;
+            let user = store.find_user_by_username(&username).await.context("looking up the user")?.ok_or_else(|| input(format!("no user named {username}")))?;
+            if user.get("CallCenterId").and_then(dialtone_model::Value::as_str).is_none() {
+                return Err(input(format!("{username} belongs to no call center: `dialtone callcenter assign NAME --user {username}` first")));
+            }
+            dialtone_server::sipedge::set_sip_contact(store.as_ref(), &username, contact.as_deref()).await.map_err(api_failure)?;
+            audit(store.as_ref(), "agent.contact", &username, None, contact.clone()).await?;
+            match contact {
+                Some(c) => println!("{username}'s phone is {c}"),
+                None => println!("{username} has no static SIP contact"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Security(cmd) => security::run(cmd).await,
         Command::Calls(CallsCommand::List { since, format, remote, store }) => {
             let window = parse_window(&since).ok_or_else(|| input(format!("--since {since:?} is not a time window like 90s, 10m, 24h or 7d")))?;

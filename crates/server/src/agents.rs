@@ -166,10 +166,23 @@ pub async fn put_presence(
         return Err(ApiError::new("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", format!("{status:?} is not a status: {}", names.join(", "))).with_fields(vec!["status".into()]));
     };
     let center = agent(store, &username).await?;
-    let before = Some(crate::desktop::hub::status_name(&settings_of(store, &username).await?));
+    let current = settings_of(store, &username).await?;
+    let before = Some(crate::desktop::hub::status_name(&current));
     let now = OffsetDateTime::now_utc();
     let user = store.find_user_by_username(&username).await?.and_then(|u| u.id()).ok_or_else(|| ApiError::new("NOT_FOUND", format!("no user named {username}")))?;
-    let after = crate::desktop::hub::set_status(&state, &AgentId::new(user).map_err(ApiError::ours)?, &username, presence, named).await?;
+    let agent_id = AgentId::new(user).map_err(ApiError::ours)?;
+    // After Call Work lasts until the wrap-up is saved (docs/DESKTOP.md §5):
+    // the agent may step away meanwhile, but not take calls. A supervisor may override.
+    if presence == dialtone_routing::Presence::Available
+        && current.presence == Some(dialtone_routing::Presence::AfterCallWork)
+        && !s.grants.has(SystemPerm::ManageCallCenters)
+    {
+        let pending = state.hub.pending_wrap_ups(&agent_id);
+        if pending > 0 {
+            return Err(ApiError::new("WRAP_UP_REQUIRED", format!("save the wrap-up of your last call before going Available ({pending} pending)")));
+        }
+    }
+    let after = crate::desktop::hub::set_status(&state, &agent_id, &username, presence, named).await?;
     store
         .append_audit(&AuditEntry {
             at: dialtone_model::format_datetime(now),

@@ -30,6 +30,7 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("SIP_NOT_RUNNING", 503, "request", "Click-to-dial needs the SIP edge: start the server with `dialtone serve --sip ADDRESS`."),
     ("CALL_NOT_FOUND", 404, "request", "The desktop knows no live call with that key for this agent (it ended long ago, was never offered to them, or Dialtone restarted)."),
     ("CALL_CONTROL_UNSUPPORTED", 409, "request", "The call's provider does not let Dialtone do this (a Twilio or partner call is controlled from the provider's phone; the SIP edge has no command channel yet), or the call is not in a state that allows it; the call's `controls` list what works."),
+    ("WRAP_UP_REQUIRED", 409, "request", "An agent in After Call Work tried to go Available with a required wrap-up still unsaved; save it (`POST /api/desktop/calls/{key}/wrapup`) first. A user with Manage Call Centers may override."),
     ("INVALID_RESOLUTION", 400, "request", "A wrap-up resolution is not in the call center's list of resolutions (the message lists them)."),
     ("DO_NOT_CALL", 400, "request", "Click-to-dial refused: the record (or the number's only match) is marked Do Not Call; the message names it."),
     ("RECORDING_LINK_INVALID", 403, "access", "A recording link was altered, forged or is for another user."),

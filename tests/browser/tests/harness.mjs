@@ -11,6 +11,19 @@ export const env = {
   screenshots: process.env.DIALTONE_SCREENSHOTS === '1',
 };
 
+/**
+ * The second server run.sh starts with the SIP edge (`serve --sip`), a SIP
+ * trunk from 127.0.0.1 to DialtoneDemo and agent1's desk phone at
+ * 127.0.0.1:phonePort; null when sipp is not installed.
+ */
+export const sipEnv = process.env.SIP_URL ? {
+  base: process.env.SIP_URL,
+  users: JSON.parse(process.env.SIP_USERS),
+  sipAddr: process.env.SIP_ADDR,
+  phonePort: Number(process.env.SIP_PHONE_PORT),
+  scenarios: process.env.SIP_SCENARIOS,
+} : null;
+
 function need(name) {
   const v = process.env[name];
   if (!v) throw new Error(`${name} is not set: run the browser tests with tests/browser/run.sh`);
@@ -38,18 +51,18 @@ export async function newPage(browser) {
   return { context, page };
 }
 
-export async function signIn(page, who, { next } = {}) {
-  const u = env.users[who] || who;
-  await page.goto(`${env.base}/console/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+export async function signIn(page, who, { next, server = env } = {}) {
+  const u = server.users[who] || who;
+  await page.goto(`${server.base}/console/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
   await page.fill('#username', u.username);
   await page.fill('#password', u.password);
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/console/login')), page.click('#login-submit')]);
 }
 
 /** Signs in and waits for the console to finish booting. */
-export async function openConsole(browser, who, path = '/console') {
+export async function openConsole(browser, who, path = '/console', { server = env } = {}) {
   const { context, page } = await newPage(browser);
-  await signIn(page, who, { next: path });
+  await signIn(page, who, { next: path, server });
   await page.waitForSelector('body.console:not(.booting)');
   return { context, page };
 }
@@ -129,4 +142,64 @@ export async function eventually(fn, what, timeout = 8000) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+// ---------------------------------------------------------------- calls
+
+/**
+ * The "carrier": an admin's console page that feeds simulator call events
+ * (POST /api/calls/events, docs/DESKTOP.md) and reads back with SOQL.
+ */
+export async function carrier(browser) {
+  const { context, page } = await openConsole(browser, 'admin');
+  const ids = new Map();
+  let seq = 0;
+  const c = {
+    page,
+    close: () => context.close(),
+    async userId(who) {
+      const username = (env.users[who] || { username: who }).username;
+      if (!ids.has(username)) {
+        const [u] = await soql(page, `SELECT Id FROM User WHERE Username = '${username}'`);
+        ids.set(username, u.Id);
+      }
+      return ids.get(username);
+    },
+    /** Posts events [{kind, …}] for `key` (seq and at filled in). */
+    async send(key, events) {
+      const body = events.map((e) => ({ vendorCallKey: key, seq: ++seq, at: new Date().toISOString(), ...e }));
+      const r = await rest(page, 'POST', '/api/calls/events', body);
+      if (r.status >= 300) throw new Error(`call events refused ${r.status}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    /** A new inbound call from `from` to DialtoneDemo, offered to `who`. */
+    async ring(who, from, key = `SIM-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`) {
+      const agent = await c.userId(who);
+      await c.send(key, [
+        { kind: 'initiated', direction: 'inbound', from, to: '+18005550100', callCenter: 'DialtoneDemo' },
+        { kind: 'offered', agent },
+      ]);
+      return key;
+    },
+    voiceCall(key, fields = 'Id') {
+      return eventually(async () => (await soql(page, `SELECT ${fields} FROM VoiceCall WHERE VendorCallKey = '${key}'`))[0], `the VoiceCall of ${key}`, 15000);
+    },
+  };
+  return c;
+}
+
+/**
+ * An agent's console with Dialtone's softphone connected and the agent
+ * Available: {context, page, frame}.
+ */
+export async function agentDesk(browser, who, path = '/console', { server = env } = {}) {
+  const { context, page } = await openConsole(browser, who, path, { server });
+  const frame = await softphoneFrame(page);
+  await frame.waitForSelector('#conn.badge-ok', { timeout: 15000 });
+  await until(page, () => document.body.dataset.popSocket === 'open', undefined, 'the console pop socket');
+  if ((await frame.inputValue('#presence')) !== 'Available') {
+    await frame.selectOption('#presence', 'Available');
+  }
+  await frame.waitForSelector('#presence-dot.p-Available');
+  return { context, page, frame };
 }

@@ -198,7 +198,7 @@ export function openChooser(pop, { onNew } = {}) {
     pop.records.map((r) => {
       rememberName(r.id, r.object, r.name);
       return h('li', {}, h('button', { type: 'button', dataset: { recordId: r.id }, onclick: () => { m.close(); navigate(`/console/r/${r.id}`); } },
-        h('span', { class: 'muted' }, r.objectLabel || r.object), h('span', {}, h('strong', {}, r.name || r.id), r.phone ? h('span', { class: 'muted' }, ` · ${r.phone}`) : null), h('span', {}, r.owner || '')));
+        h('span', { class: 'muted' }, r.objectLabel || r.object), h('span', {}, h('strong', {}, r.name || r.id), r.phone ? h('span', { class: 'muted' }, ` · ${r.phone}`) : null), r.owner ? h('span', {}, r.owner) : h('span', { class: 'muted', title: 'No owner' }, '—')));
     }));
   const hidden = pop.hiddenMatches ? h('p', { class: 'muted' }, `${pop.hiddenMatches} more record${pop.hiddenMatches === 1 ? '' : 's'} with this number that you may not see.`) : null;
   const foot = [onNew ? h('button', { type: 'button', class: 'btn', onclick: () => { m.close(); onNew(); } }, 'None of these: new record') : null,

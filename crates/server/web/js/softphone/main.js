@@ -40,7 +40,11 @@ function notify(text, kind = 'error') {
   if (kind !== 'error') notify.t = setTimeout(() => notify(null), 5000);
 }
 
-const otherParty = (c) => (c.direction === 'outbound' ? c.to : c.from) || 'Unknown number';
+const otherParty = (c) => {
+  const n = (c.direction === 'outbound' ? c.to : c.from) || '';
+  if (!n) return 'Unknown number';
+  return /\d/.test(n) ? n : 'Withheld number'; // "anonymous", "restricted", …
+};
 const can = (c, action) => Array.isArray(c.controls) && c.controls.includes(action);
 
 function popRecord(id) {
@@ -194,9 +198,11 @@ function renderPresence() {
 }
 
 function matchLine(c) {
-  const pop = st.pops.get(c.key);
-  if (c.relatedRecord) return recordLink(c.relatedRecord);
-  if (!pop) return h('span', { class: 'muted' }, 'Looking up the caller…');
+  const pop = st.pops.get(c.key) || c.pop;
+  // While it rings, the offer's pop says what the console shows (a chooser
+  // stays a chooser even if the call was related to one of its records).
+  if (c.relatedRecord && !(c.state === 'offered' && pop)) return recordLink(c.relatedRecord);
+  if (!pop) return c.state === 'offered' ? h('span', { class: 'muted' }, 'Looking up the caller…') : null;
   switch (pop.outcome) {
     case 'matched': return recordLink(pop.records[0]);
     case 'chooser': return h('span', {}, `${pop.records.length} matching records — choose in the console`);
@@ -210,9 +216,12 @@ function button(c, action, text, cls = '') {
   return h('button', { type: 'button', class: `btn ${cls}`.trim(), disabled: !can(c, action) || st.busy.has(`${c.key}:${action}`), dataset: { action }, onclick: () => command(c, action) }, text);
 }
 
+/** What a call's card exposes: its key, state and the controls its provider allows now. */
+const cardData = (c) => ({ key: c.key, state: c.state, controls: (c.controls || []).join(' ') });
+
 function renderOffers() {
   const offers = [...st.calls.values()].filter((c) => c.state === 'offered');
-  replace($('offers'), offers.map((c) => h('article', { class: 'sp-card offer', dataset: { key: c.key }, 'aria-label': `Incoming call from ${otherParty(c)}` },
+  replace($('offers'), offers.map((c) => h('article', { class: 'sp-card offer', dataset: cardData(c), 'aria-label': `Incoming call from ${otherParty(c)}` },
     h('div', { class: 'sp-card-head' }, h('span', { class: 'ring', 'aria-hidden': 'true' }, '☎'), h('strong', {}, 'Incoming call'), h('span', { class: 'timer tabular', dataset: { since: c.startedAt || '' } })),
     h('div', { class: 'number tabular' }, otherParty(c)),
     h('div', { class: 'match' }, matchLine(c)),
@@ -227,7 +236,7 @@ function renderCalls() {
     const held = c.state === 'held';
     const lines = st.lines.get(c.key) || [];
     const transfer = transferForm(c);
-    return h('article', { class: `sp-card call state-${c.state}`, dataset: { key: c.key } },
+    return h('article', { class: `sp-card call state-${c.state}`, dataset: cardData(c) },
       h('div', { class: 'sp-card-head' }, h('strong', {}, { dialing: 'Calling…', connected: 'On call', held: 'On hold' }[c.state] || c.state),
         c.muted ? h('span', { class: 'badge badge-warn' }, 'Muted') : null,
         h('span', { class: 'timer tabular', dataset: { since: c.answeredAt || c.startedAt || '' } })),
@@ -256,44 +265,65 @@ function transferForm(c) {
   return form;
 }
 
+// Wrap-up forms are kept per call and rebuilt only when what they show
+// changes, so a message arriving meanwhile never wipes a half-filled form.
+const wrapForms = new Map(); // key → {sig, el}
+
 function renderWrapUps() {
-  const cc = st.session.callCenter || {};
   const list = [...st.wrapUps.values()];
-  const open = document.activeElement?.closest?.('#wrapups form');
-  if (open && list.some((w) => w.call.key === open.dataset.key)) return; // do not disturb the form being filled
-  replace($('wrapups'), list.map(({ call: c, required }) => {
-    const sel = h('select', { id: `res-${c.key}`, required: true, 'aria-describedby': `res-err-${c.key}` },
-      h('option', { value: '' }, 'Choose an outcome…'), (cc.resolutions || []).map((r) => h('option', { value: r }, r)));
-    const notes = h('textarea', { id: `notes-${c.key}`, rows: '3', maxlength: '32000', placeholder: 'What happened on the call' });
-    const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
-    const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
-    const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
-    return h('form', { class: 'sp-card wrapup', dataset: { key: c.key }, onsubmit: async (e) => {
-      e.preventDefault();
-      if (!sel.value) { sel.setAttribute('aria-invalid', 'true'); err.textContent = 'Choose the call’s outcome.'; sel.focus(); return; }
-      const btn = e.target.querySelector('button[type=submit]');
-      btn.disabled = true; btn.textContent = 'Saving…';
-      try {
-        await post(`/api/desktop/calls/${encodeURIComponent(c.key)}/wrapup`, { resolution: sel.value, notes: notes.value.trim() || undefined });
-        st.wrapUps.delete(c.key);
-        notify('Wrap-up saved.', 'ok');
-        document.activeElement?.blur();
-        render();
-      } catch (ex) {
-        btn.disabled = false; btn.textContent = 'Save wrap-up';
-        err.textContent = ex.message;
-        if (ex.code === 'INVALID_RESOLUTION') sel.setAttribute('aria-invalid', 'true');
-      }
-    } },
-    h('div', { class: 'sp-card-head' }, h('strong', {}, 'Wrap up'), required ? h('span', { class: 'badge badge-warn' }, 'Required') : h('span', { class: 'badge' }, 'Optional')),
-    h('div', { class: 'number tabular' }, `${c.direction === 'outbound' ? 'To' : 'From'} ${otherParty(c)}`, dur ? h('span', { class: 'muted' }, ` · ${dur}`) : null,
-      failed ? h('span', { class: 'badge badge-danger' }, c.disposition) : null),
-    c.relatedRecord ? h('div', { class: 'match' }, recordLink(c.relatedRecord)) : null,
-    h('label', { for: sel.id }, 'Outcome'), sel, err,
-    h('label', { for: notes.id }, 'Notes'), notes,
-    h('div', { class: 'sp-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save wrap-up'),
-      required ? null : h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { st.wrapUps.delete(c.key); render(); } }, 'Skip')));
-  }));
+  for (const k of [...wrapForms.keys()]) if (!st.wrapUps.has(k)) wrapForms.delete(k);
+  const els = list.map((w) => {
+    const c = w.call;
+    const sig = JSON.stringify([w.required, c.endedAt, c.answeredAt, c.disposition, c.relatedRecord?.id, c.relatedRecord?.name, c.from, c.to]);
+    let f = wrapForms.get(c.key);
+    if (!f || f.sig !== sig) {
+      const el = wrapUpForm(w);
+      // Keep what the agent already chose or typed.
+      if (f) for (const id of [`res-${c.key}`, `notes-${c.key}`]) { const old = f.el.querySelector(`[id="${id}"]`); const now = el.querySelector(`[id="${id}"]`); if (old && now) now.value = old.value; }
+      f = { sig, el };
+      wrapForms.set(c.key, f);
+    }
+    return f.el;
+  });
+  const box = $('wrapups');
+  const same = els.length === box.children.length && els.every((el, i) => box.children[i] === el);
+  if (!same) replace(box, els);
+}
+
+function wrapUpForm({ call: c, required }) {
+  const cc = st.session.callCenter || {};
+  const sel = h('select', { id: `res-${c.key}`, required: true, 'aria-describedby': `res-err-${c.key}` },
+    h('option', { value: '' }, 'Choose an outcome…'), (cc.resolutions || []).map((r) => h('option', { value: r }, r)));
+  const notes = h('textarea', { id: `notes-${c.key}`, rows: '3', maxlength: '32000', placeholder: 'What happened on the call' });
+  const err = h('div', { class: 'field-error', id: `res-err-${c.key}`, role: 'alert' });
+  sel.addEventListener('change', () => { if (sel.value) { sel.removeAttribute('aria-invalid'); err.textContent = ''; } });
+  const failed = c.disposition && !['completed', 'in-progress'].includes(c.disposition);
+  const dur = c.answeredAt && c.endedAt ? formatDuration((parseDateTime(c.endedAt) - parseDateTime(c.answeredAt)) / 1000) : null;
+  return h('form', { class: 'sp-card wrapup', novalidate: true, dataset: { key: c.key }, onsubmit: async (e) => {
+    e.preventDefault();
+    if (!sel.value) { sel.setAttribute('aria-invalid', 'true'); err.textContent = 'Choose the call’s outcome.'; sel.focus(); return; }
+    const btn = e.target.querySelector('button[type=submit]');
+    btn.disabled = true; btn.textContent = 'Saving…';
+    try {
+      await post(`/api/desktop/calls/${encodeURIComponent(c.key)}/wrapup`, { resolution: sel.value, notes: notes.value.trim() || undefined });
+      st.wrapUps.delete(c.key);
+      notify('Wrap-up saved.', 'ok');
+      document.activeElement?.blur();
+      render();
+    } catch (ex) {
+      btn.disabled = false; btn.textContent = 'Save wrap-up';
+      err.textContent = ex.message;
+      if (ex.code === 'INVALID_RESOLUTION') sel.setAttribute('aria-invalid', 'true');
+    }
+  } },
+  h('div', { class: 'sp-card-head' }, h('strong', {}, 'Wrap up'), required ? h('span', { class: 'badge badge-warn' }, 'Required') : h('span', { class: 'badge' }, 'Optional')),
+  h('div', { class: 'number tabular' }, `${c.direction === 'outbound' ? 'To' : 'From'} ${otherParty(c)}`, dur ? h('span', { class: 'muted' }, ` · ${dur}`) : null,
+    failed ? h('span', { class: 'badge badge-danger' }, c.disposition) : null),
+  c.relatedRecord ? h('div', { class: 'match' }, recordLink(c.relatedRecord)) : null,
+  h('label', { for: sel.id }, 'Outcome'), sel, err,
+  h('label', { for: notes.id }, 'Notes'), notes,
+  h('div', { class: 'sp-actions' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save wrap-up'),
+    required ? null : h('button', { type: 'button', class: 'btn btn-ghost', onclick: () => { st.wrapUps.delete(c.key); render(); } }, 'Skip')));
 }
 
 function renderRecent() {
