@@ -562,3 +562,33 @@ async fn the_socket_refuses_other_origins_and_presence_statuses_reach_it() {
     assert!(cc["resolutions"].as_array().unwrap().contains(&json!("Resolved")));
     assert_eq!(config["presenceStatuses"].as_array().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn the_agent_relates_a_chooser_call_to_the_record_they_picked() {
+    let app = spawn_app().await;
+    let grace = app.insert("Contact", vec![("FirstName", t("Grace")), ("LastName", t("Hopper")), ("MobilePhone", t("415-555-0102"))], "ann").await;
+    let account = app.insert("Account", vec![("Name", t("Hopper Inc")), ("Phone", t("+1 415 555 0102"))], "admin").await;
+    let secret = app.insert("Lead", vec![("LastName", t("Secret")), ("Company", t("Hidden Co")), ("Phone", t("4155550103"))], "admin").await;
+    let (mut ws, _) = app.ws("ann").await;
+    app.offer("rel-1", "+14155550102", "ann").await;
+    let (offer, _) = expect(&mut ws, "offer").await;
+    assert_eq!(offer["pop"]["outcome"], "chooser", "{offer}");
+    // The agent picks the Account from the chooser: the call is about it now.
+    let (s, b) = app.post("ann", "/api/desktop/calls/rel-1/relate", json!({"recordId": account.as_str()})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(app.voice_call("rel-1", "RelatedRecordId").await[0].as_str(), Some(account.as_str()));
+    // Changing their mind is fine; the last choice counts.
+    let (s, b) = app.post("ann", "/api/desktop/calls/rel-1/relate", json!({"recordId": grace.as_str()})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    assert_eq!(app.voice_call("rel-1", "RelatedRecordId").await[0].as_str(), Some(grace.as_str()));
+    // A record the agent may not read, a malformed id, a User, and another agent's call are refused and change nothing.
+    for bad in [secret.as_str(), "not-an-id", app.ids["bob"].as_str()] {
+        let (s, b) = app.post("ann", "/api/desktop/calls/rel-1/relate", json!({"recordId": bad})).await;
+        assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_FIELD"), "{bad}: {b}");
+    }
+    let (s, b) = app.post("bob", "/api/desktop/calls/rel-1/relate", json!({"recordId": account.as_str()})).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"), "{b}");
+    let (s, b) = app.post("ann", "/api/desktop/calls/rel-1/relate", json!({"record": account.as_str()})).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"), "{b}");
+    assert_eq!(app.voice_call("rel-1", "RelatedRecordId").await[0].as_str(), Some(grace.as_str()));
+}

@@ -58,6 +58,17 @@ async function wrapUp(page, key, resolution = 'Resolved') {
   assert.equal(r.status, 202, JSON.stringify(r.body));
 }
 
+/** Polls the call's VoiceCall until its RelatedRecordId is `id`. */
+async function relatedBecomes(key, id) {
+  let last;
+  for (let i = 0; i < 100; i++) {
+    last = (await sim.voiceCall(key, 'RelatedRecordId')).RelatedRecordId;
+    if (last === id) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the call ${key} is related to ${last}, not ${id}`);
+}
+
 test('two matching records show the chooser (type, name, owner); choosing one opens it', async () => {
   const { context, page, frame } = await agentDesk(browser, 'agent1');
   // A Lead with Thomas Hardy's number: the number now matches two records.
@@ -79,6 +90,8 @@ test('two matching records show the chooser (type, name, owner); choosing one op
   await until(page, () => document.getElementById('record-title')?.textContent === 'Tom Hardy-Lead', undefined, 'the chosen Lead');
   assert.equal(await page.$('[data-modal="chooser"]'), null, 'the chooser closed');
   assert.notEqual(thomas.Id, lead.body.id);
+  // The call is about the record the agent chose, not the server's guess.
+  await relatedBecomes(key, lead.body.id);
   await sim.send(key, [{ kind: 'ended', reason: 'canceled' }]);
   assert.equal((await sim.voiceCall(key, 'ScreenPopOutcome')).ScreenPopOutcome, 'Chooser');
   assert.deepEqual(page.errors, []);
@@ -99,6 +112,7 @@ test('an unknown number opens a prefilled New Contact form that saves; a withhel
   const [made] = await soql(page, "SELECT Id, Phone, Name FROM Contact WHERE LastName = 'Newcaller'");
   assert.equal(made.Phone, number);
   assert.equal(new URL(page.url()).pathname, `/console/r/${made.Id}`);
+  await relatedBecomes(key, made.Id);
   await sim.send(key, [{ kind: 'ended', reason: 'canceled' }]);
   assert.equal((await sim.voiceCall(key, 'ScreenPopOutcome')).ScreenPopOutcome, 'NewRecord');
 

@@ -226,6 +226,9 @@ pub async fn command(State(state): State<AppState>, Path((key, action)): Path<(S
     if action == "wrapup" {
         return wrap_up(state, key, s, body).await;
     }
+    if action == "relate" {
+        return relate(state, key, s, body).await;
+    }
     let store = state.store.as_ref();
     let command = parse_command(store, &action, &body).await?;
     let (key, call, me) = controllable(&state, &s, &key).await?;
@@ -308,6 +311,35 @@ async fn wrap_up(state: AppState, key: String, s: Session, body: Bytes) -> Resul
     super::hub::leave_after_call_work(&state, &agent).await?;
     let view = state.hub.call(&key).map_or(Json_::Null, |c| c.to_json(Some(&agent)));
     Ok((StatusCode::ACCEPTED, Json(json!({"call": view}))))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RelateBody {
+    record_id: String,
+}
+
+/// `POST /api/desktop/calls/{key}/relate` `{"recordId": "003…"}`: the agent
+/// says who the call is about (the record chosen from a pop's chooser, or
+/// created from its New form). The call's RelatedRecordId, its Task's
+/// WhoId/WhatId and any later transfer leg follow. The agent must be able to
+/// read the record.
+async fn relate(state: AppState, key: String, s: Session, body: Bytes) -> Result<(StatusCode, Json<Json_>), ApiError> {
+    let b: RelateBody = parse_body(&body, "{\"recordId\": \"003…\"}")?;
+    let (key, _call, me) = controllable(&state, &s, &key).await?;
+    let store = state.store.as_ref();
+    let bad = || ApiError::new("INVALID_FIELD", "recordId names no Contact, Lead, Account, Case or Opportunity you can see").with_fields(vec!["recordId".into()]);
+    let id = SalesforceId::parse(&b.record_id).map_err(|_| bad())?;
+    let object = store.schema().by_key_prefix(id.key_prefix()).ok_or_else(bad)?;
+    if !["Contact", "Lead", "Account", "Case", "Opportunity"].contains(&object.name.as_str()) || !s.grants.can(&object.name, dialtone_access::Op::Read) {
+        return Err(bad());
+    }
+    let rec = store.get(object, &id).await?.ok_or_else(bad)?;
+    if !crate::guard::reaches(store, &s.grants, &rec, dialtone_access::Mode::Read).await? {
+        return Err(bad());
+    }
+    state.calls.ingest(store, OffsetDateTime::now_utc(), Input::Matched { key: key.clone(), record: id }).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"call": current(&state, &key, &me).await}))))
 }
 
 /// `GET /api/desktop/pop?number=…&callType=inbound[&push=true]`: a pop as the

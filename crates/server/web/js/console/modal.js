@@ -192,12 +192,12 @@ export async function openEditRecord(object, rec, after) {
 }
 
 /** The chooser of a screen pop that matched several records. */
-export function openChooser(pop, { onNew } = {}) {
+export function openChooser(pop, { onNew, onPick } = {}) {
   const list = h('ul', { class: 'chooser' },
     h('li', { class: 'c-head', 'aria-hidden': 'true' }, h('span', {}, 'Type'), h('span', {}, 'Name'), h('span', {}, 'Owner')),
     pop.records.map((r) => {
       rememberName(r.id, r.object, r.name);
-      return h('li', {}, h('button', { type: 'button', dataset: { recordId: r.id }, onclick: () => { m.close(); navigate(`/console/r/${r.id}`); } },
+      return h('li', {}, h('button', { type: 'button', dataset: { recordId: r.id }, onclick: () => { m.close(); if (onPick) onPick(r.id); navigate(`/console/r/${r.id}`); } },
         h('span', { class: 'muted' }, r.objectLabel || r.object), h('span', {}, h('strong', {}, r.name || r.id), r.phone ? h('span', { class: 'muted' }, ` · ${r.phone}`) : null), r.owner ? h('span', {}, r.owner) : h('span', { class: 'muted', title: 'No owner' }, '—')));
     }));
   const hidden = pop.hiddenMatches ? h('p', { class: 'muted' }, `${pop.hiddenMatches} more record${pop.hiddenMatches === 1 ? '' : 's'} with this number that you may not see.`) : null;

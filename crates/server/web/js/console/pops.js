@@ -6,6 +6,15 @@
 import { navigate } from './app.js';
 import { openChooser, openNewRecord } from './modal.js';
 import { rememberName } from './meta.js';
+import { post } from '../lib/api.js';
+import { toast } from '../lib/dom.js';
+
+/** Tells the server which record the call is about (picked or created from a pop). */
+function relate(key, recordId) {
+  if (!key || !recordId) return;
+  post(`/api/desktop/calls/${encodeURIComponent(key)}/relate`, { recordId })
+    .catch((err) => toast(`The call could not be linked to the record: ${err.message}`, 'error'));
+}
 
 const popped = new Set(JSON.parse(sessionStorage.getItem('dialtone.popped') || '[]'));
 
@@ -32,7 +41,8 @@ export function performPop(pop, { key, defaultFieldValues } = {}) {
   const openNew = (notice) => {
     const nr = pop.newRecord;
     if (!nr || !nr.object) return false;
-    openNewRecord(nr.object, { ...(nr.fields || {}), ...(defaultFieldValues || {}) }, undefined, { notice });
+    openNewRecord(nr.object, { ...(nr.fields || {}), ...(defaultFieldValues || {}) }, undefined, { notice })
+      .then((id) => relate(key, id));
     return true;
   };
   switch (pop.outcome) {
@@ -41,7 +51,7 @@ export function performPop(pop, { key, defaultFieldValues } = {}) {
       navigate(`/console/r/${records[0].id}`);
       return true;
     case 'chooser':
-      openChooser(pop, { onNew: pop.newRecord ? () => openNew() : null });
+      openChooser(pop, { onNew: pop.newRecord ? () => openNew() : null, onPick: (id) => relate(key, id) });
       return true;
     case 'new':
       return openNew(pop.hiddenMatches ? `${pop.hiddenMatches} record(s) with this number exist that you may not see.` : null);
