@@ -25,7 +25,7 @@ test('an inbound call pops the caller\'s Contact and shows the offer in the soft
   const [maria] = await soql(page, "SELECT Id FROM Contact WHERE LastName = 'Anders'");
   const key = await ring('+14155550101');
   const offer = await frame.waitForSelector(`#offers article.offer[data-key="${key}"]`, { timeout: 15000 });
-  assert.equal(await offer.$eval('.number', (e) => e.textContent), '+14155550101');
+  assert.equal(await offer.$eval('.number', (e) => e.textContent), '+1 (415) 555-0101');
   await frame.waitForSelector(`#offers article[data-key="${key}"] .match button`);
   assert.match(await offer.$eval('.match', (e) => e.textContent), /Contact · Maria Anders/);
   await page.waitForURL((u) => u.pathname === `/console/r/${maria.Id}`, { timeout: 15000 });

@@ -56,7 +56,7 @@ test('a real INVITE from a Contact\'s number rings agent1\'s desk phone and pops
 
   const offer = await frame.waitForSelector('#offers article.offer', { timeout: 20000 });
   const key = await offer.getAttribute('data-key');
-  assert.equal(await offer.$eval('.number', (e) => e.textContent), '+14155550101');
+  assert.equal(await offer.$eval('.number', (e) => e.textContent), '+1 (415) 555-0101');
   await frame.waitForSelector(`#offers [data-key="${key}"] .match button`, { timeout: 10000 });
   assert.match(await offer.$eval('.match', (e) => e.textContent), /Contact · Maria Anders/);
   // A SIP call is answered on the desk phone: no Accept button.

@@ -4,6 +4,7 @@
 
 import { h } from '../lib/dom.js';
 import { toast } from '../lib/dom.js';
+import { formatPhone } from '../lib/format.js';
 
 export const app = {
   session: null,
@@ -52,8 +53,10 @@ export function phoneNode(number, ctx) {
 
 function fillPhone(span) {
   const number = span.dataset.phone;
-  if (!app.clickToDial) { span.replaceChildren(document.createTextNode(number)); return; }
-  const a = h('a', { class: 'c2d', href: `tel:${number.replace(/[^0-9+]/g, '')}`, title: `Call ${number}` }, number);
+  // Shown as people read it; dialled and reported (onClickToDial) as stored.
+  const shown = formatPhone(number);
+  if (!app.clickToDial) { span.replaceChildren(document.createTextNode(shown)); return; }
+  const a = h('a', { class: 'c2d', href: `tel:${number.replace(/[^0-9+]/g, '')}`, title: `Call ${shown}` }, shown);
   a.addEventListener('click', (e) => {
     e.preventDefault();
     const c = span._ctx;

@@ -47,6 +47,17 @@ export function formatValue(value, type) {
   }
 }
 
+/**
+ * A phone number as people read it: a North American E.164 number as
+ * "+1 (415) 555-0101"; others in E.164, grouped after the country code is
+ * not known here, so left as they are.
+ */
+export function formatPhone(n) {
+  const s = String(n ?? '');
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(s);
+  return m ? `+1 (${m[1]}) ${m[2]}-${m[3]}` : s;
+}
+
 /** A dialable form of a written number: digits and a leading +. */
 export function dialable(n) {
   const s = String(n || '').trim();

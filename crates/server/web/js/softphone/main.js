@@ -7,7 +7,7 @@
 import { get, post, put, setCsrfToken } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { DesktopSocket } from '../lib/desktop-socket.js';
-import { formatDuration, formatTime, parseDateTime } from '../lib/format.js';
+import { formatDuration, formatPhone, formatTime, parseDateTime } from '../lib/format.js';
 
 const cti = window.sforce.opencti;
 const $ = (id) => document.getElementById(id);
@@ -43,7 +43,7 @@ function notify(text, kind = 'error') {
 const otherParty = (c) => {
   const n = (c.direction === 'outbound' ? c.to : c.from) || '';
   if (!n) return 'Unknown number';
-  return /\d/.test(n) ? n : 'Withheld number'; // "anonymous", "restricted", …
+  return /\d/.test(n) ? formatPhone(n) : 'Withheld number'; // "anonymous", "restricted", …
 };
 const can = (c, action) => Array.isArray(c.controls) && c.controls.includes(action);
 
