@@ -251,6 +251,7 @@ pub enum SecurityError {
 pub fn parent_field(object: &str) -> Option<(&'static str, &'static str)> {
     match object {
         "VoiceCallRecording" => Some(("VoiceCallId", "VoiceCall")),
+        "ConversationEntry" => Some(("ConversationId", "VoiceCall")),
         _ => None,
     }
 }

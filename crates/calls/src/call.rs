@@ -23,7 +23,7 @@
 //! - offers are matched to their results in time order, per agent.
 
 use crate::event::{
-    AgentId, CallEvent, Direction, EndReason, EventKind, OfferOutcome, Provider, QueueName, TransferTarget, VendorCallKey,
+    AgentId, CallEvent, Direction, EndReason, EventKind, OfferOutcome, Provider, QueueName, Speaker, TransferTarget, VendorCallKey,
 };
 use dialtone_model::{SalesforceId, Value, format_date, format_datetime};
 use std::collections::{BTreeMap, HashSet};
@@ -114,6 +114,16 @@ pub struct Recording {
     pub duration: std::time::Duration,
 }
 
+/// One transcript line, in the order the provider's clock puts it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Utterance {
+    /// `provider:seq`: the line's identity (a repeated event is the same line).
+    pub id: String,
+    pub at: OffsetDateTime,
+    pub speaker: Speaker,
+    pub text: String,
+}
+
 /// The agent's wrap-up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WrapUp {
@@ -197,6 +207,9 @@ pub struct Call {
     pub(crate) emitted: Option<Record>,
     pub(crate) task_emitted: Option<Record>,
     pub(crate) recordings_emitted: HashSet<String>,
+    /// Transcript lines not yet handed out for storage (the VoiceCall id is
+    /// not known yet); once handed out only their sequence stays, in `seen`.
+    pub(crate) pending_utterances: Vec<Utterance>,
     pub(crate) offers_notified: HashSet<(AgentId, Option<OffsetDateTime>)>,
     pub(crate) offers_closed: HashSet<(AgentId, Option<OffsetDateTime>)>,
     pub(crate) status_notified: Option<Disposition>,
@@ -229,6 +242,7 @@ impl Call {
             emitted: None,
             task_emitted: None,
             recordings_emitted: HashSet::new(),
+            pending_utterances: Vec::new(),
             offers_notified: HashSet::new(),
             offers_closed: HashSet::new(),
             status_notified: None,
@@ -278,9 +292,12 @@ impl Call {
         if !self.seen.insert((ev.provider, ev.seq)) {
             return false;
         }
-        if matches!(ev.kind, EventKind::TranscriptUtterance { .. }) {
-            // Passed through to the desktop, never part of the record: only
-            // its sequence number is kept, so a long call stays small.
+        if let EventKind::TranscriptUtterance { speaker, text } = &ev.kind {
+            // Never part of the VoiceCall record: held only until it is handed
+            // out for storage, then only its sequence number is kept, so a long
+            // call stays small.
+            let id = format!("{}:{}", ev.provider.name(), ev.seq);
+            self.pending_utterances.push(Utterance { id, at: ev.at, speaker: speaker.clone(), text: text.clone() });
             return true;
         }
         self.facts.insert((ev.at, Some(ev.provider), ev.seq), Fact::Event(ev.kind.clone()));

@@ -18,6 +18,10 @@ pub enum Effect {
     /// One per recording id; `VoiceCallId` is filled (emitted only once the
     /// call's id is known through [`crate::Input::Stored`]).
     CreateRecording { key: VendorCallKey, recording: String, fields: Fields },
+    /// One per transcript line (a `ConversationEntry` of the call); like
+    /// recordings, emitted only once the call's id is known. The text is as
+    /// the edge gave it, already redacted.
+    CreateTranscriptEntry { key: VendorCallKey, entry: String, fields: Fields },
     /// The call's activity, once it has ended (if the call center writes Tasks).
     /// One Task per call leg; the caller finds it again by `CallObject` = key.
     CreateTask { key: VendorCallKey, fields: Fields },
@@ -32,6 +36,7 @@ impl Effect {
             Effect::CreateVoiceCall { key, .. }
             | Effect::UpdateVoiceCall { key, .. }
             | Effect::CreateRecording { key, .. }
+            | Effect::CreateTranscriptEntry { key, .. }
             | Effect::CreateTask { key, .. }
             | Effect::UpdateTask { key, .. } => key,
             Effect::Notify(n) => &n.key,

@@ -2,7 +2,7 @@
 
 use crate::call::{Call, ReapReason, Record};
 use crate::effect::{Effect, Fields, Notification, NotificationKind};
-use crate::event::{CallEvent, EventKind, Input, VendorCallKey};
+use crate::event::{CallEvent, EventKind, Input, Speaker, VendorCallKey};
 use dialtone_model::{SalesforceId, Value};
 use std::collections::{HashMap, VecDeque};
 use time::{Duration, OffsetDateTime};
@@ -15,6 +15,9 @@ pub struct CenterConfig {
     /// The controlled picklist of wrap-up resolutions. Empty: wrap-up refused.
     pub resolutions: Vec<String>,
 }
+
+/// The longest transcript line stored (ConversationEntry.Message).
+const TRANSCRIPT_LINE_MAX: usize = 32_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -321,6 +324,24 @@ impl Lifecycle {
                     }
                     out.push(Effect::CreateRecording { key: key.clone(), recording: r.id.clone(), fields: f });
                 }
+            }
+            for u in std::mem::take(&mut call.pending_utterances) {
+                let (actor, agent) = match &u.speaker {
+                    Speaker::Customer => ("EndUser", None),
+                    Speaker::Agent(a) => ("Agent", Some(a)),
+                    Speaker::VirtualAgent => ("Bot", None),
+                };
+                let mut f: Fields = vec![
+                    ("ConversationId".into(), Value::Text(id.to_string())),
+                    ("ActorType".into(), Value::Text(actor.into())),
+                    ("Message".into(), Value::Text(u.text.chars().take(TRANSCRIPT_LINE_MAX).collect())),
+                    ("EntryTime".into(), Value::Text(dialtone_model::format_datetime(u.at))),
+                    ("VendorEntryKey".into(), Value::Text(u.id.clone())),
+                ];
+                if let Some(a) = agent {
+                    f.push(("ActorId".into(), Value::Text(a.to_string())));
+                }
+                out.push(Effect::CreateTranscriptEntry { key: key.clone(), entry: u.id, fields: f });
             }
         }
 

@@ -38,6 +38,9 @@ fn answered(holds: usize, first: Option<OfferOutcome>, recorded: bool, gaps: Vec
         s.push("A", EventKind::Offered { agent: agent(1) }).push("A", EventKind::OfferResult { agent: agent(1), result });
     }
     s.push("A", EventKind::Offered { agent: agent(2) }).push("A", EventKind::Answered { agent: agent(2) });
+    // Transcript lines: stored once each, whatever the order or repetition.
+    s.push("A", EventKind::TranscriptUtterance { speaker: Speaker::Customer, text: "my order never came".into() });
+    s.push("A", EventKind::TranscriptUtterance { speaker: Speaker::Agent(agent(2)), text: "let me look".into() });
     for _ in 0..holds {
         s.push("A", EventKind::Held).push("A", EventKind::Resumed);
     }
@@ -170,6 +173,7 @@ proptest! {
         prop_assert_eq!(&got.voice_calls, &want.voice_calls);
         prop_assert_eq!(&got.tasks, &want.tasks);
         prop_assert_eq!(&got.recordings, &want.recordings);
+        prop_assert_eq!(&got.transcript, &want.transcript);
         for (k, n) in &got.creates {
             prop_assert_eq!(*n, 1, "CreateVoiceCall count for {}", k);
         }
@@ -188,6 +192,7 @@ proptest! {
         prop_assert_eq!(&got.voice_calls, &want.voice_calls);
         prop_assert_eq!(&got.tasks, &want.tasks);
         prop_assert_eq!(&got.recordings, &want.recordings);
+        prop_assert_eq!(&got.transcript, &want.transcript);
     }
 
     #[test]

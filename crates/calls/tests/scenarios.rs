@@ -554,13 +554,34 @@ fn a_recording_waits_for_the_voice_call_id() {
 }
 
 #[test]
-fn transcript_lines_go_to_the_owner_and_are_not_stored() {
+fn transcript_lines_go_to_the_owner_and_are_stored_once_each() {
     let mut h = Harness::new(config(false));
     answered_call(&mut h, "TR");
-    let effects = h.event(ev("TR", 6, 20, EventKind::TranscriptUtterance { speaker: Speaker::Customer, text: "hello".into() }));
-    assert_eq!(effects.len(), 1);
-    let Effect::Notify(n) = &effects[0] else { panic!("{effects:?}") };
-    assert_eq!(n.agent, Some(agent(1)));
+    let line = ev("TR", 6, 20, EventKind::TranscriptUtterance { speaker: Speaker::Customer, text: "hello".into() });
+    let effects = h.event(line.clone());
+    let notes: Vec<_> = effects.iter().filter_map(|e| if let Effect::Notify(n) = e { Some(n) } else { None }).collect();
+    assert_eq!(notes.len(), 1, "{effects:?}");
+    assert_eq!(notes[0].agent, Some(agent(1)));
+    let entry = &h.transcript[&(key("TR"), "Twilio:6".to_string())];
+    assert_eq!(entry.get("ConversationId"), Some(&Value::Text(id_for(&key("TR")).to_string())));
+    assert_eq!(entry.get("ActorType"), Some(&Value::Text("EndUser".into())));
+    assert_eq!(entry.get("Message"), Some(&Value::Text("hello".into())));
+    // The same event again is the same line.
+    assert!(h.event(line).is_empty());
+    h.event(ev("TR", 7, 21, EventKind::TranscriptUtterance { speaker: Speaker::Agent(agent(1)), text: "hi".into() }));
+    let reply = &h.transcript[&(key("TR"), "Twilio:7".to_string())];
+    assert_eq!((reply.get("ActorType"), reply.get("ActorId")), (Some(&Value::Text("Agent".into())), Some(&Value::Text(agent(1).to_string()))));
+    assert_eq!(h.transcript.len(), 2);
+}
+
+#[test]
+fn a_transcript_line_before_the_call_is_stored_waits_for_its_id() {
+    let mut lc = Lifecycle::new(config(false));
+    let e = lc.handle(T0, Input::Event(ev("EARLY", 1, 0, EventKind::TranscriptUtterance { speaker: Speaker::VirtualAgent, text: "welcome".into() }))).unwrap();
+    assert!(!e.iter().any(|e| matches!(e, Effect::CreateTranscriptEntry { .. })), "no VoiceCall id yet: {e:?}");
+    let e = lc.handle(T0, Input::Stored { key: key("EARLY"), id: id_for(&key("EARLY")) }).unwrap();
+    let entries: Vec<_> = e.iter().filter(|e| matches!(e, Effect::CreateTranscriptEntry { .. })).collect();
+    assert_eq!(entries.len(), 1, "{e:?}");
 }
 
 #[test]

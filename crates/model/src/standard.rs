@@ -30,7 +30,7 @@ fn person_name(b: O) -> O {
 }
 
 pub(crate) fn objects() -> Vec<ObjectDef> {
-    vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), task()]
+    vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task()]
 }
 
 fn account() -> ObjectDef {
@@ -296,6 +296,23 @@ fn voice_call_recording() -> ObjectDef {
         .add(FieldType::Int, "DurationInSeconds", "Duration (Seconds)", 0)
         .add(FieldType::DateTime, "ExpiresDateTime", "Expires", 0)
         .add(FieldType::LongTextArea, "Transcript", "Transcript (redacted)", 131072)
+        .build()
+}
+
+/// One line of a call's transcript (Salesforce's ConversationEntry): who
+/// said what when. Access follows the call (ControlledByParent).
+fn conversation_entry() -> ObjectDef {
+    O::new("ConversationEntry", "Conversation Entry", "Conversation Entries", "0XU", false)
+        .add(FieldType::AutoNumber, "Name", "Entry Number", 30)
+        .read_only()
+        .reference("ConversationId", "Conversation ID", &["VoiceCall"])
+        .required()
+        .picklist("ActorType", "Actor Type", &["EndUser", "Agent", "Bot"])
+        .restricted()
+        .reference("ActorId", "Actor ID", &["User"])
+        .add(FieldType::LongTextArea, "Message", "Message (redacted)", 32000)
+        .add(FieldType::DateTime, "EntryTime", "Entry Time", 0)
+        .text("VendorEntryKey", "Vendor Entry Key", 255)
         .build()
 }
 

@@ -251,6 +251,7 @@ impl Desk {
                     }
                 },
                 Effect::CreateRecording { fields, .. } => ops.push(WriteOp::Insert { object: "VoiceCallRecording".into(), fields }),
+                Effect::CreateTranscriptEntry { fields, .. } => ops.push(WriteOp::Insert { object: "ConversationEntry".into(), fields }),
                 Effect::CreateTask { key, fields } => {
                     task_insert.insert(key, ops.len());
                     ops.push(WriteOp::Insert { object: "Task".into(), fields });

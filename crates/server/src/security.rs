@@ -294,7 +294,7 @@ pub fn standard() -> SecurityFile {
     let mut standard_user: Vec<(&str, &[&str])> = customer.iter().map(|o| (*o, CRED)).collect();
     standard_user.extend([("VoiceCall", R), ("User", R), ("CallCenter", R)]);
     let mut agent: Vec<(&str, &[&str])> = customer.iter().filter(|o| **o != "Opportunity").map(|o| (*o, CRE)).collect();
-    agent.extend([("VoiceCall", CRE), ("VoiceCallRecording", R), ("User", R), ("CallCenter", R), ("Opportunity", R)]);
+    agent.extend([("VoiceCall", CRE), ("VoiceCallRecording", R), ("ConversationEntry", R), ("User", R), ("CallCenter", R), ("Opportunity", R)]);
     let mut supervisor = agent.clone();
     supervisor.retain(|(o, _)| !matches!(*o, "VoiceCall" | "Task" | "Case"));
     supervisor.extend([("VoiceCall", &["read", "create", "edit", "viewAll"][..]), ("Task", &["read", "create", "edit", "viewAll"][..]), ("Case", &["read", "create", "edit", "delete", "viewAll"][..])]);
@@ -318,6 +318,7 @@ pub fn standard() -> SecurityFile {
             ("VoiceCall", "Private"),
             ("Task", "Private"),
             ("VoiceCallRecording", "ControlledByParent"),
+            ("ConversationEntry", "ControlledByParent"),
         ]
         .iter()
         .map(|(o, s)| (o.to_string(), s.to_string()))

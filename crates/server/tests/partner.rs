@@ -436,4 +436,8 @@ async fn a_transcript_message_reaches_the_agents_desktop_redacted() {
     .expect("the utterance reaches the agent");
     assert!(!text.contains("4111"), "{text}");
     assert!(text.starts_with("my card is ") && text.contains("[card"), "{text}");
+    // The line is stored on the call as a ConversationEntry, redacted as well.
+    let stored = app.count("SELECT COUNT() FROM ConversationEntry WHERE Message LIKE 'my card is %' AND ActorType = 'EndUser'").await;
+    assert_eq!(stored, 1);
+    assert_eq!(app.count("SELECT COUNT() FROM ConversationEntry WHERE Message LIKE '%4111%'").await, 0);
 }

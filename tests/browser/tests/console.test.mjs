@@ -91,6 +91,9 @@ test('the VoiceCall page shows facts, timeline, transcript, recording and the Ta
     { vendorCallKey: key, seq: 2, at: at(4), kind: 'answered', agent: agent.Id },
     { vendorCallKey: key, seq: 3, at: at(60), kind: 'held' },
     { vendorCallKey: key, seq: 4, at: at(75), kind: 'resumed' },
+    // Live transcript lines (stored as the call's ConversationEntry records).
+    { vendorCallKey: key, seq: 7, at: at(10), kind: 'transcript', speaker: 'customer', text: 'Hello, my internet is down.' },
+    { vendorCallKey: key, seq: 8, at: at(14), kind: 'transcript', speaker: agent.Id, text: 'I can see an outage on your street.' },
     { vendorCallKey: key, seq: 5, at: at(150), kind: 'recording', recording: 'RE1', url: 'https://media.example.com/RE1.mp3', durationSeconds: 146 },
     { vendorCallKey: key, seq: 6, at: at(151), kind: 'ended', reason: 'customerDisconnect' },
   ];
@@ -109,7 +112,8 @@ test('the VoiceCall page shows facts, timeline, transcript, recording and the Ta
   assert.equal(await page.textContent('[data-field="CallType"] dd'), 'Inbound');
   assert.match(await page.textContent('[data-field="RelatedRecordId"] dd'), /Maria Anders/);
   const lines = await page.$$eval('#transcript-lines li', (l) => l.map((x) => [x.className, x.lastChild.textContent]));
-  assert.deepEqual(lines[1], ['agent', 'Let me check your line from here.']);
+  assert.deepEqual(lines.slice(0, 2), [['', 'Hello, my internet is down.'], ['agent', 'I can see an outage on your street.']], JSON.stringify(lines));
+  assert.deepEqual(lines[3], ['agent', 'Let me check your line from here.'], 'then the recording\'s transcript');
   const timeline = await page.textContent('#vc-timeline');
   assert.match(timeline, /Call started/);
   assert.match(timeline, /Answered/);

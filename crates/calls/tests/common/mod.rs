@@ -98,6 +98,7 @@ pub struct Harness {
     pub voice_calls: BTreeMap<VendorCallKey, Map>,
     pub tasks: BTreeMap<VendorCallKey, Map>,
     pub recordings: BTreeMap<(VendorCallKey, String), Map>,
+    pub transcript: BTreeMap<(VendorCallKey, String), Map>,
     pub creates: HashMap<VendorCallKey, usize>,
     pub task_creates: HashMap<VendorCallKey, usize>,
     pub log: Vec<Effect>,
@@ -113,6 +114,7 @@ impl Harness {
             voice_calls: BTreeMap::new(),
             tasks: BTreeMap::new(),
             recordings: BTreeMap::new(),
+            transcript: BTreeMap::new(),
             creates: HashMap::new(),
             task_creates: HashMap::new(),
             log: Vec::new(),
@@ -188,6 +190,11 @@ impl Harness {
                     validate("VoiceCallRecording", fields, true);
                     let prev = self.recordings.insert((key.clone(), recording.clone()), fields.iter().cloned().collect());
                     assert!(prev.is_none(), "recording {recording} created twice");
+                }
+                Effect::CreateTranscriptEntry { key, entry, fields } => {
+                    validate("ConversationEntry", fields, true);
+                    let prev = self.transcript.insert((key.clone(), entry.clone()), fields.iter().cloned().collect());
+                    assert!(prev.is_none(), "transcript line {entry} created twice");
                 }
                 Effect::Notify(n) => {
                     assert!(self.creates.contains_key(&n.key), "Notify before CreateVoiceCall for {}", n.key);

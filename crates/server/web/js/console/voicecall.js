@@ -112,12 +112,24 @@ function utteranceNode(u) {
   return h('li', { class: u.speaker === 'agent' ? 'agent' : null }, h('span', { class: 'who' }, SPEAKERS[u.speaker] || u.speaker), u.text);
 }
 
+const ACTORS = { EndUser: 'customer', Agent: 'agent', Bot: 'virtualAgent' };
+
+/** The call's stored transcript lines (ConversationEntry), oldest first; null when the user may not read them. */
+async function loadEntries(callId) {
+  try {
+    const res = await query(`SELECT ActorType, Message, EntryTime FROM ConversationEntry WHERE ConversationId = ${soqlString(callId)} ORDER BY EntryTime`);
+    return res.records.map((r) => ({ speaker: ACTORS[r.ActorType] || 'customer', text: r.Message || '' }));
+  } catch { return null; }
+}
+
 async function loadTranscript(box, rec, recordingsP) {
   let recs = null;
   try { recs = await recordingsP; } catch { return; }
-  const lines = (recs || []).flatMap((r) => parseTranscript(r.Transcript));
+  const entries = await loadEntries(rec.Id);
+  const lines = [...(entries || []), ...(recs || []).flatMap((r) => parseTranscript(r.Transcript))];
   const list = h('ul', { class: 'transcript', id: 'transcript-lines' }, lines.map(utteranceNode));
-  const live = rec.VendorCallKey && !rec.CallEndDateTime ? (app.utterances?.get(rec.VendorCallKey) || []) : [];
+  // Lines heard live before this page opened are stored already when the entries could be read.
+  const live = rec.VendorCallKey && !rec.CallEndDateTime && entries === null ? (app.utterances?.get(rec.VendorCallKey) || []) : [];
   for (const u of live) list.append(utteranceNode(u));
   if (!lines.length && !live.length) {
     replace(box, h('span', { class: 'muted', id: 'transcript-empty' }, recs === null ? 'You may not see this call’s recordings or transcript.' : 'No transcript for this call.'), list);
