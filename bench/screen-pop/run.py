@@ -40,14 +40,11 @@ import random
 import re
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -244,24 +241,10 @@ class Captures:
 # ---------------------------------------------------------------- processes
 
 def start_serve(args):
-    log = open(os.path.join(args.work, "serve.log"), "w")
     env = dict(os.environ)
     if args.log:
         env["DIALTONE_LOG"] = args.log
-    cmd = [args.dialtone, "serve", "--data", args.data, "--http", f"127.0.0.1:{args.http_port}",
-           "--sip", f"127.0.0.1:{args.sip_port}"]
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise SystemExit(f"dialtone serve exited ({p.returncode}); see {log.name}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{args.http_port}/health", timeout=1).read()
-            time.sleep(2)  # let the SIP directory load
-            return p
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("dialtone serve did not become healthy in 60 s")
+    return sipload.start_serve(args, env=env, timeout=60, settle=2)
 
 
 class Client:

@@ -354,22 +354,24 @@ def setup(args):
     return time.monotonic() - t0
 
 
-def start_serve(args):
+def start_serve(args, env=None, timeout=30, settle=1.5):
+    """`dialtone serve --sip` on the bench's ports; returns once /health answers
+    and the SIP directory had `settle` seconds to load (bench/screen-pop uses it too)."""
     log = open(os.path.join(args.work, "serve.log"), "w")
     cmd = [args.dialtone, "serve", "--data", args.data, "--http", f"127.0.0.1:{args.http_port}",
            "--sip", f"127.0.0.1:{args.sip_port}"]
-    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if p.poll() is not None:
             raise SystemExit(f"dialtone serve exited ({p.returncode}); see {log.name}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{args.http_port}/health", timeout=1).read()
-            time.sleep(1.5)  # let the SIP directory load
+            time.sleep(settle)  # let the SIP directory load
             return p
         except OSError:
             time.sleep(0.2)
-    raise SystemExit("dialtone serve did not become healthy in 30 s")
+    raise SystemExit(f"dialtone serve did not become healthy in {timeout} s")
 
 
 def wait_persisted(args, before, expected_delta, uac_done):
