@@ -63,13 +63,7 @@ pub trait Router {
     /// The agent to offer a call of `call_center` to, now engaged; `None`
     /// when nobody eligible is free. `reachable` says whether the edge can
     /// ring that agent (a registered phone, a connected softphone).
-    fn choose(
-        &mut self,
-        now: OffsetDateTime,
-        call_center: Option<&SalesforceId>,
-        exclude: &[AgentId],
-        reachable: &dyn Fn(&Agent) -> bool,
-    ) -> Option<AgentId>;
+    fn choose(&mut self, now: OffsetDateTime, call_center: Option<&SalesforceId>, exclude: &[AgentId], reachable: &dyn Fn(&Agent) -> bool) -> Option<AgentId>;
     /// The agent is free again (the offer failed, or the call ended).
     fn release(&mut self, now: OffsetDateTime, agent: &AgentId);
 }
@@ -83,15 +77,7 @@ pub struct Board {
 impl Board {
     /// Adds an agent or updates its configuration (call center, presence),
     /// keeping its engagement. Becoming Available starts its idle time.
-    pub fn upsert(
-        &mut self,
-        now: OffsetDateTime,
-        id: AgentId,
-        username: &str,
-        call_center: Option<SalesforceId>,
-        presence: Presence,
-        presence_since: Option<OffsetDateTime>,
-    ) {
+    pub fn upsert(&mut self, now: OffsetDateTime, id: AgentId, username: &str, call_center: Option<SalesforceId>, presence: Presence, presence_since: Option<OffsetDateTime>) {
         let since = presence_since.unwrap_or(now);
         match self.agents.get_mut(&id) {
             Some(a) => {
@@ -103,14 +89,7 @@ impl Board {
                 a.username = username.to_string();
             }
             None => {
-                let agent = Agent {
-                    id: id.clone(),
-                    username: username.to_string(),
-                    call_center,
-                    presence,
-                    engaged: false,
-                    idle_since: since,
-                };
+                let agent = Agent { id: id.clone(), username: username.to_string(), call_center, presence, engaged: false, idle_since: since };
                 self.agents.insert(id, agent);
             }
         }
@@ -147,30 +126,17 @@ impl Board {
 }
 
 impl Router for Board {
-    fn choose(
-        &mut self,
-        _now: OffsetDateTime,
-        call_center: Option<&SalesforceId>,
-        exclude: &[AgentId],
-        reachable: &dyn Fn(&Agent) -> bool,
-    ) -> Option<AgentId> {
+    fn choose(&mut self, _now: OffsetDateTime, call_center: Option<&SalesforceId>, exclude: &[AgentId], reachable: &dyn Fn(&Agent) -> bool) -> Option<AgentId> {
         let chosen = self
             .agents
             .values()
             .filter(|a| a.presence == Presence::Available && !a.engaged)
             .filter(|a| call_center.is_none() || a.call_center.as_ref() == call_center)
             .filter(|a| !exclude.contains(&a.id) && reachable(a))
-            .min_by(|a, b| {
-                a.idle_since
-                    .cmp(&b.idle_since)
-                    .then_with(|| a.id.cmp(&b.id))
-            })?
+            .min_by(|a, b| a.idle_since.cmp(&b.idle_since).then_with(|| a.id.cmp(&b.id)))?
             .id
             .clone();
-        self.agents
-            .get_mut(&chosen)
-            .expect("chosen from the board")
-            .engaged = true;
+        self.agents.get_mut(&chosen).expect("chosen from the board").engaged = true;
         Some(chosen)
     }
 
@@ -199,66 +165,19 @@ mod tests {
         let cc = SalesforceId::new("04v", 1);
         let other = SalesforceId::new("04v", 2);
         let mut board = Board::default();
-        board.upsert(
-            t0,
-            agent(1),
-            "a1",
-            Some(cc.clone()),
-            Presence::Available,
-            Some(t0 + time::Duration::minutes(5)),
-        );
-        board.upsert(
-            t0,
-            agent(2),
-            "a2",
-            Some(cc.clone()),
-            Presence::Available,
-            Some(t0 + time::Duration::minutes(1)),
-        );
-        board.upsert(
-            t0,
-            agent(3),
-            "a3",
-            Some(cc.clone()),
-            Presence::Away,
-            Some(t0),
-        );
-        board.upsert(
-            t0,
-            agent(4),
-            "a4",
-            Some(other),
-            Presence::Available,
-            Some(t0),
-        );
-        board.upsert(
-            t0,
-            agent(5),
-            "a5",
-            Some(cc.clone()),
-            Presence::Available,
-            Some(t0),
-        );
+        board.upsert(t0, agent(1), "a1", Some(cc.clone()), Presence::Available, Some(t0 + time::Duration::minutes(5)));
+        board.upsert(t0, agent(2), "a2", Some(cc.clone()), Presence::Available, Some(t0 + time::Duration::minutes(1)));
+        board.upsert(t0, agent(3), "a3", Some(cc.clone()), Presence::Away, Some(t0));
+        board.upsert(t0, agent(4), "a4", Some(other), Presence::Available, Some(t0));
+        board.upsert(t0, agent(5), "a5", Some(cc.clone()), Presence::Available, Some(t0));
         let all = |_: &Agent| true;
         let no5 = |a: &Agent| a.username != "a5";
         let now = t0 + time::Duration::minutes(10);
-        assert_eq!(
-            board.choose(now, Some(&cc), &[], &no5),
-            Some(agent(2)),
-            "a5 is unreachable, a3 away, a4 elsewhere"
-        );
-        assert_eq!(
-            board.choose(now, Some(&cc), &[], &no5),
-            Some(agent(1)),
-            "a2 is engaged now"
-        );
+        assert_eq!(board.choose(now, Some(&cc), &[], &no5), Some(agent(2)), "a5 is unreachable, a3 away, a4 elsewhere");
+        assert_eq!(board.choose(now, Some(&cc), &[], &no5), Some(agent(1)), "a2 is engaged now");
         assert_eq!(board.choose(now, Some(&cc), &[], &no5), None);
         board.release(now, &agent(2));
-        assert_eq!(
-            board.choose(now, Some(&cc), &[agent(2)], &all),
-            Some(agent(5)),
-            "excluded agents are skipped"
-        );
+        assert_eq!(board.choose(now, Some(&cc), &[agent(2)], &all), Some(agent(5)), "excluded agents are skipped");
         assert_eq!(board.choose(now, Some(&cc), &[], &all), Some(agent(2)));
         assert!(!board.engage(&agent(2)), "already engaged");
         assert!(!board.engage(&agent(3)), "away");
@@ -275,9 +194,6 @@ mod tests {
         assert!(!board.engage(&agent(1)));
         board.upsert(t0, agent(1), "a1", None, Presence::Available, Some(t0));
         assert_eq!(board.choose(t0, None, &[], &|_| true), Some(agent(1)));
-        assert_eq!(
-            Presence::parse("After Call Work"),
-            Some(Presence::AfterCallWork)
-        );
+        assert_eq!(Presence::parse("After Call Work"), Some(Presence::AfterCallWork));
     }
 }
