@@ -700,7 +700,9 @@ impl Engine {
             rule: Rule::NoCandidate,
             walk: Vec::new(),
         };
+        // So does one that overflowed into a queue that has not had a candidate since.
         let rec = match (&it.explanation, it.st) {
+            (Some(rec), St::Waiting) if rec.queue != it.queue => &waiting,
             (Some(rec), _) => rec,
             (None, St::Waiting) => &waiting,
             (None, _) => return None,
