@@ -239,6 +239,8 @@ fn simulate(w: &mut World, o: &Opts, items: usize) -> Run {
             }
             completions.pop();
             timed!(w.e.complete(now, WorkItemId(id)));
+            // As a server would once the record is written: finished items are dropped.
+            w.e.forget(WorkItemId(id));
         }
         // Agents answer what they were offered.
         let mut i = 0;
@@ -259,7 +261,10 @@ fn simulate(w: &mut World, o: &Opts, items: usize) -> Run {
                         timed!(w.e.decline(now, item, agent));
                     }
                 }
-                Decision::Overflowed { to: OverflowTarget::Voicemail, .. } => r.outcomes[1] += 1,
+                Decision::Overflowed { item, to: OverflowTarget::Voicemail, .. } => {
+                    r.outcomes[1] += 1;
+                    w.e.forget(item);
+                }
                 _ => {}
             }
         }
@@ -270,6 +275,7 @@ fn simulate(w: &mut World, o: &Opts, items: usize) -> Run {
             if matches!(w.e.state(id), Some(ItemState::Waiting { callback: false, .. })) {
                 timed!(w.e.abandon(now, id));
                 r.outcomes[2] += 1;
+                w.e.forget(id);
             }
         }
     }

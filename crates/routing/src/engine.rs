@@ -58,7 +58,8 @@ pub enum RoutingModel {
     MostAvailable,
     /// The agent with the fewest items in flight (ties: longest idle).
     LeastActive,
-    /// The agent free the longest.
+    /// The agent free the longest: agents with nothing in flight first, by
+    /// when their last item ended; then busy agents, by when they were last offered one.
     LongestIdle,
 }
 
@@ -1034,7 +1035,7 @@ impl Engine {
     fn key(&self, agent: AgentRef, model: RoutingModel) -> Key {
         let a = &self.agents[agent.index()];
         let primary = match model {
-            RoutingModel::LongestIdle => 0,
+            RoutingModel::LongestIdle => (a.active > 0) as i64,
             RoutingModel::LeastActive => a.active as i64,
             RoutingModel::MostAvailable => -(a.capacity.saturating_sub(a.used) as i64),
         };
@@ -1279,7 +1280,7 @@ impl Engine {
         self.reindex(agent);
     }
 
-    fn hold(&mut self, agent: AgentRef, (ch, units): (ChannelId, u32)) {
+    fn hold(&mut self, now: Ms, agent: AgentRef, (ch, units): (ChannelId, u32)) {
         self.unindex(agent);
         let a = &mut self.agents[agent.index()];
         a.used += units;
@@ -1288,6 +1289,7 @@ impl Engine {
         }
         a.used_ch[ch.index()] += units;
         a.active += 1;
+        a.idle_since = now;
         self.reindex(agent);
     }
 
@@ -1373,7 +1375,7 @@ impl Engine {
                     let (held, callback) = (it.held, it.callback);
                     self.queues[q.index()].waiting.remove(&seq);
                     self.timers.insert((expires, id, Timer::PushTimeout));
-                    self.hold(agent, held);
+                    self.hold(now, agent, held);
                     self.agents[agent.index()].offers.push(id);
                     self.out.push_back(Decision::Offer {
                         item: id,

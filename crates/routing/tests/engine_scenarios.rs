@@ -495,45 +495,44 @@ fn first_come_first_served_within_a_queue_and_priority_first_across_queues() {
     assert_eq!(order, vec![3, 4, 1, 2]);
 }
 
-fn model_pick(model: RoutingModel) -> (AgentRef, AgentRef, AgentRef, AgentRef) {
+/// Three busy agents, loaded through a private queue each so that only the
+/// model orders them in `cases`:
+/// a: capacity 20, 2 items (18 free), last offered one at 5
+/// b: capacity 4, 2 items (2 free), last offered one at 3
+/// c: capacity 10, 1 item (9 free), last offered one at 6
+/// and, with `idle`, d: capacity 4, no item, free since 1.
+fn model_pick(model: RoutingModel, idle: bool) -> AgentRef {
     let mut w = World::new();
     let cases = w.queue(w.case, model, |d| d.units = Some(1));
-    // a: capacity 10, 2 items (8 free), idle since 0 (it never went back to no item)
-    // c: capacity 10, 1 item (9 free), idle since 1
-    // b: capacity 4, no item (4 free), idle since 3
-    // a and c are loaded through a private queue each, so that only the model orders them in `cases`.
-    let qa = w.queue(w.case, RoutingModel::LongestIdle, |d| d.units = Some(1));
-    let qc = w.queue(w.case, RoutingModel::LongestIdle, |d| d.units = Some(1));
-    let mut wa = w;
-    let a2 = wa.agent(secs(0), wa.avail_all, 10, &[], &[qa, cases]);
-    let c2 = wa.agent(secs(1), wa.avail_all, 10, &[], &[qc, cases]);
-    let b2 = wa.agent(secs(3), wa.avail_all, 4, &[], &[cases]);
-    wa.item(secs(4), 101, qa, &[]);
-    wa.item(secs(4), 102, qa, &[]);
-    wa.item(secs(4), 103, qc, &[]);
-    for id in [101, 102, 103] {
-        let agent = if id == 103 { c2 } else { a2 };
-        wa.e.accept(secs(5), WorkItemId(id), agent).unwrap();
+    let private: Vec<QueueId> = (0..3).map(|_| w.queue(w.case, RoutingModel::LongestIdle, |d| d.units = Some(1))).collect();
+    let a = w.agent(secs(0), w.avail_all, 20, &[], &[private[0], cases]);
+    let b = w.agent(secs(0), w.avail_all, 4, &[], &[private[1], cases]);
+    let c = w.agent(secs(0), w.avail_all, 10, &[], &[private[2], cases]);
+    let d = if idle { Some(w.agent(secs(1), w.avail_all, 4, &[], &[cases])) } else { None };
+    for (id, q, t, agent) in [(101, 1, 2, b), (102, 1, 3, b), (103, 0, 4, a), (104, 0, 5, a), (105, 2, 6, c)] {
+        w.item(secs(t), id, private[q], &[]);
+        assert_eq!(w.decisions(), vec![offer(id, agent)]);
+        w.e.accept(secs(t), WorkItemId(id), agent).unwrap();
     }
-    wa.decisions();
-    wa.item(secs(6), 1, cases, &[]);
-    let Some(Decision::Offer { agent: first, .. }) = wa.e.next_decision() else {
-        panic!("offered")
-    };
-    (first, a2, b2, c2)
+    w.item(secs(7), 1, cases, &[]);
+    let Some(Decision::Offer { agent: first, .. }) = w.e.next_decision() else { panic!("offered") };
+    assert!([Some(a), Some(b), Some(c), d].contains(&Some(first)));
+    first
+}
+
+fn pick_name(model: RoutingModel, idle: bool) -> &'static str {
+    let first = model_pick(model, idle);
+    ["a", "b", "c", "d"][first.index()]
 }
 
 #[test]
 fn the_three_routing_models_pick_different_agents() {
-    let (first, a, _, _) = model_pick(RoutingModel::LongestIdle);
-    assert_eq!(
-        first, a,
-        "longest idle: a since 0 (still idle-since 0: it never went to zero items)"
-    );
-    let (first, _, b, _) = model_pick(RoutingModel::LeastActive);
-    assert_eq!(first, b, "least active: b has no item");
-    let (first, _, _, c) = model_pick(RoutingModel::MostAvailable);
-    assert_eq!(first, c, "most available: c has 9 units free");
+    assert_eq!(pick_name(RoutingModel::MostAvailable, false), "a", "18 units free");
+    assert_eq!(pick_name(RoutingModel::LeastActive, false), "c", "one item in flight");
+    assert_eq!(pick_name(RoutingModel::LongestIdle, false), "b", "everybody busy: offered last the longest ago");
+    assert_eq!(pick_name(RoutingModel::LongestIdle, true), "d", "an agent with nothing to do goes first");
+    assert_eq!(pick_name(RoutingModel::LeastActive, true), "d");
+    assert_eq!(pick_name(RoutingModel::MostAvailable, true), "a", "18 free beats d's 4");
 }
 
 #[test]
