@@ -123,6 +123,7 @@ fn build(o: &Opts, strategy: Strategy) -> World {
             push_timeout: Duration::seconds(20),
             overflow: Some(Overflow { after: Duration::seconds(120 + rng.below(480) as i64), to }),
             when_nobody_signed_in: Some(OverflowTarget::Voicemail),
+            hours: None,
         };
         queues.push(e.add_queue(def).unwrap());
         queue_skills.push((0..3).map(|_| skills[rng.below(o.skills as u64) as usize]).collect::<Vec<_>>());

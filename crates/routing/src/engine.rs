@@ -80,6 +80,28 @@ pub struct Overflow {
     pub to: OverflowTarget,
 }
 
+/// When a queue takes work: weekly windows in one UTC offset, minus holidays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessHours {
+    /// The offset the windows and holidays are written in.
+    pub offset: time::UtcOffset,
+    /// Open from the first minute of the day (0–1439) to before the second, on that weekday.
+    pub windows: Vec<(time::Weekday, u16, u16)>,
+    /// Local dates closed all day.
+    pub holidays: Vec<time::Date>,
+}
+
+impl BusinessHours {
+    pub fn is_open(&self, t: OffsetDateTime) -> bool {
+        let local = t.to_offset(self.offset);
+        if self.holidays.contains(&local.date()) {
+            return false;
+        }
+        let minute = local.hour() as u16 * 60 + local.minute() as u16;
+        self.windows.iter().any(|(day, open, close)| *day == local.weekday() && (*open..*close).contains(&minute))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct QueueDef {
     pub name: String,
@@ -95,6 +117,8 @@ pub struct QueueDef {
     pub overflow: Option<Overflow>,
     /// Where an item goes when no member of the queue has the channel open.
     pub when_nobody_signed_in: Option<OverflowTarget>,
+    /// Outside these hours an arriving item goes to the target at once (after-hours rule).
+    pub hours: Option<(BusinessHours, OverflowTarget)>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,7 +134,8 @@ pub struct AgentDef {
 }
 
 /// A skill an item needs, at `level` or above. With `relax_after` it is
-/// optional: dropped once the item has waited that long in its queue.
+/// optional: dropped once that long has passed since the item was enqueued
+/// (an overflow into another queue does not restart it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Requirement {
     pub skill: SkillId,
@@ -129,6 +154,8 @@ pub struct WorkItem {
 pub enum OverflowReason {
     Waited(Duration),
     NobodySignedIn,
+    /// Arrived outside the queue's business hours (or on a holiday).
+    AfterHours,
 }
 
 /// What the engine decided; the edges act on these.
@@ -511,7 +538,8 @@ impl Engine {
             .overflow
             .map(|o| o.to)
             .into_iter()
-            .chain(def.when_nobody_signed_in);
+            .chain(def.when_nobody_signed_in)
+            .chain(def.hours.as_ref().map(|(_, t)| *t));
         for t in targets {
             if let OverflowTarget::Queue(q) = t {
                 if q.index() >= self.queues.len() {
@@ -1101,6 +1129,10 @@ impl Engine {
         let nobody = queue.signed_in == 0;
         let when_nobody = queue.def.when_nobody_signed_in;
         let overflow = queue.def.overflow;
+        let after_hours = match &queue.def.hours {
+            Some((hours, to)) if !hours.is_open(at(now)) => Some(*to),
+            _ => None,
+        };
         let it = self.items.get_mut(&id).expect("placed items exist");
         it.queue = q;
         it.seq = seq;
@@ -1108,6 +1140,11 @@ impl Engine {
         it.st = St::Waiting;
         it.held = (queue.def.channel, queue.units);
         it.overflow_at = None;
+        if let (Some(to), false) = (after_hours, it.callback) {
+            self.queues[q.index()].waiting.insert(seq, id);
+            self.overflow_to(now, id, to, OverflowReason::AfterHours);
+            return;
+        }
         if let (true, Some(to), false) = (nobody, when_nobody, it.callback) {
             self.queues[q.index()].waiting.insert(seq, id);
             self.overflow_to(now, id, to, OverflowReason::NobodySignedIn);

@@ -25,6 +25,7 @@ struct QSpec {
     push_timeout: i64,
     overflow: Option<(i64, u8)>, // after seconds; target: 0 voicemail, 1 callback, 2+ an earlier queue
     when_nobody: Option<u8>,
+    hours: Option<(u16, u16)>, // open every day from minute .0 to .1 (UTC); after hours: voicemail
 }
 
 #[derive(Debug, Clone)]
@@ -53,8 +54,9 @@ fn model() -> impl Strategy<Value = RoutingModel> {
 }
 
 fn qspec() -> impl Strategy<Value = QSpec> {
-    (0..3usize, 1..4u8, model(), prop::option::of(1..6u32), 5..40i64, prop::option::of((10..120i64, 0..5u8)), prop::option::weighted(0.3, 0..2u8)).prop_map(
-        |(channel, priority, model, units, push_timeout, overflow, when_nobody)| QSpec { channel, priority, model, units, push_timeout, overflow, when_nobody },
+    let hours = prop::option::weighted(0.3, (480..720u16, 0..240u16).prop_map(|(open, len)| (open, open + len)));
+    (0..3usize, 1..4u8, model(), prop::option::of(1..6u32), 5..40i64, prop::option::of((10..120i64, 0..5u8)), prop::option::weighted(0.3, 0..2u8), hours).prop_map(
+        |(channel, priority, model, units, push_timeout, overflow, when_nobody, hours)| QSpec { channel, priority, model, units, push_timeout, overflow, when_nobody, hours },
     )
 }
 
@@ -78,6 +80,11 @@ fn op(queues: usize, agents: usize) -> impl Strategy<Value = Op> {
 
 fn scenario() -> impl Strategy<Value = (Vec<QSpec>, Vec<ASpec>, Vec<Op>)> {
     (1..5usize, 1..7usize).prop_flat_map(|(nq, na)| (prop::collection::vec(qspec(), nq), prop::collection::vec(aspec(nq), na), prop::collection::vec(op(nq, na), 1..80)))
+}
+
+fn all_days(open: u16, close: u16) -> Vec<(time::Weekday, u16, u16)> {
+    use time::Weekday::*;
+    [Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday].into_iter().map(|d| (d, open, close)).collect()
 }
 
 struct Setup {
@@ -121,6 +128,7 @@ fn build(strategy: Lookup, qs: &[QSpec], ags: &[ASpec]) -> Setup {
             push_timeout: Duration::seconds(q.push_timeout),
             overflow: q.overflow.map(|(after, t)| Overflow { after: Duration::seconds(after), to: target(t, &queues) }),
             when_nobody_signed_in: q.when_nobody.map(|t| target(t, &queues)),
+            hours: q.hours.map(|(open, close)| (BusinessHours { offset: time::UtcOffset::UTC, windows: all_days(open, close), holidays: vec![] }, target(0, &queues))),
         };
         queues.push(e.add_queue(def).unwrap());
         units.push((q.channel, q.units.unwrap_or(WEIGHTS[q.channel])));

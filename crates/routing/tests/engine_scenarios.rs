@@ -59,6 +59,7 @@ impl World {
             push_timeout: Duration::seconds(20),
             overflow: None,
             when_nobody_signed_in: None,
+            hours: None,
         };
         f(&mut def);
         self.e.add_queue(def).unwrap()
@@ -594,4 +595,30 @@ fn abandon_and_callback_requests_end_or_keep_an_item() {
     );
     assert!(w.e.forget(WorkItemId(1)));
     assert!(!w.e.forget(WorkItemId(3)), "still routed");
+}
+
+#[test]
+fn after_hours_and_holidays_send_arrivals_to_the_after_hours_target() {
+    use time::Weekday::*;
+    let mut w = World::new();
+    let hours = BusinessHours {
+        offset: time::macros::offset!(-5),
+        windows: [Monday, Tuesday, Wednesday, Thursday, Friday].into_iter().map(|d| (d, 9 * 60, 17 * 60)).collect(),
+        holidays: vec![time::macros::date!(2026 - 12 - 25)],
+    };
+    let q = w.queue(w.voice, RoutingModel::LongestIdle, |d| d.hours = Some((hours.clone(), OverflowTarget::Voicemail)));
+    let a = w.agent(secs(0), w.avail_voice, 5, &[], &[q]);
+    let tuesday_8am_local = datetime!(2026-12-01 13:00 UTC);
+    w.item(tuesday_8am_local, 1, q, &[]);
+    assert_eq!(w.decisions(), vec![Decision::Overflowed { item: WorkItemId(1), from: q, to: OverflowTarget::Voicemail, reason: OverflowReason::AfterHours }]);
+    assert_eq!(w.e.explain(WorkItemId(1)).unwrap().rule, Rule::Overflow(OverflowReason::AfterHours, OverflowTarget::Voicemail));
+    w.item(datetime!(2026-12-01 14:00 UTC), 2, q, &[]);
+    assert_eq!(w.decisions(), vec![offer(2, a)], "09:00 local: open");
+    w.item(datetime!(2026-12-01 22:00 UTC), 3, q, &[]);
+    assert!(matches!(w.decisions()[..], [Decision::Overflowed { reason: OverflowReason::AfterHours, .. }]), "17:00 local: closed");
+    w.item(datetime!(2026-12-25 15:00 UTC), 4, q, &[]);
+    assert!(matches!(w.decisions()[..], [Decision::Overflowed { reason: OverflowReason::AfterHours, .. }]), "a Friday, but a holiday");
+    w.item(datetime!(2026-12-05 15:00 UTC), 5, q, &[]);
+    assert!(matches!(w.decisions()[..], [Decision::Overflowed { reason: OverflowReason::AfterHours, .. }]), "Saturday");
+    assert!(hours.is_open(datetime!(2026-12-04 21:59 UTC)) && !hours.is_open(datetime!(2026-12-04 22:00 UTC)));
 }
