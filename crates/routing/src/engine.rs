@@ -306,6 +306,8 @@ pub enum InputError {
     UnknownAgent,
     #[error("unknown status")]
     UnknownStatus,
+    #[error("unknown channel")]
+    UnknownChannel,
     #[error("the item is not offered to that agent")]
     NotOffered,
     #[error("the item is not in progress")]
@@ -854,6 +856,78 @@ impl Engine {
         for q in emptied {
             self.overflow_unattended(now, q);
         }
+        self.mark_agent_queues(agent);
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Replaces an agent's skills and queues (an admin's edit). Offers
+    /// already made stand; what the agent can take from now on follows.
+    pub fn set_agent_skills_and_queues(&mut self, now: OffsetDateTime, agent: AgentRef, skills: Vec<(SkillId, u8)>, queues: Vec<QueueId>) -> Result<(), InputError> {
+        let now = ms(now);
+        if agent.index() >= self.agents.len() {
+            return Err(InputError::UnknownAgent);
+        }
+        if skills.iter().any(|(s, _)| s.index() >= self.skills.len()) {
+            return Err(InputError::UnknownSkill);
+        }
+        if queues.iter().any(|q| q.index() >= self.queues.len()) {
+            return Err(InputError::UnknownQueue);
+        }
+        let mut skills = skills;
+        skills.sort_by_key(|(s, _)| *s);
+        skills.dedup_by_key(|(s, _)| *s);
+        let mut queues = queues;
+        queues.sort();
+        queues.dedup();
+        self.unindex(agent);
+        let opens = self.statuses[self.agents[agent.index()].status.index()].opens;
+        let old = std::mem::take(&mut self.agents[agent.index()].queues);
+        let mut emptied = Vec::new();
+        for q in old.iter().filter(|q| queues.binary_search(q).is_err()) {
+            let queue = &mut self.queues[q.index()];
+            queue.members.retain(|m| *m != agent);
+            if opens & (1 << queue.def.channel.index()) != 0 {
+                queue.signed_in -= 1;
+                if queue.signed_in == 0 {
+                    emptied.push(*q);
+                }
+            }
+        }
+        for q in queues.iter().filter(|q| old.binary_search(q).is_err()) {
+            let queue = &mut self.queues[q.index()];
+            queue.members.push(agent);
+            if opens & (1 << queue.def.channel.index()) != 0 {
+                queue.signed_in += 1;
+            }
+        }
+        let a = &mut self.agents[agent.index()];
+        a.queues = queues;
+        a.skills = skills;
+        self.reindex(agent);
+        for q in emptied {
+            self.overflow_unattended(now, q);
+        }
+        self.mark_agent_queues(agent);
+        self.dispatch(now);
+        Ok(())
+    }
+
+    /// Changes an agent's capacity. Lowered below what it holds, it is
+    /// offered nothing more until enough is completed; nothing is taken back.
+    pub fn set_agent_capacity(&mut self, now: OffsetDateTime, agent: AgentRef, capacity: u32, channel_caps: Vec<(ChannelId, u32)>) -> Result<(), InputError> {
+        let now = ms(now);
+        if agent.index() >= self.agents.len() {
+            return Err(InputError::UnknownAgent);
+        }
+        if channel_caps.iter().any(|(c, _)| c.index() >= self.channels.len()) {
+            return Err(InputError::UnknownChannel);
+        }
+        self.unindex(agent);
+        let a = &mut self.agents[agent.index()];
+        a.capacity = capacity;
+        a.channel_caps = channel_caps;
+        self.reindex(agent);
         self.mark_agent_queues(agent);
         self.dispatch(now);
         Ok(())

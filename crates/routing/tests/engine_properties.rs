@@ -47,6 +47,7 @@ enum Op {
     Complete(usize),
     Abandon(usize),
     Callback(usize),
+    Reconfigure { agent: usize, skills: Vec<(usize, u8)>, queues: Vec<usize> },
 }
 
 fn model() -> impl Strategy<Value = RoutingModel> {
@@ -75,6 +76,7 @@ fn op(queues: usize, agents: usize) -> impl Strategy<Value = Op> {
         2 => any::<usize>().prop_map(Op::Complete),
         1 => any::<usize>().prop_map(Op::Abandon),
         1 => any::<usize>().prop_map(Op::Callback),
+        1 => (0..agents, prop::collection::vec((0..SKILLS, 1..6u8), 0..3), prop::collection::vec(0..queues, 0..4)).prop_map(|(agent, skills, queues)| Op::Reconfigure { agent, skills, queues }),
     ]
 }
 
@@ -288,13 +290,14 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
     let mut m = Model { items: BTreeMap::new(), seq: 0, log: Vec::new() };
     let mut t = T0;
     let mut next_id = 1u64;
-    let drain = |s: &mut Setup, m: &mut Model| -> Result<(), TestCaseError> {
+    let mut specs = ags.to_vec();
+    let drain = |s: &mut Setup, m: &mut Model, specs: &[ASpec]| -> Result<(), TestCaseError> {
         while let Some(d) = s.e.next_decision() {
-            m.apply(s, &d, ags)?;
+            m.apply(s, &d, specs)?;
         }
-        m.check(s, ags)
+        m.check(s, specs)
     };
-    drain(&mut s, &mut m)?;
+    drain(&mut s, &mut m, &specs)?;
     for op in ops {
         match op {
             Op::Advance(n) => {
@@ -310,6 +313,14 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
                 s.e.enqueue(t, WorkItem { id: WorkItemId(id), queue: s.queues[*queue], requirements }).unwrap();
             }
             Op::Presence { agent, status } => s.e.agent_presence(t, s.agents[*agent], s.statuses[*status]).unwrap(),
+            Op::Reconfigure { agent, skills, queues } => {
+                // The model's checks judge an offer by the skills and queues held when it is made.
+                specs[*agent].skills = skills.clone();
+                specs[*agent].queues = queues.clone();
+                let sk = skills.iter().map(|(k, l)| (s.skills[*k], *l)).collect();
+                let qs = queues.iter().map(|q| s.queues[*q]).collect();
+                s.e.set_agent_skills_and_queues(t, s.agents[*agent], sk, qs).unwrap();
+            }
             Op::Accept(n) => {
                 if let Some((id, it)) = nth(&m.items, *n, |it| matches!(it.state, MState::Offered(_))) {
                     let MState::Offered(a) = it.state else { unreachable!() };
@@ -340,7 +351,7 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
                         // The rescind (if any) is in the stream; apply it before the model's own change.
                         while let Some(d) = s.e.next_decision() {
                             let rescind = matches!(d, Decision::OfferRescinded { .. });
-                            m.apply(&s, &d, ags)?;
+                            m.apply(&s, &d, &specs)?;
                             if rescind && matches!(op, Op::Abandon(_)) {
                                 m.items.get_mut(&id).unwrap().state = MState::Done;
                             }
@@ -352,7 +363,7 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
                 }
             }
         }
-        drain(&mut s, &mut m)?;
+        drain(&mut s, &mut m, &specs)?;
     }
 
     // Liveness: everybody signs in to every channel, every offer is accepted
@@ -361,23 +372,23 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
     for a in 0..s.agents.len() {
         s.e.agent_presence(t, s.agents[a], s.statuses[0]).unwrap();
     }
-    drain(&mut s, &mut m)?;
+    drain(&mut s, &mut m, &specs)?;
     for _ in 0..40 {
         t += Duration::seconds(200);
         s.e.poll(t);
-        drain(&mut s, &mut m)?;
+        drain(&mut s, &mut m, &specs)?;
         let offered: Vec<(u64, AgentRef)> = m.items.iter().filter_map(|(id, it)| if let MState::Offered(a) = it.state { Some((*id, a)) } else { None }).collect();
         for (id, a) in offered {
             s.e.accept(t, WorkItemId(id), a).unwrap();
             m.items.get_mut(&id).unwrap().state = MState::Accepted(a);
         }
-        drain(&mut s, &mut m)?;
+        drain(&mut s, &mut m, &specs)?;
         let accepted: Vec<u64> = m.items.iter().filter(|(_, it)| matches!(it.state, MState::Accepted(_))).map(|(id, _)| *id).collect();
         for id in accepted {
             s.e.complete(t, WorkItemId(id)).unwrap();
             m.items.get_mut(&id).unwrap().state = MState::Done;
         }
-        drain(&mut s, &mut m)?;
+        drain(&mut s, &mut m, &specs)?;
     }
     for (id, it) in &m.items {
         if it.state == MState::Done {

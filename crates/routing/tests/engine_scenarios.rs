@@ -622,3 +622,29 @@ fn after_hours_and_holidays_send_arrivals_to_the_after_hours_target() {
     assert!(matches!(w.decisions()[..], [Decision::Overflowed { reason: OverflowReason::AfterHours, .. }]), "Saturday");
     assert!(hours.is_open(datetime!(2026-12-04 21:59 UTC)) && !hours.is_open(datetime!(2026-12-04 22:00 UTC)));
 }
+
+#[test]
+fn an_admin_edit_of_skills_queues_and_capacity_takes_effect_at_once() {
+    let mut w = World::new();
+    let french = w.e.add_skill("French");
+    let q = w.queue(w.case, RoutingModel::LongestIdle, |_| {});
+    let other = w.queue(w.case, RoutingModel::LongestIdle, |_| {});
+    let a = w.agent(secs(0), w.avail_all, 3, &[], &[other]);
+    w.item(secs(1), 1, q, &[Requirement { skill: french, level: 2, relax_after: None }]);
+    assert_eq!(w.decisions(), vec![]);
+    w.e.set_agent_skills_and_queues(secs(2), a, vec![(french, 1)], vec![q]).unwrap();
+    assert_eq!(w.decisions(), vec![]);
+    assert_eq!(w.e.explain(WorkItemId(1)).unwrap().candidates, vec![(a, Verdict::MissingSkill { skill: french, level: 2, has: Some(1) })]);
+    w.e.set_agent_skills_and_queues(secs(3), a, vec![(french, 4)], vec![q]).unwrap();
+    assert_eq!(w.decisions(), vec![offer(1, a)]);
+    w.e.accept(secs(4), WorkItemId(1), a).unwrap();
+    w.item(secs(5), 2, q, &[]);
+    assert_eq!(w.decisions(), vec![], "3 units: one case");
+    w.e.set_agent_capacity(secs(6), a, 6, vec![]).unwrap();
+    assert_eq!(w.decisions(), vec![offer(2, a)]);
+    w.e.set_agent_capacity(secs(7), a, 2, vec![]).unwrap();
+    assert_eq!(w.e.agent_load(a, w.case), Some((6, 6, 2)), "nothing is taken back");
+    w.e.complete(secs(8), WorkItemId(1)).unwrap();
+    w.item(secs(9), 3, q, &[]);
+    assert_eq!(w.decisions(), vec![], "3 held of 2");
+}
