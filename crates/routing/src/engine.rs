@@ -223,6 +223,27 @@ impl ItemState {
     }
 }
 
+/// How one offer of an item ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfferOutcome {
+    Accepted,
+    Declined,
+    /// Not answered within the queue's push timeout.
+    TimedOut,
+    /// The agent's presence closed the channel.
+    Withdrawn,
+    /// The caller hung up or asked for a callback.
+    Rescinded,
+}
+
+/// One offer of an item, for reports: who, when, and how it ended (`None`: still ringing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OfferRecord {
+    pub agent: AgentRef,
+    pub offered_at: OffsetDateTime,
+    pub ended: Option<(OfferOutcome, OffsetDateTime)>,
+}
+
 /// Why one candidate was or was not chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -326,6 +347,8 @@ pub enum Strategy {
 }
 
 type Ms = i64;
+/// How and when an offer ended.
+type Ended = (OfferOutcome, Ms);
 
 fn ms(t: OffsetDateTime) -> Ms {
     (t.unix_timestamp_nanos() / 1_000_000) as Ms
@@ -437,6 +460,8 @@ struct Item {
     /// Channel and units held while offered or accepted.
     held: (ChannelId, u32),
     explanation: Option<Recorded>,
+    /// Every offer: agent, when, how and when it ended.
+    history: Vec<(AgentRef, Ms, Option<Ended>)>,
 }
 
 struct Recorded {
@@ -782,6 +807,12 @@ impl Engine {
         })
     }
 
+    /// Every offer of `item`, oldest first (push timeouts and declines included).
+    pub fn offer_history(&self, item: WorkItemId) -> Option<Vec<OfferRecord>> {
+        let it = self.items.get(&item)?;
+        Some(it.history.iter().map(|(agent, t, ended)| OfferRecord { agent: *agent, offered_at: at(*t), ended: ended.map(|(o, e)| (o, at(e))) }).collect())
+    }
+
     pub fn next_decision(&mut self) -> Option<Decision> {
         self.out.pop_front()
     }
@@ -851,7 +882,7 @@ impl Engine {
         for id in withdrawn {
             self.out
                 .push_back(Decision::OfferWithdrawn { item: id, agent });
-            self.release_offer(now, id, agent, false, true);
+            self.release_offer(now, id, agent, OfferOutcome::Withdrawn);
         }
         for q in emptied {
             self.overflow_unattended(now, q);
@@ -972,6 +1003,7 @@ impl Engine {
                 st: St::Waiting,
                 held: (ch, 0),
                 explanation: None,
+                history: Vec::new(),
             },
         );
         let relax: Vec<(Ms, u16)> = item
@@ -990,15 +1022,19 @@ impl Engine {
 
     pub fn accept(
         &mut self,
-        _now: OffsetDateTime,
+        now: OffsetDateTime,
         item: WorkItemId,
         agent: AgentRef,
     ) -> Result<(), InputError> {
+        let now = ms(now);
         let it = self.items.get_mut(&item).ok_or(InputError::UnknownItem)?;
         match it.st {
             St::Offered { agent: a, expires } if a == agent => {
                 self.timers.remove(&(expires, item, Timer::PushTimeout));
                 it.st = St::Accepted { agent };
+                if let Some(last) = it.history.last_mut() {
+                    last.2 = Some((OfferOutcome::Accepted, now));
+                }
                 self.agents[agent.index()].offers.retain(|o| *o != item);
                 if let Some(t) = it.overflow_at.take() {
                     self.timers.remove(&(t, item, Timer::Overflow));
@@ -1034,7 +1070,7 @@ impl Engine {
         match it.st {
             St::Offered { agent: a, .. } if a == agent => {
                 self.out.push_back(Decision::OfferDeclined { item, agent });
-                self.release_offer(now, item, agent, true, true);
+                self.release_offer(now, item, agent, OfferOutcome::Declined);
                 self.mark_agent_queues(agent);
                 self.dispatch(now);
                 Ok(())
@@ -1103,7 +1139,7 @@ impl Engine {
                         if expires == t {
                             self.out
                                 .push_back(Decision::OfferTimedOut { item: id, agent });
-                            self.release_offer(now, id, agent, true, true);
+                            self.release_offer(now, id, agent, OfferOutcome::TimedOut);
                             self.mark_agent_queues(agent);
                         }
                     }
@@ -1316,7 +1352,7 @@ impl Engine {
             St::Waiting => {}
             St::Offered { agent, .. } => {
                 self.out.push_back(Decision::OfferRescinded { item, agent });
-                self.release_offer(now, item, agent, false, false);
+                self.release_offer(now, item, agent, OfferOutcome::Rescinded);
                 self.mark_agent_queues(agent);
             }
             _ => return Err(InputError::Finished),
@@ -1341,19 +1377,17 @@ impl Engine {
         }
     }
 
-    /// An offered item goes back to waiting at its place; `exclude` keeps it
-    /// from the agent; with `check_overflow`, an overflow that fell due while
-    /// it was offered happens now.
-    fn release_offer(
-        &mut self,
-        now: Ms,
-        id: WorkItemId,
-        agent: AgentRef,
-        exclude: bool,
-        check_overflow: bool,
-    ) {
+    /// An offered item goes back to waiting at its place. Declined or timed
+    /// out, it is kept from that agent; unless rescinded (the item is leaving
+    /// routing), an overflow that fell due while it was offered happens now.
+    fn release_offer(&mut self, now: Ms, id: WorkItemId, agent: AgentRef, outcome: OfferOutcome) {
+        let exclude = matches!(outcome, OfferOutcome::Declined | OfferOutcome::TimedOut);
+        let check_overflow = outcome != OfferOutcome::Rescinded;
         self.agents[agent.index()].offers.retain(|o| *o != id);
         let it = self.items.get_mut(&id).expect("exists");
+        if let Some(last) = it.history.last_mut() {
+            last.2 = Some((outcome, now));
+        }
         if let St::Offered { expires, .. } = it.st {
             self.timers.remove(&(expires, id, Timer::PushTimeout));
         }
@@ -1483,6 +1517,7 @@ impl Engine {
                     }
                     let expires = now + dur(self.queues[q.index()].def.push_timeout);
                     it.st = St::Offered { agent, expires };
+                    it.history.push((agent, now, None));
                     let (held, callback) = (it.held, it.callback);
                     self.queues[q.index()].waiting.remove(&seq);
                     self.timers.insert((expires, id, Timer::PushTimeout));

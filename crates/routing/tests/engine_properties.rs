@@ -161,6 +161,7 @@ struct MItem {
     excluded: BTreeSet<AgentRef>,
     state: MState,
     units: (usize, u32),
+    offers: Vec<AgentRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +206,7 @@ impl Model {
                 let it = self.items.get_mut(&item.0).unwrap();
                 it.state = MState::Offered(agent);
                 it.units = s.units[q];
+                it.offers.push(agent);
             }
             Decision::OfferTimedOut { item, agent } | Decision::OfferDeclined { item, agent } | Decision::OfferWithdrawn { item, agent } | Decision::OfferRescinded { item, agent } => {
                 let it = self.items.get_mut(&item.0).unwrap();
@@ -274,6 +276,14 @@ impl Model {
                 _ => false,
             };
             prop_assert!(ok, "item {}: model {:?}, engine {:?}", id, it.state, st);
+            // Every offer is recorded; only the current one is still open.
+            let h = s.e.offer_history(WorkItemId(*id)).unwrap();
+            prop_assert_eq!(h.iter().map(|r| r.agent).collect::<Vec<_>>(), it.offers.clone());
+            let open = h.iter().filter(|r| r.ended.is_none()).count();
+            prop_assert_eq!(open, matches!(it.state, MState::Offered(_)) as usize);
+            if let (MState::Accepted(_), Some(last)) = (it.state, h.last()) {
+                prop_assert!(matches!(last.ended, Some((OfferOutcome::Accepted, _))));
+            }
         }
         Ok(())
     }
@@ -308,7 +318,7 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
                 let id = next_id;
                 next_id += 1;
                 m.seq += 1;
-                m.items.insert(id, MItem { queue: *queue, seq: m.seq, reqs: reqs.clone(), relaxed: BTreeSet::new(), excluded: BTreeSet::new(), state: MState::Waiting, units: s.units[*queue] });
+                m.items.insert(id, MItem { queue: *queue, seq: m.seq, reqs: reqs.clone(), relaxed: BTreeSet::new(), excluded: BTreeSet::new(), state: MState::Waiting, units: s.units[*queue], offers: Vec::new() });
                 let requirements = reqs.iter().map(|(k, l, r)| Requirement { skill: s.skills[*k], level: *l, relax_after: r.map(Duration::seconds) }).collect();
                 s.e.enqueue(t, WorkItem { id: WorkItemId(id), queue: s.queues[*queue], requirements }).unwrap();
             }
@@ -414,7 +424,8 @@ fn run(strategy: Lookup, qs: &[QSpec], ags: &[ASpec], ops: &[Op]) -> Result<Vec<
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    // 300 cases unless PROPTEST_CASES says otherwise (a longer soak).
+    #![proptest_config(ProptestConfig { cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300), ..ProptestConfig::default() })]
 
     #[test]
     fn invariants_hold_for_random_inputs((qs, ags, ops) in scenario()) {

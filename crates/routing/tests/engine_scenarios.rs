@@ -161,6 +161,14 @@ fn an_unanswered_offer_goes_to_the_next_agent_and_is_recorded() {
         })
     );
     assert_eq!(w.e.explain(WorkItemId(1)).unwrap().rule, Rule::NoCandidate);
+    assert_eq!(
+        w.e.offer_history(WorkItemId(1)).unwrap(),
+        vec![
+            OfferRecord { agent: a1, offered_at: secs(10), ended: Some((OfferOutcome::TimedOut, secs(30))) },
+            OfferRecord { agent: a2, offered_at: secs(30), ended: Some((OfferOutcome::TimedOut, secs(50))) },
+        ],
+        "both unanswered offers are recorded"
+    );
     // a later item still gets offered (the head's exclusions do not block it).
     w.item(secs(51), 2, q, &[]);
     assert_eq!(w.decisions(), vec![offer(2, a1)]);
@@ -169,6 +177,7 @@ fn an_unanswered_offer_goes_to_the_next_agent_and_is_recorded() {
         w.e.accept(secs(52), WorkItemId(2), a1),
         Err(InputError::NotOffered)
     );
+    assert_eq!(w.e.offer_history(WorkItemId(2)).unwrap(), vec![OfferRecord { agent: a1, offered_at: secs(51), ended: Some((OfferOutcome::Accepted, secs(52))) }]);
     w.e.complete(secs(60), WorkItemId(2)).unwrap();
     assert_eq!(
         w.e.state(WorkItemId(2)),
