@@ -5,6 +5,8 @@
 //! without touching them. Sans-IO: no clock (every call takes `now`), no
 //! store; the server loads agents into a [`Board`] and keeps it current.
 
+pub mod engine;
+
 use dialtone_calls::AgentId;
 use dialtone_model::SalesforceId;
 use std::collections::HashMap;
