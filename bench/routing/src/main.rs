@@ -180,6 +180,8 @@ struct Run {
     wall_s: f64,
     outcomes: [u64; 4], // accepted, overflowed, abandoned, callback offers
     waiting_at_end: usize,
+    /// The slowest call: ns, which input, decisions it made, its number.
+    slowest: (u64, &'static str, usize, u64),
     virtual_s: i64,
 }
 
@@ -209,6 +211,9 @@ fn simulate(w: &mut World, o: &Opts, items: usize) -> Run {
                 r.one_offer_ns.push(ns as u64);
             }
             r.all_ns.push(ns as u64);
+            if ns as u64 >= r.slowest.0 {
+                r.slowest = (ns as u64, stringify!($call), pending.len() - before, r.calls);
+            }
         }};
     }
     let per_second = o.rate;
@@ -331,6 +336,8 @@ fn report(name: &str, r: &mut Run) -> Figures {
     );
     let (a50, a99, a999) = (pct(&mut r.all_ns, 0.50), pct(&mut r.all_ns, 0.99), pct(&mut r.all_ns, 0.999));
     println!("{name}: every engine call: p50 {a50:.2} µs, p99 {a99:.2} µs, p99.9 {a999:.2} µs");
+    let (ns, call, decisions, nth) = r.slowest;
+    println!("{name}: slowest call: {:.1} µs, {call}, {decisions} decisions, call {nth} of {}", ns as f64 / 1000.0, r.calls);
     Figures { rate, p50, p99, max }
 }
 
