@@ -629,14 +629,7 @@ def main():
             diagnose(args, serve, uas, client, callers, len(rates))
         client.quit()
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        sipload.stop_all(procs, timeout=15)
 
     # ---- table
     if results:

@@ -354,6 +354,19 @@ def setup(args):
     return time.monotonic() - t0
 
 
+def stop_all(procs, timeout):
+    """SIGINT each process still running (last started first), then kill what
+    has not exited within `timeout` seconds (bench/screen-pop uses it too)."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+    for p in reversed(procs):
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def start_serve(args, env=None, timeout=30, settle=1.5):
     """`dialtone serve --sip` on the bench's ports; returns once /health answers
     and the SIP directory had `settle` seconds to load (bench/screen-pop uses it too)."""
@@ -542,14 +555,7 @@ def main():
             if fails["dt"] >= args.stop_after and fails["direct"] >= args.stop_after:
                 break
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs, timeout=10)
 
     with open("/proc/loadavg") as f:
         load1 = " ".join(f.read().split()[:3])

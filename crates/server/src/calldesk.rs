@@ -15,6 +15,11 @@ use time::OffsetDateTime;
 pub const STANDARD_RESOLUTIONS: &[&str] =
     &["Resolved", "Callback Requested", "Escalated", "Sale", "No Sale", "Wrong Number", "Voicemail Left", "Other"];
 
+/// [`STANDARD_RESOLUTIONS`] as the lifecycle's picklist.
+pub fn standard_resolutions() -> Vec<String> {
+    STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect()
+}
+
 /// One lock holds the lifecycle while its effects are written, so the effects
 /// of one call are applied in order (throughput is bounded by the store's
 /// writes; the telephony issue measures it).
@@ -64,7 +69,7 @@ impl Default for CallDesk {
 impl CallDesk {
     /// The lifecycle's defaults with the standard wrap-up outcomes and Tasks written.
     pub fn default_config() -> Config {
-        let center = CenterConfig { write_task: true, resolutions: STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect() };
+        let center = CenterConfig { write_task: true, resolutions: standard_resolutions() };
         Config { default_center: center, ..Config::default() }
     }
 

@@ -106,10 +106,9 @@ impl CenterDesktop {
 
     /// What the call lifecycle needs of these settings.
     pub fn center_config(&self) -> dialtone_calls::CenterConfig {
-        let standard = || crate::calldesk::STANDARD_RESOLUTIONS.iter().map(|s| s.to_string()).collect();
         dialtone_calls::CenterConfig {
             write_task: self.write_tasks.unwrap_or(true),
-            resolutions: self.resolutions.as_ref().map(|l| l.iter().map(|r| r.trim().to_string()).collect()).unwrap_or_else(standard),
+            resolutions: self.resolutions.as_ref().map(|l| l.iter().map(|r| r.trim().to_string()).collect()).unwrap_or_else(crate::calldesk::standard_resolutions),
         }
     }
 }
