@@ -30,6 +30,11 @@ macro_rules! dense_id {
             pub fn index(self) -> usize {
                 self.0 as usize
             }
+            /// The id of the record added `i`-th (the caller keeps names by index).
+            #[allow(dead_code)]
+            pub(crate) fn from_index(i: usize) -> Self {
+                $name(i as $repr)
+            }
         }
     };
 }
@@ -292,6 +297,18 @@ pub struct Explanation {
     /// the verdict they got then; the other members are judged on the state
     /// at the time `explain` is called (not available, over capacity, ranked lower).
     pub candidates: Vec<(AgentRef, Verdict)>,
+}
+
+/// A queue at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLoad {
+    pub waiting: usize,
+    /// Of the waiting items, how many are callbacks.
+    pub callbacks: usize,
+    pub oldest: Option<OffsetDateTime>,
+    /// Members whose status opens the queue's channel.
+    pub signed_in: u32,
+    pub members: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -731,6 +748,30 @@ impl Engine {
             .flat_map(|q| q.waiting.values().copied())
     }
 
+    /// Items waiting in `queue`, members signed in to its channel, and when
+    /// the item waiting longest joined it (for supervisors).
+    pub fn queue_load(&self, queue: QueueId) -> Option<QueueLoad> {
+        let q = self.queues.get(queue.index())?;
+        let oldest = q.waiting.values().filter_map(|id| self.items.get(id)).map(|it| it.enqueued_at).min().map(at);
+        let callbacks = q.waiting.values().filter(|id| self.items.get(id).is_some_and(|it| it.callback)).count();
+        Some(QueueLoad { waiting: q.waiting.len(), callbacks, oldest, signed_in: q.signed_in, members: q.members.len() })
+    }
+
+    /// When the item joined the queue it waits in (or was last placed).
+    pub fn enqueued_at(&self, item: WorkItemId) -> Option<OffsetDateTime> {
+        self.items.get(&item).map(|it| at(it.enqueued_at))
+    }
+
+    /// An agent's status and since when.
+    pub fn agent_status(&self, agent: AgentRef) -> Option<(StatusId, OffsetDateTime)> {
+        self.agents.get(agent.index()).map(|a| (a.status, at(a.status_since)))
+    }
+
+    /// Capacity units of an agent (total).
+    pub fn agent_capacity(&self, agent: AgentRef) -> Option<u32> {
+        self.agents.get(agent.index()).map(|a| a.capacity)
+    }
+
     /// Drops a finished item's record (the engine keeps them for `state` and `explain` until then).
     pub fn forget(&mut self, item: WorkItemId) -> bool {
         match self.items.get(&item) {
@@ -1116,6 +1157,83 @@ impl Engine {
         self.leave_routing(now, item, |it| !it.callback)?;
         self.become_callback(item);
         self.dispatch(now);
+        Ok(())
+    }
+
+    /// The agent has the item, whatever routing would have done: a phone
+    /// answered a call the engine offered elsewhere (or not at all), a
+    /// transfer named the agent, the agent placed the call. An unknown item
+    /// is created in `queue`, already accepted; a waiting one leaves its
+    /// queue; an offer to another agent is rescinded. The capacity is held
+    /// even beyond the agent's own: the call is real, and nothing more is
+    /// offered to the agent until enough is completed.
+    pub fn take(&mut self, now: OffsetDateTime, item: WorkItemId, queue: QueueId, agent: AgentRef) -> Result<(), InputError> {
+        let t = ms(now);
+        if agent.index() >= self.agents.len() {
+            return Err(InputError::UnknownAgent);
+        }
+        let st = match self.items.get(&item) {
+            None => {
+                let q = self.queues.get(queue.index()).ok_or(InputError::UnknownQueue)?;
+                let held = (q.def.channel, q.units);
+                self.items.insert(
+                    item,
+                    Box::new(Item {
+                        queue,
+                        seq: 0,
+                        enqueued_at: t,
+                        overflow_at: None,
+                        reqs: Vec::new(),
+                        excluded: Vec::new(),
+                        callback: false,
+                        st: St::Accepted { agent },
+                        held,
+                        explanation: None,
+                        history: vec![(agent, t, Some((OfferOutcome::Accepted, t)))],
+                    }),
+                );
+                self.hold(t, agent, held);
+                self.mark_agent_queues(agent);
+                self.dispatch(t);
+                return Ok(());
+            }
+            Some(it) => it.st,
+        };
+        match st {
+            St::Offered { agent: a, .. } if a == agent => return self.accept(now, item, agent),
+            St::Accepted { agent: a } if a == agent => return Ok(()),
+            St::Completed { .. } | St::Overflowed(_) | St::Abandoned => return Err(InputError::Finished),
+            St::Offered { agent: other, .. } => {
+                self.out.push_back(Decision::OfferRescinded { item, agent: other });
+                self.release_offer(t, item, other, OfferOutcome::Rescinded);
+                self.mark_agent_queues(other);
+            }
+            St::Accepted { agent: other } => {
+                let held = self.items[&item].held;
+                self.free(t, other, held);
+                self.mark_agent_queues(other);
+            }
+            St::Waiting => {}
+        }
+        let it = self.items.get_mut(&item).expect("present");
+        if it.st == St::Waiting {
+            let (seq, q) = (it.seq, it.queue);
+            self.queues[q.index()].waiting.remove(&seq);
+        }
+        let it = self.items.get_mut(&item).expect("present");
+        it.st = St::Accepted { agent };
+        it.history.push((agent, t, Some((OfferOutcome::Accepted, t))));
+        let held = it.held;
+        if let Some(o) = it.overflow_at.take() {
+            self.timers.remove(&(o, item, Timer::Overflow));
+        }
+        let relax: Vec<(Ms, u16)> = it.reqs.iter().enumerate().filter(|(_, r)| !r.relaxed).filter_map(|(i, r)| r.relax_at.map(|t| (t, i as u16))).collect();
+        for (at, i) in relax {
+            self.timers.remove(&(at, item, Timer::Relax(i)));
+        }
+        self.hold(t, agent, held);
+        self.mark_agent_queues(agent);
+        self.dispatch(t);
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 //! store; the server loads agents into a [`Board`] and keeps it current.
 
 pub mod engine;
+pub mod service;
 pub mod spec;
 
 use dialtone_calls::AgentId;
