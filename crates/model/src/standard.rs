@@ -280,6 +280,8 @@ fn voice_call() -> ObjectDef {
         .add(FieldType::Int, "AfterCallWorkDuration", "After Call Work (Seconds)", 0)
         .boolean("IsRecorded", "Recorded")
         .add(FieldType::LongTextArea, "Description", "Description", 32000)
+        .add(FieldType::LongTextArea, "RoutingDecision", "Routing Decision (JSON)", 131072)
+        .read_only()
         .with_history()
         .build()
 }

@@ -480,7 +480,7 @@ impl Routing {
         }
         self.built = true;
         let mut live: Vec<(VendorCallKey, WorkItemId)> = self.work.iter().filter(|(_, w)| w.finished.is_none()).map(|(k, w)| (k.clone(), w.item)).collect();
-        live.sort_by_key(|(_, item)| old.enqueued_at(*item));
+        live.sort_by_key(|(_, item)| (old.enqueued_at(*item), *item));
         for (key, item) in live {
             let Some(st) = old.state(item) else { continue };
             let old_queue = match st {

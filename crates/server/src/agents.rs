@@ -1,9 +1,8 @@
 //! Agents and their presence.
 //!
 //! - [`load`] reads a call center's agents (active users with a CallCenterId)
-//!   and their `agent:USERNAME` settings; [`sync_board`] brings a routing
-//!   [`Board`] up to date with them. Every edge that routes (the SIP edge's
-//!   directory, the Twilio voice webhook) fills its board this way.
+//!   and their `agent:USERNAME` settings; the routing service
+//!   (`crate::routing::refresh`) is kept up to date with them.
 //! - `PUT /api/agents/{username}/presence` (`{"status": "Available"}`): a user
 //!   sets their own; setting someone else's needs Manage Call Centers. Each
 //!   change is written to the setup audit trail.
@@ -23,7 +22,7 @@ use axum::Json;
 use dialtone_access::SystemPerm;
 use dialtone_calls::AgentId;
 use dialtone_model::SalesforceId;
-use dialtone_routing::{Board, Presence};
+use dialtone_routing::Presence;
 use dialtone_store::{AuditEntry, Store};
 use serde_json::{Value as Json_, json};
 use std::collections::HashMap;
@@ -69,21 +68,6 @@ pub async fn load(store: &dyn Store, call_center: Option<&SalesforceId>) -> Resu
         agents.push(AgentRow { id: agent, username: username.to_string(), call_center: center, settings: s, since });
     }
     Ok(agents)
-}
-
-/// Brings `board` up to date with `agents`, as loaded for `call_center`
-/// (`None`: every call center). Engagements are kept; agents of the loaded
-/// scope that are no longer in `agents` are dropped, others are left alone.
-pub fn sync_board(board: &mut Board, now: OffsetDateTime, agents: &[AgentRow], call_center: Option<&SalesforceId>) {
-    let mut keep: Vec<AgentId> = match call_center {
-        Some(cc) => board.agents().filter(|a| a.call_center.as_ref() != Some(cc)).map(|a| a.id.clone()).collect(),
-        None => Vec::new(),
-    };
-    keep.extend(agents.iter().map(|a| a.id.clone()));
-    board.retain(&keep);
-    for a in agents {
-        board.upsert(now, a.id.clone(), &a.username, a.call_center.clone(), a.presence(), a.since);
-    }
 }
 
 fn view(username: &str, call_center: Option<&str>, s: &AgentSettings) -> Json_ {

@@ -29,6 +29,8 @@ pub struct CallDesk {
     /// desktop's hub), set once by [`CallDesk::subscribe`]. Unbounded and
     /// never awaited: the desk never waits for a desktop.
     sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<DeskUpdate>>,
+    /// The routing service: shown every call event the desk takes, from any edge.
+    pub routing: crate::routing::Shared,
 }
 
 struct Desk {
@@ -75,7 +77,7 @@ impl CallDesk {
 
     pub fn new(config: Config) -> CallDesk {
         let desk = Desk { lifecycle: Lifecycle::new(config), calls: HashMap::new(), tasks: HashMap::new(), touched: Vec::new() };
-        CallDesk { inner: tokio::sync::Mutex::new(desk), sink: std::sync::OnceLock::new() }
+        CallDesk { inner: tokio::sync::Mutex::new(desk), sink: std::sync::OnceLock::new(), routing: crate::routing::Shared::default() }
     }
 
     /// The stream of every batch's notifications and call snapshots, for
@@ -89,6 +91,7 @@ impl CallDesk {
     /// notifications (also published to the subscriber).
     pub async fn ingest(&self, store: &dyn Store, now: OffsetDateTime, input: Input) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
+        self.observe(now, std::slice::from_ref(&input));
         let result = desk.run(store, now, vec![input], true).await;
         self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
         result
@@ -98,9 +101,21 @@ impl CallDesk {
     /// input that fails is logged and skipped; the rest still apply.
     pub async fn ingest_all(&self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
         let mut desk = self.inner.lock().await;
+        self.observe(now, &inputs);
         let result = desk.run(store, now, inputs, false).await;
         self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
         result
+    }
+
+    /// Shows the routing service the batch's call events (under the desk's
+    /// lock, so it sees them in the order the lifecycle does).
+    fn observe(&self, now: OffsetDateTime, inputs: &[Input]) {
+        let mut routing = self.routing.lock();
+        for input in inputs {
+            if let Input::Event(ev) = input {
+                routing.observe(now, ev);
+            }
+        }
     }
 
     /// Closes calls whose end never came (the reaper); call at `next_wakeup`.

@@ -30,6 +30,8 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("SIP_NOT_RUNNING", 503, "request", "Click-to-dial needs the SIP edge: start the server with `dialtone serve --sip ADDRESS`."),
     ("CALL_NOT_FOUND", 404, "request", "The desktop knows no live call with that key for this agent (it ended long ago, was never offered to them, or Dialtone restarted)."),
     ("CALL_CONTROL_UNSUPPORTED", 409, "request", "The call's provider does not let Dialtone do this (a Twilio or partner call is controlled from the provider's phone; the SIP edge has no command channel yet), or the call is not in a state that allows it; the call's `controls` list what works."),
+    ("WORK_ITEM_NOT_FOUND", 404, "request", "Routing has no decision for this call or work item: it was never routed (an outbound or simulated call placed by name), or it ended before this server started and no decision was stored on its VoiceCall."),
+    ("NOT_OFFERED", 409, "request", "The work item is not offered to this agent (another agent has it, its offer timed out, or its routing has ended), so it cannot be accepted, declined or completed."),
     ("WRAP_UP_REQUIRED", 409, "request", "An agent in After Call Work tried to go Available with a required wrap-up still unsaved; save it (`POST /api/desktop/calls/{key}/wrapup`) first. A user with Manage Call Centers may override."),
     ("INVALID_RESOLUTION", 400, "request", "A wrap-up resolution is not in the call center's list of resolutions (the message lists them)."),
     ("DO_NOT_CALL", 400, "request", "Click-to-dial refused: the record (or the number's only match) is marked Do Not Call; the message names it."),

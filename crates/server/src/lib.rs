@@ -20,6 +20,7 @@ pub mod partner;
 pub mod query;
 pub mod records;
 pub mod rest;
+pub mod routing;
 pub mod security;
 pub mod sipedge;
 pub mod twilio;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub sip: Arc<std::sync::OnceLock<sipedge::SipControl>>,
     /// The agent desktop's sockets and live calls (the call desk's subscriber).
     pub hub: Arc<desktop::Hub>,
+    /// Problems of a routing configuration the refresher refused.
+    pub routing_status: Arc<Mutex<routing::Status>>,
 }
 
 impl AppState {
@@ -103,8 +106,10 @@ impl AppState {
             scheme: "http",
             sip: Arc::default(),
             hub: Arc::default(),
+            routing_status: Arc::default(),
         };
         desktop::Hub::spawn(&state);
+        routing::spawn(state.clone());
         Ok(state)
     }
 
@@ -160,6 +165,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/setup/audit", get(governance::audit_trail))
         .route("/telephony/twilio/voice", post(twilio::voice))
         .route("/telephony/twilio/status", post(twilio::status))
+        .route("/telephony/twilio/wait", post(twilio::wait))
+        .route("/telephony/twilio/dequeued", post(twilio::dequeued))
         .route("/telephony/v1/voiceCalls", post(partner::create))
         .route("/telephony/v1/voiceCalls/{id}", axum::routing::patch(partner::update))
         .route("/telephony/v1/voiceCalls/{id}/messages", post(partner::message))
@@ -174,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records/{id}/shares", get(governance::list_shares).post(governance::add_share))
         .route("/api/records/{id}/shares/{principal}", axum::routing::delete(governance::remove_share))
         .merge(desktop::routes())
+        .merge(routing::routes())
         .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))

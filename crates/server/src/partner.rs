@@ -256,15 +256,11 @@ async fn call_by_id(state: &AppState, id: &SalesforceId) -> Result<Option<CallRe
     }))
 }
 
-fn soql_quote(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('\'', "\\'")
-}
-
 async fn call_by_key(state: &AppState, key: &VendorCallKey) -> Result<Option<CallRef>, ApiError> {
     let id = match state.calls.voice_call(key).await {
         Some(id) => Some(id),
         None => {
-            let soql = format!("SELECT Id FROM VoiceCall WHERE VendorCallKey = '{}'", soql_quote(key.as_str()));
+            let soql = format!("SELECT Id FROM VoiceCall WHERE VendorCallKey = '{}'", crate::query::soql_quote(key.as_str()));
             crate::query::system_ids(state.store.as_ref(), &soql).await?.into_iter().next()
         }
     };

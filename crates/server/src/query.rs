@@ -356,3 +356,8 @@ pub async fn search(
     }
     Ok(Json(json!({"searchRecords": records})))
 }
+
+/// A text as a SOQL string literal's content (backslashes and quotes escaped).
+pub fn soql_quote(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}

@@ -13,8 +13,8 @@ use crate::AppState;
 use crate::error::ApiError;
 use dialtone_calls::{AgentId, CallEvent, EventKind, Input, QueueName, VendorCallKey};
 use dialtone_model::SalesforceId;
-use dialtone_routing::{Board, Presence, Router};
-use dialtone_sip::{AgentTarget, B2bua, Binding, Host, Overflow, Peer, PhoneUser, Transport, Trunk};
+use dialtone_routing::Presence;
+use dialtone_sip::{AgentTarget, B2bua, Binding, Host, Overflow, Peer, PhoneUser, RouteQuery, Routed, Transport, Trunk};
 use dialtone_store::Store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -106,7 +106,10 @@ pub fn contact_peer(uri: &str) -> Option<Peer> {
 /// What the B2BUA core asks, answered from memory.
 #[derive(Default)]
 pub struct Directory {
-    pub board: Board,
+    /// The routing service (shared with every edge), set when the edge starts.
+    pub routing: Option<crate::routing::Shared>,
+    /// The org's number normaliser, for the dialled number entry rules compare.
+    pub normalizer: Option<dialtone_phone::Normalizer>,
     pub(crate) trunks: HashMap<IpAddr, Trunk>,
     users: HashMap<String, PhoneUser>,
     statics: HashMap<AgentId, (String, Peer)>,
@@ -150,25 +153,50 @@ impl Host for SipHost {
         }
     }
 
-    fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget> {
+    fn choose_agent(&mut self, call: &RouteQuery<'_>) -> Routed {
         let now = OffsetDateTime::now_utc();
-        let mut d = self.0.lock().expect("directory lock");
-        let reachable: HashMap<AgentId, (String, Peer)> = d.board.agents().filter_map(|a| Some((a.id.clone(), d.target(&a.id, now)?))).collect();
-        let agent = d.board.choose(now, call_center, exclude, &|a| reachable.contains_key(&a.id))?;
-        let (uri, peer) = reachable.get(&agent).cloned()?;
-        Some(AgentTarget { agent, uri, peer })
+        let d = self.0.lock().expect("directory lock");
+        let Some(routing) = d.routing.clone() else { return Routed::Wait };
+        let mut r = routing.lock();
+        let arrival = crate::routing::arrival(call.call_center.cloned(), call.from, call.to, d.normalizer.as_ref());
+        r.arrive(now, call.key, &arrival);
+        let reachable = |a: &AgentId| d.target(a, now).is_some();
+        match r.route(now, call.key, call.exclude, &reachable) {
+            dialtone_routing::service::Routed::Offer(agent) => match d.target(&agent, now) {
+                Some((uri, peer)) => Routed::Agent(AgentTarget { agent, uri, peer }),
+                None => Routed::Wait,
+            },
+            dialtone_routing::service::Routed::Wait | dialtone_routing::service::Routed::Gone => Routed::Wait,
+            dialtone_routing::service::Routed::Leave(dialtone_routing::service::Away::Voicemail) => Routed::Voicemail,
+            dialtone_routing::service::Routed::Leave(dialtone_routing::service::Away::Callback) => Routed::Callback,
+        }
     }
 
-    fn release_agent(&mut self, agent: &AgentId) {
-        self.0.lock().expect("directory lock").board.release(OffsetDateTime::now_utc(), agent);
+    fn release_agent(&mut self, key: &VendorCallKey, agent: &AgentId) {
+        let routing = self.0.lock().expect("directory lock").routing.clone();
+        if let Some(routing) = routing {
+            routing.lock().offer_failed(OffsetDateTime::now_utc(), key, agent);
+        }
     }
 
+    /// A named agent (a transfer, click-to-dial) who can take a call now;
+    /// the call's Offered event then holds their capacity.
     fn agent_target(&mut self, username: &str) -> Option<AgentTarget> {
+        let target = self.phone_of(username)?;
+        let d = self.0.lock().expect("directory lock");
+        let free = d.routing.as_ref().is_some_and(|r| r.lock().can_take_call(&target.agent));
+        free.then_some(target)
+    }
+}
+
+impl SipHost {
+    /// The agent's phone, busy or not (a callback's dial-out: routing holds the agent already).
+    pub fn phone_of(&self, username: &str) -> Option<AgentTarget> {
         let now = OffsetDateTime::now_utc();
-        let mut d = self.0.lock().expect("directory lock");
+        let d = self.0.lock().expect("directory lock");
         let agent = d.usernames.get(username).cloned()?;
         let (uri, peer) = d.target(&agent, now)?;
-        d.board.engage(&agent).then_some(AgentTarget { agent, uri, peer })
+        Some(AgentTarget { agent, uri, peer })
     }
 }
 
@@ -208,7 +236,6 @@ pub async fn refresh(state: &AppState, host: &SipHost) -> Result<(), ApiError> {
     d.users.clear();
     d.statics.clear();
     d.usernames.clear();
-    crate::agents::sync_board(&mut d.board, now, &rows, None);
     for (a, (ha1, binding)) in rows.into_iter().zip(phones) {
         let (agent, username, s) = (a.id, a.username, a.settings);
         if let Some(ha1) = ha1 {
@@ -250,9 +277,17 @@ pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<
     let local = udp.local_addr()?;
     let host = SipHost::default();
     let (persist_tx, persist_rx) = mpsc::unbounded_channel();
-    host.0.lock().expect("directory lock").persist = Some(persist_tx);
+    {
+        let mut d = host.0.lock().expect("directory lock");
+        d.persist = Some(persist_tx);
+        d.routing = Some(state.calls.routing.clone());
+        d.normalizer = Some(*state.store.normalizer());
+    }
     if let Err(e) = refresh(&state, &host).await {
         tracing::error!(error = %e.message, "loading the SIP directory");
+    }
+    if let Err(e) = crate::routing::refresh(&state).await {
+        tracing::error!(error = %e.message, "loading routing");
     }
     let (events_tx, events_rx) = mpsc::unbounded_channel();
     let (persisted_tx, persisted_rx) = mpsc::unbounded_channel();
@@ -335,7 +370,7 @@ pub async fn dial(
     let Some(center) = center else {
         return Err(ApiError::new("INVALID_FIELD", format!("{username} belongs to no call center: assign one first")));
     };
-    let key = place_call(&state, &username, center, number.as_str().to_string(), |_| {}).await?;
+    let key = place_call(&state, &username, center, number.as_str().to_string(), false, |_| {}).await?;
     Ok((axum::http::StatusCode::ACCEPTED, axum::Json(serde_json::json!({"vendorCallKey": key.as_str(), "to": number.as_str()}))))
 }
 
@@ -353,7 +388,7 @@ pub fn has_trunk(state: &AppState, center: &SalesforceId) -> bool {
 /// Click-to-dial through the SIP edge: rings `username`'s phone, then calls
 /// `number` (as the trunk should dial it) through `center`'s trunk.
 /// `before_send` sees the call's key before the edge can report anything about it.
-pub async fn place_call(state: &AppState, username: &str, center: SalesforceId, number: String, before_send: impl FnOnce(&VendorCallKey)) -> Result<VendorCallKey, ApiError> {
+pub async fn place_call(state: &AppState, username: &str, center: SalesforceId, number: String, engaged: bool, before_send: impl FnOnce(&VendorCallKey)) -> Result<VendorCallKey, ApiError> {
     let control = state.sip.get().cloned().ok_or_else(|| ApiError::new("SIP_NOT_RUNNING", "this server runs no SIP edge: start it with `dialtone serve --sip ADDRESS`"))?;
     let (agent, trunk) = {
         let mut h = control.host.clone();
@@ -364,7 +399,8 @@ pub async fn place_call(state: &AppState, username: &str, center: SalesforceId, 
         let Some((ip, trunk)) = trunk else {
             return Err(ApiError::new("INVALID_FIELD", "the call center has no SIP trunk: `dialtone trunk add NAME --provider sip …` first"));
         };
-        let agent = h.agent_target(username).ok_or_else(|| {
+        let target = if engaged { h.phone_of(username) } else { h.agent_target(username) };
+        let agent = target.ok_or_else(|| {
             ApiError::new("AGENT_NOT_AVAILABLE", format!("{username} cannot take a call now: set the status to Available and connect a phone (registered or --sip-contact)"))
         })?;
         let out = trunk_outbound(ip, &trunk.name, state).await;

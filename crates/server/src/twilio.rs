@@ -14,7 +14,6 @@ use axum::Form;
 use base64::Engine;
 use dialtone_calls::{AgentId, CallEvent, Direction, EndReason, EventKind, Input, OfferOutcome, Provider, VendorCallKey};
 use dialtone_model::SalesforceId;
-use dialtone_routing::{Board, Router};
 use dialtone_store::Store;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -100,59 +99,159 @@ fn xml_text(s: &str) -> String {
 /// How long Twilio rings an agent's client before giving up (`<Dial timeout>`).
 pub const DIAL_TIMEOUT_SECS: u32 = 20;
 
-/// The Twilio edge's routing: a [`Board`] of the agents reachable through
-/// Twilio Client (every Available agent: their client identity is their
-/// username) and the agent each ringing call is offered to. An offered agent
-/// is engaged, so two simultaneous calls never ring the same agent; the
-/// dial's outcome or the call's final status callback frees them.
+/// The Twilio edge's offers: which agent each ringing call was offered to
+/// (their Twilio Client identity is their username). Routing itself is the
+/// shared service: an offered agent holds capacity there, so a SIP call and
+/// a Twilio call never ring the same agent beyond their capacity; the dial's
+/// outcome or the call's final status callback frees them.
 #[derive(Debug, Default)]
 pub struct Dialer {
-    board: Board,
     offers: HashMap<VendorCallKey, AgentId>,
+    /// How many offers each live call has had (each offer's facts get sequences of their own).
+    attempts: HashMap<VendorCallKey, u64>,
 }
 
 impl Dialer {
+    /// The number of the call's next offer (0 for its first).
+    fn next_attempt(&mut self, key: &VendorCallKey) -> u64 {
+        let n = self.attempts.entry(key.clone()).or_insert(0);
+        *n += 1;
+        *n
+    }
+
     /// The agent offered `key`, if any (a repeated voice webhook reuses it).
     pub fn offered(&self, key: &VendorCallKey) -> Option<&AgentId> {
         self.offers.get(key)
     }
 
-    /// Frees the agent offered `key` (if it is still `agent`, when given).
-    /// Only the call that engaged an agent frees them: a late callback of
-    /// an old call cannot free an agent now on another call.
-    fn release(&mut self, now: OffsetDateTime, key: &VendorCallKey, agent: Option<&AgentId>) -> Option<AgentId> {
+    /// Forgets the offer of `key` (if it is still `agent`, when given) and
+    /// tells routing it failed. Only the call that engaged an agent frees
+    /// them: a late callback of an old call cannot free an agent now on
+    /// another call.
+    fn release(&mut self, state: &AppState, now: OffsetDateTime, key: &VendorCallKey, agent: Option<&AgentId>) -> Option<AgentId> {
         if agent.is_some_and(|a| self.offers.get(key) != Some(a)) {
             return None;
         }
         let agent = self.offers.remove(key)?;
-        self.board.release(now, &agent);
+        state.calls.routing.lock().offer_failed(now, key, &agent);
         Some(agent)
     }
 }
 
-/// Picks the call center's longest-idle Available agent for `key` and
-/// engages them; returns the agent and their Twilio Client identity.
-async fn offer(state: &AppState, center: &SalesforceId, key: &VendorCallKey, now: OffsetDateTime) -> Result<Option<(AgentId, String)>, ApiError> {
-    let agents = crate::agents::load(state.store.as_ref(), Some(center)).await?;
-    let mut d = state.dialer.lock().unwrap_or_else(|p| p.into_inner());
-    crate::agents::sync_board(&mut d.board, now, &agents, Some(center));
-    let agent = match d.offers.get(key) {
-        Some(a) => a.clone(),
+/// What routing says of a Twilio call.
+enum Choice {
+    /// Dial this agent's Twilio Client (their username).
+    Agent(AgentId, String),
+    Wait,
+    Voicemail,
+    Callback,
+}
+
+/// Asks routing for the call's agent; a repeated webhook reuses the offer.
+async fn offer(state: &AppState, center: &SalesforceId, key: &VendorCallKey, from: &str, to: &str, now: OffsetDateTime) -> Result<Choice, ApiError> {
+    use dialtone_routing::service::{Away, Routed};
+    let known = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).offers.get(key).cloned();
+    let routed = match known {
+        Some(a) => Routed::Offer(a),
         None => {
-            let Some(a) = d.board.choose(now, Some(center), &[], &|_| true) else { return Ok(None) };
-            d.offers.insert(key.clone(), a.clone());
-            a
+            // Presence set a moment ago (the CLI, another node) counts: routing is brought up to date first.
+            if let Err(e) = crate::routing::refresh(state).await {
+                tracing::warn!(error = %e.message, "refreshing routing for a Twilio call");
+            }
+            let routed = {
+                let mut r = state.calls.routing.lock();
+                r.arrive(now, key, &crate::routing::arrival(Some(center.clone()), from, to, Some(state.store.normalizer())));
+                r.route(now, key, &[], &|_| true)
+            };
+            crate::routing::act_now(state);
+            routed
         }
     };
-    Ok(d.board.get(&agent).map(|a| (agent.clone(), a.username.clone())))
+    match routed {
+        Routed::Offer(a) => {
+            state.dialer.lock().unwrap_or_else(|p| p.into_inner()).offers.insert(key.clone(), a.clone());
+            let username = crate::sipedge::username_of(state.store.as_ref(), a.id()).await?;
+            Ok(Choice::Agent(a, username))
+        }
+        Routed::Wait | Routed::Gone => Ok(Choice::Wait),
+        Routed::Leave(Away::Voicemail) => Ok(Choice::Voicemail),
+        Routed::Leave(Away::Callback) => Ok(Choice::Callback),
+    }
 }
 
 /// Sequence numbers of the facts the edge adds itself (the offer, its
 /// result, the answer), in a range of their own like recordings'.
 const OFFER_SEQ: u64 = 3 << 48;
 
-fn enqueue(call_center: &str) -> Response {
-    twiml(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Enqueue>{}</Enqueue></Response>", xml_text(call_center)))
+/// The caller waits in the call center's Twilio queue. While they wait,
+/// Twilio asks `waitUrl` what to play (and asks again when it ends): once
+/// routing has an agent for the call, the answer is `<Leave/>`, and Twilio
+/// then asks the `action` URL, which dials that agent.
+fn enqueue(trunk: &TwilioTrunk) -> Response {
+    let base = trunk.public_url.trim_end_matches('/');
+    twiml(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Enqueue action=\"{}\" waitUrl=\"{}\">{}</Enqueue></Response>",
+        xml_text(&format!("{base}/telephony/twilio/dequeued")),
+        xml_text(&format!("{base}/telephony/twilio/wait")),
+        xml_text(&trunk.call_center)
+    ))
+}
+
+/// Checks a webhook (rate limit, signature) and reads its call key.
+async fn webhook(state: &AppState, path: &str, headers: &HeaderMap, params: &BTreeMap<String, String>) -> Result<(TwilioTrunk, VendorCallKey), Response> {
+    if limited(state, params) {
+        return Err(refused(ApiError::new("REQUEST_LIMIT_EXCEEDED", "too many webhooks for this account"), path));
+    }
+    let trunk = verify(state, path, headers, params).await.map_err(|e| refused(e, path))?;
+    let key = key_of(params).map_err(|e| refused(e, path))?;
+    Ok((trunk, key))
+}
+
+/// `POST /telephony/twilio/wait` (the `<Enqueue waitUrl>`): while the caller
+/// waits, `<Leave/>` once routing has an agent (or voicemail, or a
+/// callback) for them, else the queue position and a pause.
+pub async fn wait(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let (trunk, key) = match webhook(&state, "/telephony/twilio/wait", &headers, &params).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let now = OffsetDateTime::now_utc();
+    let center = crate::query::call_center_id(state.store.as_ref(), &trunk.call_center).await.ok().flatten();
+    let choice = match &center {
+        Some(cc) => offer(&state, cc, &key, "", "", now).await.unwrap_or(Choice::Wait),
+        None => Choice::Wait,
+    };
+    if !matches!(choice, Choice::Wait) {
+        return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Leave/></Response>".to_string());
+    }
+    let position = params.get("QueuePosition").and_then(|p| p.parse::<u32>().ok()).filter(|p| *p > 0);
+    let say = match position {
+        Some(1) => "You are next in line. Please hold.".to_string(),
+        Some(n) => format!("You are number {n} in line. Please hold."),
+        None => "Please hold.".to_string(),
+    };
+    twiml(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>{}</Say><Pause length=\"5\"/></Response>", xml_text(&say)))
+}
+
+/// `POST /telephony/twilio/dequeued` (the `<Enqueue action>`): the caller
+/// left the queue. Left for routing's agent: dial them (or voicemail, or a
+/// callback); hung up: nothing more (the status callback ends the call).
+pub async fn dequeued(State(state): State<AppState>, headers: HeaderMap, Form(params): Form<BTreeMap<String, String>>) -> Response {
+    let (trunk, key) = match webhook(&state, "/telephony/twilio/dequeued", &headers, &params).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if params.get("QueueResult").map(String::as_str) != Some("leave") {
+        return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".to_string());
+    }
+    let now = OffsetDateTime::now_utc();
+    let center = crate::query::call_center_id(state.store.as_ref(), &trunk.call_center).await.ok().flatten();
+    let choice = match &center {
+        Some(cc) => offer(&state, cc, &key, "", "", now).await.unwrap_or(Choice::Wait),
+        None => Choice::Wait,
+    };
+    let attempt = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).next_attempt(&key);
+    answer(&state, &trunk, &key, choice, attempt, now).await
 }
 
 /// `POST /telephony/twilio/voice`: a call arrives. The VoiceCall is written
@@ -185,18 +284,39 @@ pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(param
     if let Err(e) = ingest(&state.calls, state.store.as_ref(), &key, 0, now, event).await {
         return e.into_response();
     }
-    let chosen = match &center {
-        Some(cc) => offer(&state, cc, &key, now).await.unwrap_or_else(|e| {
+    let from = params.get("From").cloned().unwrap_or_default();
+    let to = params.get("To").cloned().unwrap_or_default();
+    let choice = match &center {
+        Some(cc) => offer(&state, cc, &key, &from, &to, now).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e.message, "choosing an agent for a Twilio call; the caller is queued");
-            None
+            Choice::Wait
         }),
-        None => None,
+        None => Choice::Wait,
     };
-    let Some((agent, identity)) = chosen else { return enqueue(&trunk.call_center) };
-    if let Err(e) = ingest(&state.calls, state.store.as_ref(), &key, OFFER_SEQ, now, EventKind::Offered { agent: agent.clone() }).await {
+    answer(&state, &trunk, &key, choice, 0, now).await
+}
+
+/// The TwiML for routing's answer: dial the agent's client (recording the
+/// offer as attempt `attempt`), queue, voicemail, or a callback.
+async fn answer(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey, choice: Choice, attempt: u64, now: OffsetDateTime) -> Response {
+    let (agent, identity) = match choice {
+        Choice::Agent(a, identity) => (a, identity),
+        Choice::Wait => return enqueue(&trunk),
+        Choice::Voicemail => {
+            let action = format!("{}/telephony/twilio/recording", trunk.public_url.trim_end_matches('/'));
+            return twiml(format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>Nobody can take your call now. Please leave a message after the tone.</Say><Record maxLength=\"120\" recordingStatusCallback=\"{}\"/></Response>",
+                xml_text(&action)
+            ));
+        }
+        Choice::Callback => {
+            return twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say>You keep your place in the queue. We will call you back.</Say><Hangup/></Response>".to_string());
+        }
+    };
+    if let Err(e) = ingest(&state.calls, state.store.as_ref(), key, OFFER_SEQ + 3 * attempt, now, EventKind::Offered { agent: agent.clone() }).await {
         tracing::warn!(error = %e.message, "recording a Twilio offer");
     }
-    let action = format!("{}/telephony/twilio/status?offer={agent}", trunk.public_url.trim_end_matches('/'));
+    let action = format!("{}/telephony/twilio/status?offer={agent}&attempt={attempt}", trunk.public_url.trim_end_matches('/'));
     twiml(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Dial action=\"{}\" timeout=\"{DIAL_TIMEOUT_SECS}\"><Client>{}</Client></Dial></Response>",
         xml_text(&action),
@@ -205,29 +325,41 @@ pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(param
 }
 
 /// The `<Dial action>` callback: how ringing the offered agent went. The
-/// agent is free again either way; a caller nobody answered waits in the queue.
-async fn dial_result(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey, agent: Option<AgentId>, params: &BTreeMap<String, String>) -> Response {
+/// agent is free again unless they answered; a caller nobody answered is
+/// offered to routing's next agent, or waits in the queue.
+async fn dial_result(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey, agent: Option<AgentId>, attempt: u64, params: &BTreeMap<String, String>) -> Response {
     let now = OffsetDateTime::now_utc();
-    let released = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(now, key, agent.as_ref());
-    let Some(agent) = agent.or(released) else { return enqueue(&trunk.call_center) };
     let result = match params.get("DialCallStatus").map(String::as_str) {
         Some("completed") | Some("answered") => OfferOutcome::Accepted,
         Some("busy") => OfferOutcome::Declined,
         Some("no-answer") => OfferOutcome::TimedOut,
         _ => OfferOutcome::Missed,
     };
+    let released = if result == OfferOutcome::Accepted {
+        state.dialer.lock().unwrap_or_else(|p| p.into_inner()).offers.remove(key)
+    } else {
+        state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(state, now, key, agent.as_ref())
+    };
+    let Some(agent) = agent.or(released) else { return enqueue(&trunk) };
     let store = state.store.as_ref();
-    if let Err(e) = ingest(&state.calls, store, key, OFFER_SEQ + 1, now, EventKind::OfferResult { agent: agent.clone(), result }).await {
+    let seq = OFFER_SEQ + 3 * attempt;
+    if let Err(e) = ingest(&state.calls, store, key, seq + 1, now, EventKind::OfferResult { agent: agent.clone(), result }).await {
         tracing::warn!(error = %e.message, "recording a Twilio dial result");
     }
     if result != OfferOutcome::Accepted {
-        return enqueue(&trunk.call_center);
+        let Some(center) = crate::query::call_center_id(store, &trunk.call_center).await.ok().flatten() else { return enqueue(&trunk) };
+        let choice = offer(state, &center, key, "", "", now).await.unwrap_or(Choice::Wait);
+        let next = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).next_attempt(key);
+        return answer(state, trunk, key, choice, next, now).await;
     }
     let talked = params.get("DialCallDuration").and_then(|d| d.parse::<i64>().ok()).unwrap_or(0).clamp(0, 86_400);
-    let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq: OFFER_SEQ + 2, at: now - time::Duration::seconds(talked), kind: EventKind::Answered { agent } };
+    let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq: seq + 2, at: now - time::Duration::seconds(talked), kind: EventKind::Answered { agent } };
     if let Err(e) = state.calls.ingest(store, now, Input::Event(event)).await {
         tracing::warn!(error = %e.message, "recording a Twilio answer");
     }
+    // The agent's leg is over (Twilio calls the action when the dialled party hangs up): their capacity is free.
+    state.calls.routing.lock().complete(now, key);
+    crate::routing::act_now(state);
     twiml("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Hangup/></Response>".to_string())
 }
 
@@ -253,8 +385,10 @@ pub async fn status(State(state): State<AppState>, RawQuery(query): RawQuery, he
         Err(e) => return refused(e, path),
     };
     if params.contains_key("DialCallStatus") {
-        let offered = query.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("offer="))).and_then(|a| AgentId::parse(a).ok());
-        return dial_result(&state, &trunk, &key, offered, &params).await;
+        let arg = |name: &str| query.as_deref().and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')));
+        let offered = arg("offer").and_then(|a| AgentId::parse(a).ok());
+        let attempt = arg("attempt").and_then(|n| n.parse::<u64>().ok()).unwrap_or(0).min(1_000);
+        return dial_result(&state, &trunk, &key, offered, attempt, &params).await;
     }
     // Twilio numbers its callbacks; the initial webhook is 0.
     let seq = params.get("SequenceNumber").and_then(|s| s.parse::<u64>().ok()).map_or(0, |n| n + 1);
@@ -277,7 +411,9 @@ pub async fn status(State(state): State<AppState>, RawQuery(query): RawQuery, he
         other => return ApiError::new("INVALID_FIELD", format!("unknown CallStatus {other:?}")).into_response(),
     };
     if matches!(kind, EventKind::Ended { .. } | EventKind::Failed { .. }) {
-        state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(now, &key, None);
+        let mut d = state.dialer.lock().unwrap_or_else(|p| p.into_inner());
+        d.release(&state, now, &key, None);
+        d.attempts.remove(&key);
     }
     let event = CallEvent { key: key.clone(), provider: Provider::Twilio, seq, at: reported_at(&params, now), kind };
     match state.calls.ingest(state.store.as_ref(), now, Input::Event(event)).await {

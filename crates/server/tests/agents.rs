@@ -114,6 +114,20 @@ impl Org {
         body
     }
 
+    /// Twilio asks the `<Enqueue waitUrl>` what to play to a waiting caller.
+    async fn wait(&self, call: &str) -> String {
+        let (s, body) = self.twilio("/telephony/twilio/wait", &[("AccountSid", ACCOUNT), ("CallSid", call), ("QueuePosition", "1")]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// The caller left the queue (`<Leave/>`): Twilio asks the `<Enqueue action>`.
+    async fn dequeued(&self, call: &str) -> String {
+        let (s, body) = self.twilio("/telephony/twilio/dequeued", &[("AccountSid", ACCOUNT), ("CallSid", call), ("QueueResult", "leave")]).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    }
+
     async fn final_status(&self, call: &str, status: &str) {
         let (s, body) = self.twilio("/telephony/twilio/status", &[("AccountSid", ACCOUNT), ("CallSid", call), ("CallStatus", status), ("SequenceNumber", "3")]).await;
         assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
@@ -205,34 +219,35 @@ async fn agents_set_their_own_presence_and_managers_anyones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_voice_webhook_dials_a_free_available_agent_and_queues_when_none_is() {
     let o = org().await;
-    // Nobody available: the caller waits in the queue.
+    let queued = |twiml: &str| twiml.contains(&format!("waitUrl=\"{PUBLIC}/telephony/twilio/wait\">Support</Enqueue>"));
+    // Nobody available: the caller waits in the queue, and hangs up.
     let first = "CA00000000000000000000000000000001";
     let twiml = o.voice(first).await;
-    assert!(twiml.contains("<Enqueue>Support</Enqueue>"), "{twiml}");
+    assert!(queued(&twiml), "{twiml}");
     o.final_status(first, "completed").await;
 
     o.presence("admin", "ann", "Available").await;
     o.presence("admin", "bob", "Available").await;
-    o.presence("admin", "ann", "Available").await; // ann's idle time restarts: bob waited longest
     let a = "CA00000000000000000000000000000002";
     let twiml = o.voice(a).await;
-    assert_eq!(dialed(&twiml), Some("bob@t.test"), "{twiml}");
+    assert_eq!(dialed(&twiml), Some("ann@t.test"), "ann has been Available longest: {twiml}");
     assert!(twiml.contains("timeout=\"20\""), "{twiml}");
     assert!(action(&twiml).starts_with(&format!("{PUBLIC}/telephony/twilio/status?")), "{twiml}");
     assert_eq!(o.voice(a).await, twiml, "a repeated webhook rings the same agent");
     // A simultaneous call gets the other agent, a third one waits.
     let b = "CA00000000000000000000000000000003";
-    assert_eq!(dialed(&o.voice(b).await), Some("ann@t.test"));
+    assert_eq!(dialed(&o.voice(b).await), Some("bob@t.test"));
     let c = "CA00000000000000000000000000000004";
-    assert!(o.voice(c).await.contains("<Enqueue>Support</Enqueue>"));
+    assert!(queued(&o.voice(c).await));
+    assert!(o.wait(c).await.contains("You are next in line"), "nobody is free yet");
 
     // The offer is on the call.
     let rows = o.rows(&format!("SELECT Id, CallCenterId FROM VoiceCall WHERE VendorCallKey = '{a}'")).await;
     assert_eq!(rows.len(), 1);
-    let notes = o.state.calls.is_live(&dialtone_calls::VendorCallKey::parse(a).unwrap()).await;
-    assert!(notes);
+    assert!(o.state.calls.is_live(&dialtone_calls::VendorCallKey::parse(a).unwrap()).await);
 
-    // bob answers and hangs up after 30 s: the dial action ends the call's TwiML, bob is free again.
+    // ann answers and hangs up after 30 s: the dial action ends the call's TwiML, ann is free again —
+    // and the caller waiting longest (c) is hers: its wait URL lets it leave the queue, which dials ann.
     let act = action(&twiml).trim_start_matches(PUBLIC).replace("&amp;", "&");
     let (s, body) = o
         .twilio(&act, &[("AccountSid", ACCOUNT), ("CallSid", a), ("CallStatus", "in-progress"), ("DialCallStatus", "completed"), ("DialCallDuration", "30"), ("DialCallSid", "CA99")])
@@ -241,30 +256,41 @@ async fn the_voice_webhook_dials_a_free_available_agent_and_queues_when_none_is(
     assert!(body.contains("<Hangup/>"), "{body}");
     let rows = o.rows(&format!("SELECT CallAcceptDateTime, OwnerId FROM VoiceCall WHERE VendorCallKey = '{a}'")).await;
     assert!(!matches!(rows[0][0], Value::Null), "the answer is recorded: {rows:?}");
-    assert_eq!(rows[0][1].as_str(), Some(o.ids["bob"].as_str()), "{rows:?}");
+    assert_eq!(rows[0][1].as_str(), Some(o.ids["ann"].as_str()), "{rows:?}");
     let d = "CA00000000000000000000000000000005";
-    assert_eq!(dialed(&o.voice(d).await), Some("bob@t.test"), "bob is free once his call is over");
+    assert!(queued(&o.voice(d).await), "ann is kept for c, who waited longer than d");
+    assert!(o.wait(c).await.contains("<Leave/>"));
+    let twiml_c = o.dequeued(c).await;
+    assert_eq!(dialed(&twiml_c), Some("ann@t.test"), "{twiml_c}");
+    assert!(action(&twiml_c).ends_with("attempt=1"), "the second offer of a call records facts of its own: {twiml_c}");
 
-    // ann does not answer: the caller goes to the queue and ann is free.
-    let (s, body) = o.twilio(&format!("/telephony/twilio/status?offer={}", o.ids["ann"]), &[("AccountSid", ACCOUNT), ("CallSid", b), ("CallStatus", "in-progress"), ("DialCallStatus", "no-answer")]).await;
+    // bob does not answer b: bob is tried no more for b, which waits again; the next waiting call (d) is bob's.
+    let (s, body) = o.twilio(&format!("/telephony/twilio/status?offer={}", o.ids["bob"]), &[("AccountSid", ACCOUNT), ("CallSid", b), ("CallStatus", "in-progress"), ("DialCallStatus", "no-answer")]).await;
     assert_eq!(s, StatusCode::OK, "{body}");
-    assert!(body.contains("<Enqueue>Support</Enqueue>"), "{body}");
+    assert!(queued(&body), "{body}");
+    assert!(o.wait(d).await.contains("<Leave/>"));
+    assert_eq!(dialed(&o.dequeued(d).await), Some("bob@t.test"));
+    assert!(o.wait(b).await.contains("Please hold"), "ann and bob are both on calls");
+    let decision = o.state.calls.routing.lock().decision(&dialtone_calls::VendorCallKey::parse(b).unwrap()).unwrap();
+    assert_eq!(decision.offers[0].outcome, Some("declined"), "{decision:?}");
     // A final status frees the agent its call engaged — and only that one.
     o.final_status(b, "completed").await;
+    o.final_status(c, "completed").await;
     o.final_status(d, "completed").await;
     let e = "CA00000000000000000000000000000006";
     let f = "CA00000000000000000000000000000007";
     let both: Vec<Option<String>> = vec![dialed(&o.voice(e).await).map(str::to_string), dialed(&o.voice(f).await).map(str::to_string)];
     assert!(both.contains(&Some("ann@t.test".into())) && both.contains(&Some("bob@t.test".into())), "{both:?}");
     o.final_status(a, "completed").await; // a's agent was already freed; this frees nobody else
-    assert!(o.voice("CA00000000000000000000000000000008").await.contains("<Enqueue>"), "both agents are still on calls");
+    assert!(queued(&o.voice("CA00000000000000000000000000000008").await), "both agents are still on calls");
+    o.final_status("CA00000000000000000000000000000008", "completed").await;
 
     // Away agents are not offered calls; a forged dial action changes nothing.
     o.final_status(e, "completed").await;
     o.final_status(f, "completed").await;
     o.presence("admin", "ann", "Away").await;
     o.presence("admin", "bob", "Offline").await;
-    assert!(o.voice("CA00000000000000000000000000000009").await.contains("<Enqueue>Support</Enqueue>"));
+    assert!(o.voice("CA00000000000000000000000000000009").await.contains(">Support</Enqueue>"));
     let req = Request::post("/telephony/twilio/status?offer=x")
         .header("content-type", "application/x-www-form-urlencoded")
         .header("x-twilio-signature", signature(AUTH_TOKEN, &format!("{PUBLIC}/telephony/twilio/status"), &BTreeMap::new()))

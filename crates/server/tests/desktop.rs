@@ -6,7 +6,6 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use dialtone_model::{RawValue, SalesforceId, Schema, Value};
-use dialtone_routing::Router as _;
 use dialtone_server::{AppState, auth, router};
 use dialtone_store::{DynStore, Location};
 use futures_util::{SinkExt, StreamExt};
@@ -369,15 +368,23 @@ async fn commands_wrap_up_and_after_call_work_with_tabs_that_reconnect() {
 
     // Nobody offers a call to an agent in After Call Work.
     let center = SalesforceId::parse(app.voice_call("call-1", "CallCenterId").await[0].as_str().unwrap()).unwrap();
+    // Routing, asked for an agent for a probe call of the center (which then hangs up).
     let chosen = |app: &App| {
-        let store = app.state.store.clone();
+        let state = app.state.clone();
         let center = center.clone();
         async move {
-            let agents = dialtone_server::agents::load(store.as_ref(), Some(&center)).await.unwrap();
-            let mut board = dialtone_routing::Board::default();
+            dialtone_server::routing::refresh(&state).await.unwrap();
             let now = time::OffsetDateTime::now_utc();
-            dialtone_server::agents::sync_board(&mut board, now, &agents, Some(&center));
-            board.choose(now, Some(&center), &[], &|_| true)
+            let key = dialtone_calls::VendorCallKey::parse(&format!("probe-{}", now.unix_timestamp_nanos())).unwrap();
+            let mut r = state.calls.routing.lock();
+            r.arrive(now, &key, &dialtone_routing::service::Arrival { call_center: Some(center), ..Default::default() });
+            let routed = r.route(now, &key, &[], &|_| true);
+            let end = dialtone_calls::EventKind::Ended { reason: dialtone_calls::EndReason::CustomerDisconnect };
+            r.observe(now, &dialtone_calls::CallEvent { key, provider: dialtone_calls::Provider::Simulator, seq: 1, at: now, kind: end });
+            match routed {
+                dialtone_routing::service::Routed::Offer(a) => Some(a),
+                _ => None,
+            }
         }
     };
     assert_eq!(chosen(&app).await, None, "ann is in After Call Work, bob offline");

@@ -142,13 +142,39 @@ pub trait Host {
     fn phone_user(&self, username: &str) -> Option<PhoneUser>;
     /// A REGISTER added (Some) or removed (None) the phone's contact.
     fn register(&mut self, username: &str, binding: Option<Binding>);
-    /// The agent to offer the call to (the routing decision), marked busy
-    /// until [`Host::release_agent`]. `exclude`: agents already tried.
-    fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget>;
-    fn release_agent(&mut self, agent: &AgentId);
+    /// Who should take the call now (the routing decision): an agent,
+    /// marked busy until [`Host::release_agent`] or the call's end; or wait
+    /// and ask again; or send the caller away. `exclude`: agents already tried.
+    fn choose_agent(&mut self, call: &RouteQuery<'_>) -> Routed;
+    /// The offer of `key` to `agent` failed (declined, unanswered,
+    /// unreachable) or the call ended.
+    fn release_agent(&mut self, key: &VendorCallKey, agent: &AgentId);
     /// A transfer names an agent: that agent's phone if they are free (then
     /// engaged), else `None`.
     fn agent_target(&mut self, username: &str) -> Option<AgentTarget>;
+}
+
+/// The call [`Host::choose_agent`] is asked about.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteQuery<'a> {
+    pub key: &'a VendorCallKey,
+    pub call_center: Option<&'a SalesforceId>,
+    /// The caller's and the dialled number (user parts), for entry rules and callbacks.
+    pub from: &'a str,
+    pub to: &'a str,
+    pub exclude: &'a [AgentId],
+}
+
+/// The host's routing answer.
+#[derive(Debug, Clone)]
+pub enum Routed {
+    Agent(AgentTarget),
+    /// Nobody free: the caller waits (asked again every few hundred ms, up to the trunk's queue limit).
+    Wait,
+    /// Routing sent the caller to voicemail: the trunk's overflow.
+    Voicemail,
+    /// The caller keeps their place and will be called back: the live call ends.
+    Callback,
 }
 
 /// Click-to-dial: ring the agent's phone first, then the customer through a
@@ -773,7 +799,21 @@ impl B2bua {
         if call.ended || call.b.is_some() {
             return false;
         }
-        let Some(target) = host.choose_agent(call.trunk.call_center.as_ref(), &call.tried) else {
+        let (from, to) = (wire::user_of(&call.a.remote), wire::user_of(&call.a.local));
+        let query = RouteQuery { key: &call.key, call_center: call.trunk.call_center.as_ref(), from: &from, to: &to, exclude: &call.tried };
+        let target = match host.choose_agent(&query) {
+            Routed::Agent(target) => Some(target),
+            Routed::Wait => None,
+            Routed::Voicemail => {
+                self.overflow(now, id, host);
+                return false;
+            }
+            Routed::Callback => {
+                self.callback_scheduled(now, id, host);
+                return false;
+            }
+        };
+        let Some(target) = target else {
             if call.queue_deadline.is_some_and(|d| d <= now) {
                 self.overflow(now, id, host);
             } else if !call.queued {
@@ -850,8 +890,9 @@ impl B2bua {
             Err(reason) => {
                 self.out.push(Output::Rejected { peer, reason });
                 if let Some(agent) = agent {
-                    host.release_agent(&agent);
-                    self.calls.get_mut(&id).expect("present").tried.push(agent);
+                    let call = self.calls.get_mut(&id).expect("present");
+                    host.release_agent(&call.key, &agent);
+                    call.tried.push(agent);
                 }
                 return false;
             }
@@ -1018,7 +1059,7 @@ impl B2bua {
         call.ended = true;
         call.queued = false;
         if let Some(agent) = call.b.as_ref().and_then(|b| b.agent.as_ref()) {
-            host.release_agent(agent);
+            host.release_agent(&call.key, agent);
         }
         self.event(id, now, EventKind::Ended { reason });
         self.finished.push_back((now + self.cfg.t1 * 64, id));
@@ -1363,7 +1404,9 @@ impl B2bua {
         self.by_call_id.remove(&b.dialog.call_id);
         match b.agent {
             Some(agent) => {
-                host.release_agent(&agent);
+                if let Some(call) = self.calls.get(&id) {
+                    host.release_agent(&call.key, &agent);
+                }
                 let result = match code {
                     Some(486 | 600 | 603) => OfferOutcome::Declined,
                     _ => OfferOutcome::Missed,
@@ -2095,7 +2138,7 @@ impl B2bua {
             VendorCallKey::parse(&format!("{};transfer={}", call.a.call_id, call.transfers))
         else {
             if let Destination::Agent(target) = dest {
-                host.release_agent(&target.agent);
+                host.release_agent(&call.key, &target.agent);
             }
             return;
         };
@@ -2104,7 +2147,7 @@ impl B2bua {
         if let Some(b) = call.b.take() {
             self.by_call_id.remove(&b.dialog.call_id);
             if let Some(agent) = b.agent {
-                host.release_agent(&agent);
+                host.release_agent(&call.key, &agent);
             }
         }
         let to = match &dest {
@@ -2140,6 +2183,27 @@ impl B2bua {
                 }
             }
         }
+    }
+
+    /// Routing turned the waiting caller into a callback: the call ends
+    /// (480 with a Reason saying so while it rings; BYE once answered).
+    fn callback_scheduled(&mut self, now: OffsetDateTime, id: u64, host: &mut dyn Host) {
+        let Some(call) = self.calls.get_mut(&id) else { return };
+        if call.ended {
+            return;
+        }
+        if matches!(call.a_state, AState::Confirmed | AState::Answering) {
+            call.a_state = AState::Done;
+            self.in_dialog(now, id, Leg::A, Method::Bye, None, Purpose::Bye);
+            return self.end(now, id, EndReason::NoAnswer, host);
+        }
+        if !matches!(call.a_state, AState::Early) {
+            return;
+        }
+        call.a_state = AState::Done;
+        let (invite, branch, tag, peer) = (call.invite.clone(), call.invite_branch.clone(), call.a_tag.clone(), call.a.peer);
+        self.respond(peer, &invite, &branch, 480, Some(&tag), &[("Reason", "SIP;cause=480;text=\"Callback scheduled\"".into())], None);
+        self.end(now, id, EndReason::NoAnswer, host);
     }
 
     /// Nobody answered within the queue's limit: the trunk's overflow.

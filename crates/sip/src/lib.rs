@@ -21,5 +21,5 @@ pub const REALM: &str = "dialtone";
 
 pub use b2bua::{
     AgentTarget, B2bua, Binding, CallAction, Command, Config, Dial, Host, Output, Overflow, Peer,
-    PhoneUser, Refusal, Stats, TransferTarget, Transport, Trunk,
+    PhoneUser, Refusal, RouteQuery, Routed, Stats, TransferTarget, Transport, Trunk,
 };

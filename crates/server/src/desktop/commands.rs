@@ -437,17 +437,46 @@ pub async fn dial(State(state): State<AppState>, s: Session, JsonBody(body): Jso
     } else {
         store.normalizer().dial_string(&number, d).digits
     };
-    if crate::sipedge::has_trunk(&state, &center_id) {
-        let username = crate::sipedge::username_of(store, &s.user_id).await?;
-        let key = crate::sipedge::place_call(&state, &username, center_id, dial_string.clone(), |key| state.hub.expect_dial(key, &me, related.clone())).await?;
-        return Ok((StatusCode::ACCEPTED, Json(json!({"key": key.as_str(), "voiceCallId": Json_::Null, "dialString": dial_string, "provider": "sip"}))));
+    let (key, provider) = place(&state, &me, center_id, number.as_str(), &dial_string, related, None).await?;
+    let voice_call = state.calls.voice_call(&key).await;
+    Ok((StatusCode::ACCEPTED, Json(json!({"key": key.as_str(), "voiceCallId": voice_call.map(|i| i.to_string()), "dialString": dial_string, "provider": provider}))))
+}
+
+/// Places an outbound call for agent `me`: through the call center's SIP
+/// trunk when it has one, else the simulator plays the carrier (demos and
+/// browser tests). `before_send` sees the key before any event of the call
+/// (a callback links its dial-out with it); given, the agent's capacity is
+/// already held (by the callback), so only their phone is looked for.
+pub async fn place(
+    state: &AppState,
+    me: &AgentId,
+    center_id: SalesforceId,
+    number: &str,
+    dial_string: &str,
+    related: Option<SalesforceId>,
+    before_send: Option<&(dyn Fn(&VendorCallKey) + Sync)>,
+) -> Result<(VendorCallKey, &'static str), ApiError> {
+    let store = state.store.as_ref();
+    if crate::sipedge::has_trunk(state, &center_id) {
+        let username = crate::sipedge::username_of(store, me.id()).await?;
+        let engaged = before_send.is_some();
+        let key = crate::sipedge::place_call(state, &username, center_id, dial_string.to_string(), engaged, |key| {
+            if let Some(f) = before_send {
+                f(key);
+            }
+            state.hub.expect_dial(key, me, related.clone())
+        })
+        .await?;
+        return Ok((key, "sip"));
     }
-    // No carrier: the simulator places it, so demos and browser tests work.
     let key = VendorCallKey::parse(&format!("sim-dial-{}", crate::auth::random_secret(12))).map_err(ApiError::ours)?;
-    state.hub.expect_dial(&key, &me, None);
+    if let Some(f) = before_send {
+        f(&key);
+    }
+    state.hub.expect_dial(&key, me, None);
     let now = OffsetDateTime::now_utc();
     let kinds = [
-        EventKind::Initiated { direction: Direction::Outbound, from: String::new(), to: number.as_str().to_string(), call_center: Some(center_id) },
+        EventKind::Initiated { direction: Direction::Outbound, from: String::new(), to: number.to_string(), call_center: Some(center_id) },
         EventKind::Offered { agent: me.clone() },
         EventKind::Answered { agent: me.clone() },
     ];
@@ -458,6 +487,5 @@ pub async fn dial(State(state): State<AppState>, s: Session, JsonBody(body): Jso
     if let Some(record) = related {
         state.calls.ingest(store, now, Input::Matched { key: key.clone(), record }).await?;
     }
-    let voice_call = state.calls.voice_call(&key).await;
-    Ok((StatusCode::ACCEPTED, Json(json!({"key": key.as_str(), "voiceCallId": voice_call.map(|i| i.to_string()), "dialString": dial_string, "provider": "simulator"}))))
+    Ok((key, "simulator"))
 }

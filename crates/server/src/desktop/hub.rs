@@ -539,6 +539,7 @@ pub async fn set_status(state: &AppState, agent: &AgentId, username: &str, prese
     })
     .await?;
     state.hub.send(agent, &presence_message(&after));
+    crate::routing::presence_changed(state, agent, &after);
     Ok(after)
 }
 
@@ -591,6 +592,7 @@ async fn change_presence(state: &AppState, agent: &AgentId, change: impl FnOnce(
     s.since = OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).ok();
     store.put_setting(&crate::sipedge::agent_setting(&username), &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
     state.hub.send(agent, &presence_message(&s));
+    crate::routing::presence_changed(state, agent, &s);
     Ok(())
 }
 

@@ -8,7 +8,7 @@
 use dialtone_calls::{AgentId, CallEvent, EventKind, QueueName};
 use dialtone_model::SalesforceId;
 use dialtone_sip::wire::{self, Parsed};
-use dialtone_sip::{AgentTarget, B2bua, Binding, CallAction, Command, Config, Host, Output, Overflow, Peer, PhoneUser, Refusal, Transport, Trunk};
+use dialtone_sip::{AgentTarget, B2bua, Binding, CallAction, Command, Config, Host, Output, Overflow, Peer, PhoneUser, Refusal, RouteQuery, Routed, Transport, Trunk};
 use rsipstack::sip::{HeadersExt, Method};
 use std::net::{IpAddr, SocketAddr};
 use time::macros::datetime;
@@ -49,6 +49,10 @@ pub struct FakeHost {
     /// `release_agent` for an agent that was not busy: an agent handed to
     /// two calls at once, or released twice.
     pub bad_releases: Vec<AgentId>,
+    /// When set, routing sends every call it is asked about there (voicemail, callback).
+    pub send_away: Option<Routed>,
+    /// (call key, from, to) of every routing question.
+    pub asked: Vec<(String, String, String)>,
 }
 
 impl FakeHost {
@@ -70,6 +74,8 @@ impl FakeHost {
             agents: vec![target(1, AGENT1), target(2, AGENT2)],
             registered: Vec::new(),
             bad_releases: Vec::new(),
+            send_away: None,
+            asked: Vec::new(),
         }
     }
 
@@ -91,16 +97,20 @@ impl Host for FakeHost {
         self.registered.push((username.to_string(), binding));
     }
 
-    fn choose_agent(&mut self, call_center: Option<&SalesforceId>, exclude: &[AgentId]) -> Option<AgentTarget> {
-        if call_center != Some(&center()) {
-            return None;
+    fn choose_agent(&mut self, call: &RouteQuery<'_>) -> Routed {
+        self.asked.push((call.key.to_string(), call.from.to_string(), call.to.to_string()));
+        if let Some(away) = &self.send_away {
+            return away.clone();
         }
-        let a = self.agents.iter_mut().find(|a| !a.busy && !exclude.contains(&a.target.agent))?;
+        if call.call_center != Some(&center()) {
+            return Routed::Wait;
+        }
+        let Some(a) = self.agents.iter_mut().find(|a| !a.busy && !call.exclude.contains(&a.target.agent)) else { return Routed::Wait };
         a.busy = true;
-        Some(a.target.clone())
+        Routed::Agent(a.target.clone())
     }
 
-    fn release_agent(&mut self, agent: &AgentId) {
+    fn release_agent(&mut self, _key: &dialtone_calls::VendorCallKey, agent: &AgentId) {
         match self.agents.iter_mut().find(|a| &a.target.agent == agent) {
             Some(a) if a.busy => a.busy = false,
             _ => self.bad_releases.push(agent.clone()),

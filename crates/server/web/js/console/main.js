@@ -18,6 +18,7 @@ import { initSearch, renderSearchPage } from './search.js';
 import * as sp from './softphone-host.js';
 import { closeActive, recentTabs, selectIndex, showMain, showRecord } from './tabs.js';
 import { renderVoiceCall } from './voicecall.js';
+import { renderQueues } from './routing.js';
 
 const view = document.getElementById('view');
 let current = null;
@@ -34,6 +35,8 @@ async function boot() {
   setCsrfToken(session.csrfToken);
   document.getElementById('logout-csrf').value = session.csrfToken || '';
   replace(document.getElementById('user-name'), session.user.name || session.user.username);
+  const p = session.permissions || {};
+  document.getElementById('nav-routing').hidden = !(p.viewSetup || p.manageCallCenters || p.manageRouting);
   initBridge();
   sp.initPanel(session.callCenter);
   const cc = session.callCenter;
@@ -112,6 +115,9 @@ async function render() {
       const d = await describe(m[1]);
       showMain(full, d.labelPlural); setView({});
       await renderList(view, m[1], params, ctrl.signal);
+    } else if (path === '/console/routing') {
+      markNav('routing'); showMain(full, 'Live queues'); setView({});
+      await renderQueues(view, ctrl.signal);
     } else if (path === '/console/search') {
       markNav(null); showMain(full, 'Search'); setView({});
       await renderSearchPage(view, params.get('q') || '', ctrl.signal);

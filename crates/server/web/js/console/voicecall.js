@@ -2,7 +2,8 @@
 // and its field history), the transcript (VoiceCallRecording.Transcript,
 // redacted before it was stored, plus live lines while the call runs), the
 // recording (opened through a short-lived signed link, offered only with
-// the permission to listen) and the call's Task.
+// the permission to listen), the call's Task, and why routing sent it
+// where it went (routing.js).
 
 import { DATA, get, query, soqlString } from '../lib/api.js';
 import { h, replace, toast } from '../lib/dom.js';
@@ -11,6 +12,7 @@ import { describe, rememberName } from './meta.js';
 import { app, setView } from './app.js';
 import { labelRecord } from './tabs.js';
 import { recordHeader, recordSkeleton, valueNode } from './record.js';
+import { loadRouting } from './routing.js';
 
 const FACTS = ['CallType', 'FromPhoneNumber', 'ToPhoneNumber', 'RelatedRecordId', 'CallDisposition', 'CallResolution', 'DisconnectReason',
   'QueueName', 'CallStartDateTime', 'CallAcceptDateTime', 'CallEndDateTime', 'CallDurationInSeconds', 'NumberOfHolds', 'CustomerHoldDuration',
@@ -36,11 +38,13 @@ export async function renderVoiceCall(view, id, signal) {
   const transcript = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
   const recording = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
   const task = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
+  const routing = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
   const page = h('div', { class: 'page', dataset: { object: 'VoiceCall', recordId: id } },
     recordHeader('Voice Call', `${title} · ${direction}`, []),
     h('div', { class: 'grid-2' },
       h('div', {},
         h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, 'Call')), h('div', { class: 'card-body' }, h('dl', { class: 'fields' }, facts))),
+        h('div', { class: 'card', id: 'vc-routing' }, h('div', { class: 'card-head' }, h('h2', {}, 'Routing')), routing),
         h('div', { class: 'card', id: 'vc-transcript' }, h('div', { class: 'card-head' }, h('h2', {}, 'Transcript')), transcript)),
       h('div', {},
         h('div', { class: 'card', id: 'vc-timeline' }, h('div', { class: 'card-head' }, h('h2', {}, 'Timeline')), timeline),
@@ -54,6 +58,7 @@ export async function renderVoiceCall(view, id, signal) {
   loadTranscript(transcript, rec, recordings);
   loadRecording(recording, recordings);
   loadTask(task, rec, signal);
+  loadRouting(routing, id, signal);
   return { title };
 }
 

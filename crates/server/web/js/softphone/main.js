@@ -21,6 +21,7 @@ const st = {
   recent: [],
   lines: new Map(),   // key → [{speaker, text}]
   busy: new Set(),    // "key:action" in flight
+  work: new Map(),    // key → {callback}: routing's offers of callbacks and other work (accepted here)
   notice: null,
 };
 
@@ -163,6 +164,8 @@ function onMessage(m) {
       if (m.call) st.wrapUps.set(m.call.key, { call: m.call, required: Boolean(m.required) });
       break;
     case 'wrapUpSaved': st.wrapUps.delete(m.key); break;
+    case 'workOffer': st.work.set(m.key, { callback: Boolean(m.callback) }); break;
+    case 'workWithdrawn': st.work.delete(m.key); break;
     case 'presence': st.agent = { ...(st.agent || {}), presence: m.presence, presenceSince: m.presenceSince }; break;
     case 'utterance': {
       const l = st.lines.get(m.key) || [];
@@ -221,13 +224,37 @@ const cardData = (c) => ({ key: c.key, state: c.state, controls: (c.controls || 
 
 function renderOffers() {
   const offers = [...st.calls.values()].filter((c) => c.state === 'offered');
-  replace($('offers'), offers.map((c) => h('article', { class: 'sp-card offer', dataset: cardData(c), 'aria-label': `Incoming call from ${otherParty(c)}` },
+  replace($('offers'), workCards(), offers.map((c) => h('article', { class: 'sp-card offer', dataset: cardData(c), 'aria-label': `Incoming call from ${otherParty(c)}` },
     h('div', { class: 'sp-card-head' }, h('span', { class: 'ring', 'aria-hidden': 'true' }, '☎'), h('strong', {}, 'Incoming call'), h('span', { class: 'timer tabular', dataset: { since: c.startedAt || '' } })),
     h('div', { class: 'number tabular' }, otherParty(c)),
     h('div', { class: 'match' }, matchLine(c)),
     h('div', { class: 'sp-actions' },
       can(c, 'accept') ? button(c, 'accept', 'Accept', 'btn-ok') : h('span', { class: 'muted' }, c.provider === 'sip' ? 'Answer on your desk phone' : 'Answer on the provider’s phone'),
       can(c, 'decline') ? button(c, 'decline', 'Decline', 'btn-danger') : null))));
+}
+
+/** Routing's pushed offers: a callback to make, a case or chat to take. */
+function workCards() {
+  return [...st.work.entries()].map(([key, w]) => {
+    const kind = w.callback ? 'Callback request' : key.startsWith('case:') ? 'Case' : key.startsWith('chat:') ? 'Chat' : 'Work item';
+    const act = async (action) => {
+      st.busy.add(`${key}:${action}`); render();
+      try {
+        await post(`/api/routing/work-items/${encodeURIComponent(key)}/${action}`, {});
+        st.work.delete(key);
+        if (action === 'accept' && w.callback) notify('Calling the customer back…', 'info');
+      } catch (e) {
+        st.work.delete(key);
+        notify(e.message);
+      } finally { st.busy.delete(`${key}:${action}`); render(); }
+    };
+    return h('article', { class: 'sp-card offer work', dataset: { key, state: 'offered', work: w.callback ? 'callback' : 'item' }, 'aria-label': kind },
+      h('div', { class: 'sp-card-head' }, h('span', { class: 'ring', 'aria-hidden': 'true' }, w.callback ? '↩' : '✉'), h('strong', {}, kind)),
+      h('div', { class: 'muted' }, w.callback ? 'A caller kept their place in the queue: accept to call them back now.' : key),
+      h('div', { class: 'sp-actions' },
+        h('button', { type: 'button', class: 'btn btn-ok', dataset: { action: 'accept' }, disabled: st.busy.has(`${key}:accept`), onclick: () => act('accept') }, w.callback ? 'Call back' : 'Accept'),
+        h('button', { type: 'button', class: 'btn btn-danger', dataset: { action: 'decline' }, disabled: st.busy.has(`${key}:decline`), onclick: () => act('decline') }, 'Decline')));
+  });
 }
 
 function renderCalls() {
