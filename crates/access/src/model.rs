@@ -74,10 +74,12 @@ pub enum SystemPerm {
     ListenToRecordings,
     ExportData,
     UseSoftphone,
+    /// Supervisors: the live queue board (waiting calls, agents by status and load) and any call's routing decision.
+    MonitorQueues,
 }
 
 impl SystemPerm {
-    pub const ALL: [SystemPerm; 12] = [
+    pub const ALL: [SystemPerm; 13] = [
         SystemPerm::ApiEnabled,
         SystemPerm::ViewSetup,
         SystemPerm::ManageUsers,
@@ -90,6 +92,7 @@ impl SystemPerm {
         SystemPerm::ListenToRecordings,
         SystemPerm::ExportData,
         SystemPerm::UseSoftphone,
+        SystemPerm::MonitorQueues,
     ];
 
     /// The API name, as in Salesforce's PermissionSet fields (`PermissionsViewAllData` → `ViewAllData`).
@@ -107,6 +110,7 @@ impl SystemPerm {
             SystemPerm::ListenToRecordings => "ListenToRecordings",
             SystemPerm::ExportData => "ExportData",
             SystemPerm::UseSoftphone => "UseSoftphone",
+            SystemPerm::MonitorQueues => "MonitorQueues",
         }
     }
 

@@ -307,6 +307,7 @@ async fn session(State(state): State<AppState>, headers: HeaderMap, s: Session) 
             "manageCallCenters": s.grants.has(SystemPerm::ManageCallCenters),
             "viewSetup": s.grants.has(SystemPerm::ViewSetup),
             "manageRouting": s.grants.has(SystemPerm::ManageRouting),
+            "monitorQueues": s.grants.has(SystemPerm::MonitorQueues),
             "listenToRecordings": s.grants.has(SystemPerm::ListenToRecordings) || s.grants.has(SystemPerm::ViewAllRecordings),
         },
         "callCenter": desk["callCenter"],

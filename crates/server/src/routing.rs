@@ -291,7 +291,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn supervisor(s: &Session) -> bool {
-    s.grants.has(SystemPerm::ViewSetup) || s.grants.has(SystemPerm::ManageCallCenters) || s.grants.has(SystemPerm::ManageRouting)
+    s.grants.has(SystemPerm::MonitorQueues) || s.grants.has(SystemPerm::ViewSetup) || s.grants.has(SystemPerm::ManageCallCenters) || s.grants.has(SystemPerm::ManageRouting)
 }
 
 /// `GET /api/routing/work-items/{id}/decision`: a VoiceCall id (readable by
@@ -308,7 +308,7 @@ async fn decision(State(state): State<AppState>, s: Session, Path(id): Path<Stri
         }
         _ => {
             if !supervisor(&s) {
-                return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading a work item's routing by its key needs View Setup, Manage Call Centers or Manage Routing; agents ask by VoiceCall id"));
+                return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading a work item's routing by its key needs Monitor Queues (supervisors), View Setup, Manage Call Centers or Manage Routing; agents ask by VoiceCall id"));
             }
             let key = VendorCallKey::parse(&id).map_err(|e| ApiError::new("MALFORMED_ID", format!("not a VoiceCall id or work item key: {e}")))?;
             (Some(key), None, None)
@@ -334,7 +334,7 @@ async fn decision(State(state): State<AppState>, s: Session, Path(id): Path<Stri
 /// `GET /api/routing/queues`: queues and agents, live.
 async fn queues(State(state): State<AppState>, s: Session) -> Result<Json<Json_>, ApiError> {
     if !supervisor(&s) {
-        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "the live queue view needs View Setup, Manage Call Centers or Manage Routing"));
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "the live queue board needs the Monitor Queues permission (the Supervisor profile has it), View Setup, Manage Call Centers or Manage Routing"));
     }
     let now = OffsetDateTime::now_utc();
     let (queues, agents) = {

@@ -304,7 +304,7 @@ pub fn standard() -> SecurityFile {
             set("System Administrator", true, &[], &SystemPerm::ALL),
             set("Standard User", true, &standard_user, &[ApiEnabled]),
             set("Agent", true, &agent, &[ApiEnabled, UseSoftphone]),
-            set("Supervisor", true, &supervisor, &[ApiEnabled, UseSoftphone, ViewAllRecordings, ListenToRecordings, ExportData]),
+            set("Supervisor", true, &supervisor, &[ApiEnabled, UseSoftphone, ViewAllRecordings, ListenToRecordings, ExportData, MonitorQueues]),
             set("Read Only", true, &read_only, &[ApiEnabled]),
         ],
         org_wide_defaults: [

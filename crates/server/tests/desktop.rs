@@ -599,3 +599,119 @@ async fn the_agent_relates_a_chooser_call_to_the_record_they_picked() {
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "JSON_PARSER_ERROR"), "{b}");
     assert_eq!(app.voice_call("rel-1", "RelatedRecordId").await[0].as_str(), Some(grace.as_str()));
 }
+
+/// Asks routing for an agent for a new call of Desk, as the SIP and Twilio edges do.
+fn route(app: &App, key: &str, from: &str) -> dialtone_routing::service::Routed {
+    let now = time::OffsetDateTime::now_utc();
+    let key = dialtone_calls::VendorCallKey::parse(key).unwrap();
+    let mut r = app.state.calls.routing.lock();
+    let center = r.queues(now).into_iter().find(|q| q.name == "Desk").and_then(|q| q.call_center).expect("Desk's queue");
+    r.arrive(now, &key, &dialtone_routing::service::Arrival { call_center: Some(center), from: from.into(), ..Default::default() });
+    r.route(now, &key, &[], &|_| true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_explains_its_choice_shows_supervisors_the_queue_and_calls_back_through_the_desktop() {
+    use dialtone_routing::service::Routed;
+    let app = spawn_app().await;
+    for who in ["ann", "bob"] {
+        let (s, b) = app.put(who, &format!("/api/agents/{who}@d.test/presence"), json!({"status": "Available"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    dialtone_server::routing::refresh(&app.state).await.unwrap();
+    let (mut ws, _) = app.ws("ann").await;
+
+    // A call arrives; routing picks ann (Available longest); the edge rings her and she answers.
+    app.events(json!([{"vendorCallKey": "r-1", "seq": 1, "kind": "initiated", "direction": "inbound", "from": "+14155550123", "to": "+18005550100", "callCenter": "Desk"}])).await;
+    assert_eq!(route(&app, "r-1", "+14155550123"), Routed::Offer(dialtone_calls::AgentId::new(app.ids["ann"].clone()).unwrap()));
+    app.events(json!([
+        {"vendorCallKey": "r-1", "seq": 2, "kind": "offered", "agent": app.ids["ann"].as_str()},
+        {"vendorCallKey": "r-1", "seq": 3, "kind": "answered", "agent": app.ids["ann"].as_str()},
+    ]))
+    .await;
+    let vc = app.voice_call("r-1", "Id").await[0].as_str().unwrap().to_string();
+    // Why ann: answerable by whoever may read the call, and stored with it.
+    let (s, d) = app.get("ann", &format!("/api/routing/work-items/{vc}/decision")).await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!((d["state"].as_str(), d["agent"].as_str(), d["queue"].as_str(), d["voiceCallId"].as_str()), (Some("accepted"), Some("ann@d.test"), Some("Desk"), Some(vc.as_str())), "{d}");
+    assert!(d["rule"].as_str().unwrap().contains("longest idle"), "{d}");
+    let verdicts: Vec<(&str, &str)> = d["candidates"].as_array().unwrap().iter().map(|c| (c["agent"].as_str().unwrap(), c["verdict"].as_str().unwrap())).collect();
+    assert!(verdicts.contains(&("ann@d.test", "chosen")), "{d}");
+    assert_eq!(d["offers"][0]["outcome"], "accepted", "{d}");
+    let (s, b) = app.get("bob", &format!("/api/routing/work-items/{vc}/decision")).await;
+    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "bob may not read ann's call, so not its routing either");
+    let (s, b) = app.get("bob", "/api/routing/work-items/r-1/decision").await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"), "agents ask by VoiceCall id");
+    let mut stored = Value::Null;
+    for _ in 0..100 {
+        stored = app.voice_call("r-1", "RoutingDecision").await.remove(0);
+        if !matches!(stored, Value::Null) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stored: Json = serde_json::from_str(stored.as_str().expect("the decision is stored on the VoiceCall")).unwrap();
+    assert_eq!((stored["agent"].as_str(), stored["state"].as_str()), (Some("ann@d.test"), Some("accepted")));
+
+    // bob goes Busy; the next caller waits, and the supervisor's board shows it.
+    let (s, b) = app.put("bob", "/api/agents/bob@d.test/presence", json!({"status": "Busy"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    app.events(json!([{"vendorCallKey": "r-2", "seq": 1, "kind": "initiated", "direction": "inbound", "from": "+14155550188", "to": "+18005550100", "callCenter": "Desk"}])).await;
+    assert_eq!(route(&app, "r-2", "+14155550188"), Routed::Wait);
+    let (s, b) = app.get("ann", "/api/routing/queues").await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"));
+    let (s, board) = app.get("admin", "/api/routing/queues").await;
+    assert_eq!(s, StatusCode::OK, "{board}");
+    let desk = board["queues"].as_array().unwrap().iter().find(|q| q["name"] == "Desk").unwrap();
+    assert_eq!((desk["waiting"].as_u64(), desk["members"].as_u64(), desk["signedIn"].as_u64()), (Some(1), Some(3), Some(1)), "{board}");
+    assert_eq!(desk["items"][0]["workItemId"], "r-2");
+    let agents: Vec<(&str, &str, u64)> = board["agents"].as_array().unwrap().iter().map(|a| (a["username"].as_str().unwrap(), a["status"].as_str().unwrap(), a["usedCapacity"].as_u64().unwrap())).collect();
+    assert!(agents.contains(&("ann@d.test", "Available", 1)) && agents.contains(&("bob@d.test", "Busy", 0)), "{agents:?}");
+
+    // The caller keeps their place and hangs up: a callback.
+    let (s, d) = app.post("admin", "/api/routing/work-items/r-2/callback", json!({})).await;
+    assert_eq!((s, d["state"].as_str()), (StatusCode::OK, Some("callback")), "{d}");
+    app.events(json!([{"vendorCallKey": "r-2", "seq": 2, "kind": "ended", "reason": "customerDisconnect"}])).await;
+    let (_, d) = app.get("admin", "/api/routing/work-items/r-2/decision").await;
+    assert_eq!(d["state"], "callback", "the callback outlives its call: {d}");
+
+    // ann finishes and wraps up: the callback is offered on her desktop; she calls back.
+    assert_eq!(app.post("ann", "/api/desktop/calls/r-1/accept", json!({})).await.0, StatusCode::CONFLICT, "answered by the edge already");
+    let (s, b) = app.post("ann", "/api/desktop/calls/r-1/hangup", json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (s, b) = app.post("ann", "/api/desktop/calls/r-1/wrapup", json!({"resolution": "Resolved"})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (offer, _) = expect(&mut ws, "workOffer").await;
+    assert_eq!((offer["key"].as_str(), offer["callback"].as_bool()), (Some("r-2"), Some(true)), "{offer}");
+    let (s, b) = app.post("bob", "/api/routing/work-items/r-2/accept", json!({})).await;
+    assert_eq!((s, code(&b)), (StatusCode::CONFLICT, "NOT_OFFERED"), "offered to ann, not bob");
+    let (s, d) = app.post("ann", "/api/routing/work-items/r-2/accept", json!({})).await;
+    assert_eq!((s, d["state"].as_str()), (StatusCode::OK, Some("calledBack")), "{d}");
+    // No carrier here: the simulator places the dial-out, ann's outbound call to the caller.
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        rows = app.rows("SELECT VendorCallKey, OwnerId FROM VoiceCall WHERE CallType = 'Outbound' AND ToPhoneNumber = '+14155550188'").await;
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows.len(), 1, "one dial-out call");
+    let dial = rows[0][0].as_str().unwrap().to_string();
+    let ann = dialtone_calls::AgentId::new(app.ids["ann"].clone()).unwrap();
+    assert!(!app.state.calls.routing.lock().can_take_call(&ann), "the callback holds ann");
+    let (s, b) = app.post("ann", &format!("/api/desktop/calls/{dial}/hangup"), json!({})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (_, d) = app.get("admin", "/api/routing/work-items/r-2/decision").await;
+    assert_eq!((d["state"].as_str(), d["agent"].as_str()), (Some("calledBack"), Some("ann@d.test")), "{d}");
+
+    // Bad input gets a clear answer.
+    let (s, b) = app.get("admin", "/api/routing/work-items/no-such-call/decision").await;
+    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "WORK_ITEM_NOT_FOUND"));
+    let (s, b) = app.post("admin", "/api/routing/work-items", json!({"channel": "voice", "recordId": vc})).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_FIELD"));
+    let (s, b) = app.post("admin", "/api/routing/work-items", json!({"channel": "chat", "recordId": "nope"})).await;
+    assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "MALFORMED_ID"));
+    let (s, b) = app.post("ann", "/api/routing/work-items", json!({"channel": "case", "recordId": vc})).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"));
+}

@@ -36,7 +36,7 @@ async function boot() {
   document.getElementById('logout-csrf').value = session.csrfToken || '';
   replace(document.getElementById('user-name'), session.user.name || session.user.username);
   const p = session.permissions || {};
-  document.getElementById('nav-routing').hidden = !(p.viewSetup || p.manageCallCenters || p.manageRouting);
+  document.getElementById('nav-routing').hidden = !(p.monitorQueues || p.viewSetup || p.manageCallCenters || p.manageRouting);
   initBridge();
   sp.initPanel(session.callCenter);
   const cc = session.callCenter;
