@@ -228,6 +228,8 @@ pub struct Routing {
     by_item: HashMap<WorkItemId, VendorCallKey>,
     /// A callback's dial-out call, to the callback's own key.
     aliases: HashMap<VendorCallKey, VendorCallKey>,
+    /// Calls that ended before anything routed them (kept `KEEP_FINISHED`).
+    ended_early: HashMap<VendorCallKey, OffsetDateTime>,
     next_item: u64,
     out: VecDeque<Output>,
     built: bool,
@@ -254,6 +256,7 @@ impl Routing {
             work: HashMap::new(),
             by_item: HashMap::new(),
             aliases: HashMap::new(),
+            ended_early: HashMap::new(),
             next_item: 1,
             out: VecDeque::new(),
             built: false,
@@ -634,7 +637,7 @@ impl Routing {
     /// rule picks its queue and skills, else its call center's default queue.
     /// Idempotent: a key already known changes nothing.
     pub fn arrive(&mut self, now: OffsetDateTime, key: &VendorCallKey, arrival: &Arrival) {
-        if self.work.contains_key(key) || self.aliases.contains_key(key) {
+        if self.work.contains_key(key) || self.aliases.contains_key(key) || self.ended_early.contains_key(key) {
             return;
         }
         let (entry, queue, needs) = self.classify(arrival);
@@ -843,22 +846,35 @@ impl Routing {
                 self.offer_failed(now, &key, agent);
             }
             EventKind::Ended { .. } | EventKind::Failed { .. } | EventKind::Voicemail { .. } | EventKind::Transferred { .. } => {
-                let Some(w) = self.work.get_mut(&key) else { return };
-                w.call_ended = true;
-                let item = w.item;
-                match self.engine.state(item) {
-                    Some(ItemState::Accepted { .. } | ItemState::CalledBack { .. }) => {
-                        let _ = self.engine.complete(now, item);
-                        self.finish(now, &key);
-                    }
-                    Some(ItemState::Waiting { callback: false, .. } | ItemState::Offered { callback: false, .. }) => {
-                        let _ = self.engine.abandon(now, item);
-                        self.finish(now, &key);
-                    }
-                    _ => {}
-                }
+                return self.call_ended(now, &ev.key);
             }
             _ => return,
+        }
+        self.pump(now);
+    }
+
+    /// The call is over, however that was learnt (its end event, the
+    /// lifecycle's reaper): its agent is free, or a caller still waiting has
+    /// abandoned (a callback lives on). A call that ends before it arrives
+    /// (events out of order) is remembered, so it is never routed.
+    pub fn call_ended(&mut self, now: OffsetDateTime, key: &VendorCallKey) {
+        let key = self.resolve(key).clone();
+        let Some(w) = self.work.get_mut(&key) else {
+            self.ended_early.insert(key, now);
+            return;
+        };
+        w.call_ended = true;
+        let item = w.item;
+        match self.engine.state(item) {
+            Some(ItemState::Accepted { .. } | ItemState::CalledBack { .. }) => {
+                let _ = self.engine.complete(now, item);
+                self.finish(now, &key);
+            }
+            Some(ItemState::Waiting { callback: false, .. } | ItemState::Offered { callback: false, .. }) => {
+                let _ = self.engine.abandon(now, item);
+                self.finish(now, &key);
+            }
+            _ => {}
         }
         self.pump(now);
     }
@@ -888,6 +904,7 @@ impl Routing {
             }
             self.aliases.retain(|_, v| *v != k);
         }
+        self.ended_early.retain(|_, t| now - *t <= KEEP_FINISHED);
     }
 
     pub fn next_wakeup(&self) -> Option<OffsetDateTime> {

@@ -137,12 +137,11 @@ impl CallDesk {
     /// lock (so batches arrive in order) but without waiting.
     fn publish(&self, desk: &mut Desk, notifications: &[Notification], forgotten: Vec<VendorCallKey>) {
         let touched = std::mem::take(&mut desk.touched);
-        let Some(sink) = self.sink.get() else { return };
         if touched.is_empty() && notifications.is_empty() && forgotten.is_empty() {
             return;
         }
         let mut seen = std::collections::HashSet::new();
-        let calls = touched
+        let calls: Vec<CallSnapshot> = touched
             .into_iter()
             .filter(|k| seen.insert(k.clone()))
             .filter_map(|key| {
@@ -156,6 +155,15 @@ impl CallDesk {
                 })
             })
             .collect();
+        // Calls that ended in this batch, however (an end event, the reaper): routing frees their agents.
+        if calls.iter().any(|c| c.view.ended_at.is_some()) {
+            let now = OffsetDateTime::now_utc();
+            let mut routing = self.routing.lock();
+            for c in calls.iter().filter(|c| c.view.ended_at.is_some()) {
+                routing.call_ended(now, &c.key);
+            }
+        }
+        let Some(sink) = self.sink.get() else { return };
         let _ = sink.send(DeskUpdate { notifications: notifications.to_vec(), calls, forgotten });
     }
 

@@ -108,6 +108,12 @@ def recording_params(twilio, call_sid, recording_sid, **extra):
     return p
 
 
+def end_call(twilio, sid):
+    """The caller hangs up: Twilio's final status callback (a call left waiting would keep its place in the queue)."""
+    r = post(twilio, "/telephony/twilio/status", call_params(twilio, sid, CallStatus="completed", SequenceNumber="9"))
+    assert r.status_code == 204, r.text
+
+
 def recordings_with_key(sf, recording_sid):
     return sf.query(f"SELECT Id, VoiceCallId, Provider, DurationInSeconds, Transcript FROM VoiceCallRecording WHERE VendorRecordingKey = '{recording_sid}'")
 
@@ -124,6 +130,7 @@ def test_a_recording_callback_links_one_recording_to_the_call_and_a_repeat_adds_
     assert found["totalSize"] == 1, "one recording however often Twilio calls back"
     recording = found["records"][0]
     assert (recording["VoiceCallId"], recording["Provider"], recording["DurationInSeconds"]) == (call["Id"], "Twilio", 37)
+    end_call(twilio, sid)
 
 
 def test_a_transcription_is_stored_redacted(twilio, sf):
@@ -145,6 +152,7 @@ def test_a_transcription_is_stored_redacted(twilio, sf):
     assert transcript.startswith("My card number is ") and transcript.endswith("expiry next May.")
     assert "4111" not in transcript, transcript
     assert "[card" in transcript, "the mask says what was removed"
+    end_call(twilio, sid)
 
 
 @pytest.mark.parametrize("path", ["/telephony/twilio/recording", "/telephony/twilio/transcription"])
