@@ -208,10 +208,16 @@ fn find(list: &[String], name: &str) -> Option<usize> {
     list.iter().position(|n| n.eq_ignore_ascii_case(name))
 }
 
+/// An agent's routing settings as the engine takes them: capacity, per-channel caps, skills, queues.
+type AgentSettings = (u32, Vec<(ChannelId, u32)>, Vec<(SkillId, u8)>, Vec<QueueId>);
+
+/// A skill need by name: skill, level, relaxed after.
+type Need = (String, u8, Option<Duration>);
+
 struct AgentEntry {
     r: AgentRef,
     info: AgentInfo,
-    def_key: (u32, Vec<(ChannelId, u32)>, Vec<(SkillId, u8)>, Vec<QueueId>),
+    def_key: AgentSettings,
 }
 
 /// See the module documentation.
@@ -561,7 +567,7 @@ impl Routing {
         })
     }
 
-    fn agent_def_key(&self, a: &AgentInfo) -> (u32, Vec<(ChannelId, u32)>, Vec<(SkillId, u8)>, Vec<QueueId>) {
+    fn agent_def_key(&self, a: &AgentInfo) -> AgentSettings {
         let spec = self.spec.agents.iter().find(|s| s.user == a.id);
         let defaults = || a.call_center.as_ref().and_then(|cc| self.names.defaults.get(cc)).cloned().unwrap_or_default();
         match spec {
@@ -662,7 +668,7 @@ impl Routing {
     }
 
     /// Entry rule name, queue (None: the call center's default) and skills.
-    fn classify(&self, a: &Arrival) -> (String, Option<QueueId>, Vec<(String, u8, Option<Duration>)>) {
+    fn classify(&self, a: &Arrival) -> (String, Option<QueueId>, Vec<Need>) {
         let mut rules: Vec<&crate::spec::RuleSpec> = self.spec.rules.iter().collect();
         rules.sort_by_key(|r| r.order);
         for r in rules {

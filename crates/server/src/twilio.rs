@@ -301,7 +301,7 @@ pub async fn voice(State(state): State<AppState>, headers: HeaderMap, Form(param
 async fn answer(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey, choice: Choice, attempt: u64, now: OffsetDateTime) -> Response {
     let (agent, identity) = match choice {
         Choice::Agent(a, identity) => (a, identity),
-        Choice::Wait => return enqueue(&trunk),
+        Choice::Wait => return enqueue(trunk),
         Choice::Voicemail => {
             let action = format!("{}/telephony/twilio/recording", trunk.public_url.trim_end_matches('/'));
             return twiml(format!(
@@ -340,14 +340,14 @@ async fn dial_result(state: &AppState, trunk: &TwilioTrunk, key: &VendorCallKey,
     } else {
         state.dialer.lock().unwrap_or_else(|p| p.into_inner()).release(state, now, key, agent.as_ref())
     };
-    let Some(agent) = agent.or(released) else { return enqueue(&trunk) };
+    let Some(agent) = agent.or(released) else { return enqueue(trunk) };
     let store = state.store.as_ref();
     let seq = OFFER_SEQ + 3 * attempt;
     if let Err(e) = ingest(&state.calls, store, key, seq + 1, now, EventKind::OfferResult { agent: agent.clone(), result }).await {
         tracing::warn!(error = %e.message, "recording a Twilio dial result");
     }
     if result != OfferOutcome::Accepted {
-        let Some(center) = crate::query::call_center_id(store, &trunk.call_center).await.ok().flatten() else { return enqueue(&trunk) };
+        let Some(center) = crate::query::call_center_id(store, &trunk.call_center).await.ok().flatten() else { return enqueue(trunk) };
         let choice = offer(state, &center, key, "", "", now).await.unwrap_or(Choice::Wait);
         let next = state.dialer.lock().unwrap_or_else(|p| p.into_inner()).next_attempt(key);
         return answer(state, trunk, key, choice, next, now).await;

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launch, agentDesk, sipEnv, soql, rest, screenshot, until, eventually } from './harness.mjs';
+import { launch, agentDesk, sipEnv, soql, rest, screenshot, until, eventually, go } from './harness.mjs';
 
 let browser, dir;
 const procs = [];
@@ -77,6 +77,15 @@ test('a real INVITE from a Contact\'s number rings agent1\'s desk phone and pops
   assert.deepEqual([vc.CallType, vc.FromPhoneNumber, vc.RelatedRecordId, vc.NumberOfHolds, vc.ScreenPopOutcome], ['Inbound', '+14155550101', maria.Id, 1, 'Matched'], JSON.stringify(vc));
   const w = await rest(page, 'POST', `/api/desktop/calls/${encodeURIComponent(key)}/wrapup`, { resolution: 'Resolved' });
   assert.equal(w.status, 202, JSON.stringify(w.body));
+  // Why agent1? The VoiceCall page's Routing card answers from the stored decision.
+  await go(page, `/console/r/${vc.Id}`);
+  await page.waitForSelector('#vc-routing #routing-candidates tr[data-verdict=chosen]', { timeout: 10000 });
+  assert.equal(await page.$eval('#vc-routing tr[data-verdict=chosen]', (e) => e.dataset.agent), 'agent1@dialtone.demo');
+  assert.match(await page.$eval('#routing-state dd', (e) => e.textContent), /Answered · agent1@dialtone\.demo/);
+  assert.equal(await page.$eval('#routing-queue dd', (e) => e.textContent), 'DialtoneDemo');
+  assert.match(await page.$eval('#routing-rule dd', (e) => e.textContent), /longest idle/);
+  await page.$eval('#vc-routing', (e) => e.scrollIntoView());
+  await screenshot(page, 'voicecall-routing-decision');
   const p = await phone.done;
   assert.equal(p.code, 0, p.out);
   assert.deepEqual(page.errors, []);
