@@ -105,6 +105,8 @@ pub struct Field {
     pub relationship_name: Option<String>,
     /// Indexed in storage (lookups, equality filters).
     pub indexed: bool,
+    /// Changes are kept as field history (when the object keeps history).
+    pub tracked: bool,
 }
 
 impl Field {
@@ -377,6 +379,7 @@ impl ObjectBuilder {
             default: None,
             relationship_name,
             indexed: false,
+            tracked: true,
         });
         self
     }
@@ -431,6 +434,11 @@ impl ObjectBuilder {
         self.default(Value::Text(v.into()))
     }
 
+    /// The last field's changes are not kept as history (a system-written document, not a fact an admin audits).
+    pub(crate) fn untracked(mut self) -> ObjectBuilder {
+        self.last().tracked = false;
+        self
+    }
     pub(crate) fn with_history(mut self) -> ObjectBuilder {
         self.obj.history = true;
         self

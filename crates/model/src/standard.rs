@@ -282,6 +282,7 @@ fn voice_call() -> ObjectDef {
         .add(FieldType::LongTextArea, "Description", "Description", 32000)
         .add(FieldType::LongTextArea, "RoutingDecision", "Routing Decision (JSON)", 131072)
         .read_only()
+        .untracked()
         .with_history()
         .build()
 }

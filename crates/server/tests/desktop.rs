@@ -652,6 +652,9 @@ async fn routing_explains_its_choice_shows_supervisors_the_queue_and_calls_back_
     }
     let stored: Json = serde_json::from_str(stored.as_str().expect("the decision is stored on the VoiceCall")).unwrap();
     assert_eq!((stored["agent"].as_str(), stored["state"].as_str()), (Some("ann@d.test"), Some("accepted")));
+    let (_, history) = app.get("admin", &format!("/api/records/{vc}/history")).await;
+    assert!(!history["changes"].as_array().unwrap().iter().any(|c| c["field"] == "RoutingDecision"), "a system document, not history: {history}");
+    assert!(history["changes"].as_array().unwrap().iter().any(|c| c["field"] == "CallDisposition"), "{history}");
 
     // bob goes Busy; the next caller waits, and the supervisor's board shows it.
     let (s, b) = app.put("bob", "/api/agents/bob@d.test/presence", json!({"status": "Busy"})).await;

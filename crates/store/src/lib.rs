@@ -106,6 +106,7 @@ pub(crate) fn history_rows(obj: &ObjectDef, old: &[(String, Value)], values: &[(
     values
         .iter()
         .filter(|(n, _)| !matches!(n.as_str(), "LastModifiedDate" | "SystemModstamp" | "LastModifiedById"))
+        .filter(|(n, _)| obj.field(n).is_none_or(|f| f.tracked))
         .filter_map(|(n, new)| {
             let before = old.iter().find(|(o, _)| o == n).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
             (before != *new).then(|| (n.clone(), text(&before), text(new)))
