@@ -99,7 +99,7 @@ pub enum Output {
     Offered { key: VendorCallKey, agent: AgentId, callback: bool },
     /// Stop ringing that agent: the push timeout passed, the agent's status
     /// closed the channel, or the caller left.
-    Withdraw { key: VendorCallKey, agent: AgentId },
+    Withdraw { key: VendorCallKey, agent: AgentId, caller_left: bool },
     /// The item left routing for voicemail or a callback.
     Left { key: VendorCallKey, to: Away },
     /// A callback was accepted: dial the caller for the agent.
@@ -146,6 +146,8 @@ pub struct DecisionView {
     pub candidates: Vec<CandidateView>,
     pub offers: Vec<OfferView>,
     pub direct: bool,
+    /// Candidates left out by [`Routing::decision_limited`].
+    pub more_candidates: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +193,8 @@ struct Work {
     /// When its routing finished (forgotten `KEEP_FINISHED` later).
     finished: Option<OffsetDateTime>,
     decided: bool,
+    /// Keys of calls made for this item (a callback's dial-out).
+    aliases: Vec<VendorCallKey>,
 }
 
 #[derive(Default)]
@@ -234,8 +238,11 @@ pub struct Routing {
     by_item: HashMap<WorkItemId, VendorCallKey>,
     /// A callback's dial-out call, to the callback's own key.
     aliases: HashMap<VendorCallKey, VendorCallKey>,
-    /// Calls that ended before anything routed them (kept `KEEP_FINISHED`).
+    /// Calls that ended before anything routed them (kept `KEEP_FINISHED`), and in arrival order.
     ended_early: HashMap<VendorCallKey, OffsetDateTime>,
+    early: VecDeque<(OffsetDateTime, VendorCallKey)>,
+    /// Finished work in the order it finished (forgotten `KEEP_FINISHED` later).
+    finished: VecDeque<(OffsetDateTime, VendorCallKey)>,
     next_item: u64,
     out: VecDeque<Output>,
     built: bool,
@@ -263,6 +270,8 @@ impl Routing {
             by_item: HashMap::new(),
             aliases: HashMap::new(),
             ended_early: HashMap::new(),
+            early: VecDeque::new(),
+            finished: VecDeque::new(),
             next_item: 1,
             out: VecDeque::new(),
             built: false,
@@ -656,7 +665,7 @@ impl Routing {
         };
         self.work.insert(
             key.clone(),
-            Work { item, entry, requirements: needs, from: arrival.from.clone(), call_center: arrival.call_center.clone(), direct: queue == self.direct, call_ended: false, finished: None, decided: false },
+            Work { item, entry, requirements: needs, from: arrival.from.clone(), call_center: arrival.call_center.clone(), direct: queue == self.direct, call_ended: false, finished: None, decided: false, aliases: Vec::new() },
         );
         if queue == self.direct {
             // No queue takes this call center's calls: it cannot be routed.
@@ -756,6 +765,7 @@ impl Routing {
         let (Some(w), Some(e)) = (self.work.get(&key), self.agents.get(agent)) else { return false };
         let ok = self.engine.accept(now, w.item, e.r).is_ok();
         self.pump(now);
+        self.decided_if_accepted(&key);
         ok
     }
 
@@ -796,7 +806,8 @@ impl Routing {
     /// The callback `key` is being dialled as `dial_key`: events of the
     /// dial-out call count for the callback.
     pub fn link_dial_out(&mut self, key: &VendorCallKey, dial_key: &VendorCallKey) {
-        if self.work.contains_key(key) {
+        if let Some(w) = self.work.get_mut(key) {
+            w.aliases.push(dial_key.clone());
             self.aliases.insert(dial_key.clone(), key.clone());
         }
     }
@@ -834,7 +845,7 @@ impl Routing {
                         let item = self.new_item(&key);
                         self.work.insert(
                             key.clone(),
-                            Work { item, entry: "assigned directly".into(), requirements: Vec::new(), from: String::new(), call_center: None, direct: true, call_ended: false, finished: None, decided: true },
+                            Work { item, entry: "assigned directly".into(), requirements: Vec::new(), from: String::new(), call_center: None, direct: true, call_ended: false, finished: None, decided: true, aliases: Vec::new() },
                         );
                         let _ = self.engine.take(now, item, self.direct, r);
                     }
@@ -844,6 +855,7 @@ impl Routing {
                         if answered || !offered_here {
                             let _ = self.engine.take(now, item, self.direct, r);
                         }
+                        self.decided_if_accepted(&key);
                     }
                     Some((_, true)) => {}
                 }
@@ -866,7 +878,9 @@ impl Routing {
     pub fn call_ended(&mut self, now: OffsetDateTime, key: &VendorCallKey) {
         let key = self.resolve(key).clone();
         let Some(w) = self.work.get_mut(&key) else {
-            self.ended_early.insert(key, now);
+            if self.ended_early.insert(key.clone(), now).is_none() {
+                self.early.push_back((now, key));
+            }
             return;
         };
         w.call_ended = true;
@@ -889,6 +903,7 @@ impl Routing {
         if let Some(w) = self.work.get_mut(key) {
             if w.finished.is_none() {
                 w.finished = Some(now);
+                self.finished.push_back((now, key.clone()));
             }
             if !w.decided {
                 w.decided = true;
@@ -902,15 +917,21 @@ impl Routing {
     pub fn poll(&mut self, now: OffsetDateTime) {
         self.engine.poll(now);
         self.pump(now);
-        let old: Vec<VendorCallKey> = self.work.iter().filter(|(_, w)| w.finished.is_some_and(|f| now - f > KEEP_FINISHED)).map(|(k, _)| k.clone()).collect();
-        for k in old {
+        // Finished work and early ends leave in the order they came: no scan of everything.
+        while self.finished.front().is_some_and(|(t, _)| now - *t > KEEP_FINISHED) {
+            let (_, k) = self.finished.pop_front().expect("front");
             if let Some(w) = self.work.remove(&k) {
                 self.engine.forget(w.item);
                 self.by_item.remove(&w.item);
+                for alias in w.aliases {
+                    self.aliases.remove(&alias);
+                }
             }
-            self.aliases.retain(|_, v| *v != k);
         }
-        self.ended_early.retain(|_, t| now - *t <= KEEP_FINISHED);
+        while self.early.front().is_some_and(|(t, _)| now - *t > KEEP_FINISHED) {
+            let (_, k) = self.early.pop_front().expect("front");
+            self.ended_early.remove(&k);
+        }
     }
 
     pub fn next_wakeup(&self) -> Option<OffsetDateTime> {
@@ -933,8 +954,9 @@ impl Routing {
                     }
                 }
                 Decision::OfferTimedOut { item, agent } | Decision::OfferWithdrawn { item, agent } | Decision::OfferRescinded { item, agent } => {
+                    let caller_left = matches!(d, Decision::OfferRescinded { .. });
                     if let Some(key) = key_of(self, &item) {
-                        self.out.push_back(Output::Withdraw { key, agent: user(self, agent) });
+                        self.out.push_back(Output::Withdraw { key, agent: user(self, agent), caller_left });
                     }
                 }
                 Decision::Overflowed { item, to, .. } => {
@@ -957,18 +979,14 @@ impl Routing {
                 Decision::OfferDeclined { .. } | Decision::Relaxed { .. } => {}
             }
         }
-        // Accepted items are decided.
-        let accepted: Vec<VendorCallKey> = self
-            .work
-            .iter()
-            .filter(|(_, w)| !w.decided && matches!(self.engine.state(w.item), Some(ItemState::Accepted { .. } | ItemState::Abandoned)))
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in accepted {
-            if let Some(w) = self.work.get_mut(&k) {
-                w.decided = true;
-                self.out.push_back(Output::Decided { key: k });
-            }
+    }
+
+    /// An item just accepted (or taken) is decided: its explanation is final.
+    fn decided_if_accepted(&mut self, key: &VendorCallKey) {
+        let Some(w) = self.work.get_mut(key) else { return };
+        if !w.decided && matches!(self.engine.state(w.item), Some(ItemState::Accepted { .. } | ItemState::CalledBack { .. })) {
+            w.decided = true;
+            self.out.push_back(Output::Decided { key: key.clone() });
         }
     }
 
@@ -976,6 +994,13 @@ impl Routing {
 
     /// Why `key` went where it went (or waits), in names.
     pub fn decision(&self, key: &VendorCallKey) -> Option<DecisionView> {
+        self.decision_limited(key, usize::MAX)
+    }
+
+    /// [`Routing::decision`] with at most `limit` candidates: the chosen
+    /// agent and those the decision walked over first, then the others in
+    /// queue order; `more_candidates` counts the rest.
+    pub fn decision_limited(&self, key: &VendorCallKey, limit: usize) -> Option<DecisionView> {
         let key = self.resolve(key);
         let w = self.work.get(key)?;
         let st = self.engine.state(w.item)?;
@@ -998,10 +1023,15 @@ impl Routing {
         });
         let queue_name = queue.map_or_else(|| DIRECT_QUEUE.to_string(), |q| self.names.queues[q.index()].clone());
         let skill = |s: SkillId| self.names.skills.get(s.index()).cloned().unwrap_or_default();
-        let candidates = ex
-            .as_ref()
-            .map(|e| e.candidates.iter().map(|(r, v)| CandidateView { username: name(*r), reason: self.verdict_words(v), verdict: v.clone() }).collect())
-            .unwrap_or_default();
+        let mut order: Vec<&(AgentRef, Verdict)> = ex.as_ref().map(|e| e.candidates.iter().collect()).unwrap_or_default();
+        let walked = |v: &Verdict| match v {
+            Verdict::Chosen => 0,
+            Verdict::DeclinedEarlier | Verdict::MissingSkill { .. } => 1,
+            _ => 2,
+        };
+        order.sort_by_key(|(_, v)| walked(v));
+        let more_candidates = order.len().saturating_sub(limit);
+        let candidates = order.into_iter().take(limit).map(|(r, v)| CandidateView { username: name(*r), reason: self.verdict_words(v), verdict: v.clone() }).collect();
         let rule = match ex.as_ref().map(|e| e.rule) {
             Some(Rule::Model(m)) => format!("offered to the first eligible agent by {}", model_words(m)),
             Some(Rule::NoCandidate) => "waiting: no agent of the queue has the channel open, the capacity and the skills".into(),
@@ -1053,6 +1083,7 @@ impl Routing {
             candidates,
             offers,
             direct: w.direct,
+            more_candidates,
         })
     }
 

@@ -182,7 +182,7 @@ fn an_unanswered_offer_is_withdrawn_at_the_push_timeout_and_goes_to_the_next_age
     w.r.drain();
     w.tick(secs(21));
     let out = w.r.drain();
-    assert!(out.contains(&Output::Withdraw { key: key("c1"), agent: user(1) }), "{out:?}");
+    assert!(out.contains(&Output::Withdraw { key: key("c1"), agent: user(1), caller_left: false }), "{out:?}");
     assert!(out.contains(&Output::Offered { key: key("c1"), agent: user(2), callback: false }), "{out:?}");
     assert_eq!(w.route("c1"), offer(2));
     let d = w.r.decision(&key("c1")).unwrap();

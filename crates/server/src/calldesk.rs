@@ -212,6 +212,12 @@ impl CallDesk {
     pub async fn voice_call(&self, key: &VendorCallKey) -> Option<SalesforceId> {
         self.inner.lock().await.calls.get(key).cloned()
     }
+
+    /// [`CallDesk::voice_call`] of many calls under one lock.
+    pub async fn voice_calls(&self, keys: &[VendorCallKey]) -> Vec<Option<SalesforceId>> {
+        let desk = self.inner.lock().await;
+        keys.iter().map(|k| desk.calls.get(k).cloned()).collect()
+    }
 }
 
 impl Desk {

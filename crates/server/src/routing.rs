@@ -71,11 +71,18 @@ pub async fn current_spec(_store: &dyn Store) -> Result<(RoutingSpec, Vec<String
     Ok((RoutingSpec::default(), Vec::new()))
 }
 
-/// Problems of the configuration last refused (shown to supervisors and admins).
+/// Problems of the configuration last refused (shown to supervisors and
+/// admins), and where final decisions go to be stored.
 #[derive(Default)]
 pub struct Status {
     pub problems: Vec<String>,
+    decisions: Option<tokio::sync::mpsc::UnboundedSender<VendorCallKey>>,
 }
+
+/// At most this many candidates are stored with a call (the live answer has them all).
+pub const STORED_CANDIDATES: usize = 25;
+/// Decisions are written in groups at most this often (one transaction each), off the call path.
+const DECISION_BATCH: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Reads call centers, agents and the configuration, and applies them.
 pub async fn refresh(state: &AppState) -> Result<Vec<String>, ApiError> {
@@ -102,8 +109,11 @@ pub async fn refresh(state: &AppState) -> Result<Vec<String>, ApiError> {
     Ok(problems)
 }
 
-/// Starts the refresher and the timer task. Call once per server.
+/// Starts the refresher, the timer task and the decision writer. Call once per server.
 pub fn spawn(state: AppState) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    state.routing_status.lock().unwrap_or_else(|p| p.into_inner()).decisions = Some(tx);
+    tokio::spawn(write_decisions(state.clone(), rx));
     let s = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(REFRESH);
@@ -118,7 +128,7 @@ pub fn spawn(state: AppState) {
                         }
                         last = problems.clone();
                     }
-                    *s.routing_status.lock().unwrap_or_else(|p| p.into_inner()) = Status { problems };
+                    s.routing_status.lock().unwrap_or_else(|p| p.into_inner()).problems = problems;
                 }
                 Err(e) => tracing::warn!(error = %e.message, "refreshing routing"),
             }
@@ -151,10 +161,10 @@ pub fn act_now(state: &AppState) {
 pub fn act(state: &AppState, outputs: Vec<Output>) {
     for out in outputs {
         match out {
-            Output::Withdraw { key, agent } => {
+            Output::Withdraw { key, agent, caller_left } => {
                 state.hub.send(&agent, &json!({"type": "workWithdrawn", "key": key.as_str()}));
                 // A SIP call still ringing that agent stops ringing (the core moves on to the next agent).
-                if let Some(control) = state.sip.get().cloned() {
+                if let (Some(control), false) = (state.sip.get().cloned(), caller_left) {
                     let state = state.clone();
                     tokio::spawn(async move {
                         let ringing = state
@@ -185,14 +195,10 @@ pub fn act(state: &AppState, outputs: Vec<Output>) {
                 });
             }
             Output::Decided { key } => {
-                let view = state.calls.routing.lock().decision(&key);
-                if let (Some(view), false) = (view, is_work_item(&key)) {
-                    let state = state.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = store_decision(&state, &view).await {
-                            tracing::warn!(error = %e.message, "storing a routing decision on its VoiceCall");
-                        }
-                    });
+                if !is_work_item(&key) {
+                    if let Some(tx) = &state.routing_status.lock().unwrap_or_else(|p| p.into_inner()).decisions {
+                        let _ = tx.send(key);
+                    }
                 }
             }
             Output::Left { .. } => {}
@@ -261,20 +267,41 @@ fn verdict_code(v: &dialtone_routing::engine::Verdict) -> &'static str {
     }
 }
 
-/// Writes the final decision into the call's `VoiceCall.RoutingDecision`.
-async fn store_decision(state: &AppState, d: &DecisionView) -> Result<(), ApiError> {
-    let store = state.store.as_ref();
-    let id = match state.calls.voice_call(&d.key).await {
-        Some(id) => id,
-        None => match voice_call_by_key(store, &d.key).await? {
-            Some(id) => id,
-            None => return Ok(()),
-        },
-    };
-    let o = store.schema().object("VoiceCall").expect("standard object");
-    let text = serde_json::to_string(&decision_json(d)).map_err(ApiError::ours)?;
-    store.update(o, &id, vec![("RoutingDecision".into(), Value::Text(text))], None).await?;
-    Ok(())
+/// Writes final decisions into their calls' `VoiceCall.RoutingDecision`, in
+/// groups: one transaction (one fsync) for all the decisions of a quarter
+/// second, so storing them never costs the call path a write of its own.
+async fn write_decisions(state: AppState, mut keys: tokio::sync::mpsc::UnboundedReceiver<VendorCallKey>) {
+    let mut batch = Vec::with_capacity(512);
+    while keys.recv_many(&mut batch, 512).await > 0 {
+        tokio::time::sleep(DECISION_BATCH).await;
+        while let Ok(k) = keys.try_recv() {
+            batch.push(k);
+        }
+        let views: Vec<DecisionView> = {
+            let r = state.calls.routing.lock();
+            batch.drain(..).filter_map(|k| r.decision_limited(&k, STORED_CANDIDATES)).collect()
+        };
+        let keys: Vec<VendorCallKey> = views.iter().map(|v| v.key.clone()).collect();
+        let ids = state.calls.voice_calls(&keys).await;
+        let mut ops = Vec::with_capacity(views.len());
+        for (v, id) in views.iter().zip(ids) {
+            let id = match id {
+                Some(id) => Some(id),
+                None => voice_call_by_key(state.store.as_ref(), &v.key).await.ok().flatten(),
+            };
+            let Some(id) = id else { continue };
+            let mut j = decision_json(v);
+            if v.more_candidates > 0 {
+                j["moreCandidates"] = json!(v.more_candidates);
+            }
+            ops.push(dialtone_store::WriteOp::Update { object: "VoiceCall".into(), id, fields: vec![("RoutingDecision".into(), Value::Text(j.to_string()))] });
+        }
+        if !ops.is_empty() {
+            if let Err(e) = state.store.write_batch(ops, None).await {
+                tracing::warn!(error = %e, "storing routing decisions on their VoiceCalls");
+            }
+        }
+    }
 }
 
 async fn voice_call_by_key(store: &dyn Store, key: &VendorCallKey) -> Result<Option<SalesforceId>, ApiError> {
