@@ -50,6 +50,12 @@ pub enum Command {
     /// Who may see and do what: profiles, permission sets, roles, sharing.
     #[command(subcommand)]
     Security(SecurityCommand),
+    /// Routing: queues, skills, presence statuses, business hours, agents' capacity, entry rules — as one YAML or JSON file.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  dialtone routing export --format yaml > routing.yaml\n  dialtone routing validate routing.yaml\n  dialtone routing import routing.yaml"
+    )]
+    Routing(RoutingCommand),
     /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
     #[command(subcommand)]
     Credential(CredentialCommand),
@@ -218,6 +224,37 @@ pub enum XmlFormat {
     Legacy,
     /// The Metadata API type: <CallCenter xmlns=…>.
     Metadata,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RoutingCommand {
+    /// Write the routing configuration as one file (standard output unless --out).
+    #[command(after_help = "Example:\n  dialtone routing export --format yaml --out routing.yaml")]
+    Export {
+        #[arg(long, default_value = "yaml")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a file and replace the whole routing configuration with it, in one transaction (a running server takes it within a second).
+    #[command(after_help = "Example:\n  dialtone routing import routing.yaml")]
+    Import {
+        file: PathBuf,
+        /// Check only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a file against the org (call centers, users) without importing it.
+    #[command(after_help = "Example:\n  dialtone routing validate routing.yaml")]
+    Validate {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]

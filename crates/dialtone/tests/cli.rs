@@ -412,6 +412,10 @@ fn help_of_every_command_and_subcommand_has_an_example() {
         &["query"],
         &["lookup"],
         &["simulate"],
+        &["routing"],
+        &["routing", "export"],
+        &["routing", "import"],
+        &["routing", "validate"],
     ];
     for command in commands {
         for flag in ["--help", "-h"] {
@@ -1450,4 +1454,34 @@ fn serve_delivers_an_offer_with_its_screen_pop_to_the_agents_websocket() {
     assert_eq!(offer["call"]["key"], "ws-1", "{offer}");
     assert_eq!(offer["pop"]["outcome"], "matched", "{offer}");
     assert_eq!(offer["pop"]["records"][0]["id"].as_str(), Some(contact.as_str()), "{offer}");
+}
+
+#[test]
+fn routing_files_validate_import_and_export_and_bad_ones_write_nothing() {
+    let d = Dialtone::with_store();
+    let legacy = d.file("AcmeClick2Dial.xml", LEGACY);
+    d.dt(&["callcenter", "import", &legacy]).ok();
+    let good = d.file(
+        "routing.yaml",
+        "skills: [spanish]\nqueues:\n  - name: Support\n    callCenter: AcmeClick2Dial\nrules:\n  - name: Spanish\n    dialledNumber: \"+1 800 555 0199\"\n    queue: Support\n    skills: [{skill: spanish, level: 3, optionalAfterSeconds: 45}]\n",
+    );
+    d.dt(&["routing", "validate", &good]).ok().stdout_has("a usable routing configuration (3 records); nothing was written");
+    d.dt(&["routing", "export", "--format", "json"]).ok().stdout_has("{}");
+    d.dt(&["routing", "import", &good]).ok().stdout_has("imported, 3 routing records");
+    let out = d.dt(&["routing", "export"]);
+    out.ok().stdout_has("callCenter: AcmeClick2Dial").stdout_has("optionalAfterSeconds: 45");
+    // What export writes imports back as it was.
+    let again = d.file("again.yaml", &out.stdout);
+    d.dt(&["routing", "import", &again]).ok();
+    assert_eq!(d.dt(&["routing", "export"]).stdout, out.stdout);
+
+    let broken = d.file("broken.yaml", "queues:\n  - name: [oops\n");
+    d.dt(&["routing", "import", &broken]).code(2).stderr_has("line 2");
+    let wrong = d.file("wrong.yaml", "queues:\n  - name: A\n    callCenter: Nowhere\nrules:\n  - name: R\n    queue: Ghost\n");
+    d.dt(&["routing", "import", &wrong])
+        .code(2)
+        .stderr_has("nothing was written")
+        .stderr_has("no call center has the internal name \"Nowhere\"");
+    assert_eq!(d.dt(&["routing", "export"]).stdout, out.stdout, "refused files changed nothing");
+    d.dt(&["routing", "export", "--format", "xml"]).code(2).stderr_has("yaml or json");
 }

@@ -6,7 +6,7 @@
 
 mod id;
 mod schema;
-mod standard;
+pub mod standard;
 mod value;
 
 pub use id::{IdError, SalesforceId};

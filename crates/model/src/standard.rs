@@ -30,7 +30,95 @@ fn person_name(b: O) -> O {
 }
 
 pub(crate) fn objects() -> Vec<ObjectDef> {
-    vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task()]
+    let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task()];
+    all.extend(routing());
+    all
+}
+
+/// The routing configuration's objects (Omni-Channel's), administered as
+/// records. References between them are by name (so one file can be imported
+/// in one transaction); references to users and call centers are ids.
+pub const ROUTING_OBJECTS: &[&str] = &["ServiceChannel", "ServicePresenceStatus", "Skill", "BusinessHours", "Holiday", "QueueRoutingConfig", "Queue", "ServiceResource", "RoutingRule"];
+
+fn routing() -> Vec<ObjectDef> {
+    let named = |name: &str, label: &str, plural: &str, prefix: &str| {
+        O::new(name, label, plural, prefix, false).text("DeveloperName", "Name (API)", 80).required().indexed().text("MasterLabel", "Label", 80)
+    };
+    let mut hours = O::new("BusinessHours", "Business Hours", "Business Hours", "01m", false)
+        .text("Name", "Name", 80)
+        .required()
+        .indexed()
+        .text("TimeZone", "Time Zone (UTC or ±HH:MM)", 40)
+        .default_text("UTC");
+    for day in ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] {
+        hours = hours.text(&format!("{day}StartTime"), &format!("{day} Start (HH:MM)"), 5).text(&format!("{day}EndTime"), &format!("{day} End (HH:MM)"), 5);
+    }
+    vec![
+        named("ServiceChannel", "Service Channel", "Service Channels", "0N1")
+            .add(FieldType::Int, "CapacityWeight", "Capacity Weight", 0)
+            .default(crate::Value::Int(1))
+            .build(),
+        named("ServicePresenceStatus", "Presence Status", "Presence Statuses", "0N5").text("Channels", "Channels it opens (semicolon-separated)", 255).build(),
+        named("Skill", "Skill", "Skills", "0C5").build(),
+        hours.build(),
+        O::new("Holiday", "Holiday", "Holidays", "0C0", false)
+            .text("Name", "Name", 80)
+            .required()
+            .add(FieldType::Date, "ActivityDate", "Date", 0)
+            .required()
+            .text("BusinessHoursName", "Business Hours", 80)
+            .required()
+            .build(),
+        named("QueueRoutingConfig", "Routing Configuration", "Routing Configurations", "0K3")
+            .add(FieldType::Int, "RoutingPriority", "Routing Priority", 0)
+            .default(crate::Value::Int(1))
+            .picklist("RoutingModel", "Routing Model", &["LongestIdle", "MostAvailable", "LeastActive"])
+            .restricted()
+            .default_text("LongestIdle")
+            .add(FieldType::Int, "CapacityWeight", "Units of Capacity", 0)
+            .add(FieldType::Int, "PushTimeout", "Push Timeout (Seconds)", 0)
+            .default(crate::Value::Int(30))
+            .add(FieldType::Int, "OverflowAfterSeconds", "Overflow After (Seconds)", 0)
+            .text("OverflowTarget", "Overflow To (queue:NAME, voicemail, callback)", 120)
+            .text("WhenNobodySignedIn", "When Nobody Is Signed In (queue:NAME, voicemail, callback)", 120)
+            .text("BusinessHoursName", "Business Hours", 80)
+            .text("AfterHoursTarget", "After Hours (queue:NAME, voicemail, callback)", 120)
+            .build(),
+        O::new("Queue", "Queue", "Queues", "00G", false)
+            .text("Name", "Name", 80)
+            .required()
+            .indexed()
+            .text("ServiceChannel", "Service Channel", 80)
+            .default_text("voice")
+            .text("RoutingConfigName", "Routing Configuration", 80)
+            .reference("CallCenterId", "Default Queue of Call Center", &["CallCenter"])
+            .build(),
+        O::new("ServiceResource", "Service Resource", "Service Resources", "0Hn", false)
+            .reference("RelatedRecordId", "User", &["User"])
+            .required()
+            .indexed()
+            .boolean("IsActive", "Active")
+            .default(crate::Value::Bool(true))
+            .add(FieldType::Int, "Capacity", "Capacity", 0)
+            .default(crate::Value::Int(1))
+            .text("ChannelCapacities", "Capacity per Channel (voice=1;chat=3)", 255)
+            .text("Skills", "Skills (spanish:5;billing:3)", 1000)
+            .text("Queues", "Queues (semicolon-separated)", 1000)
+            .build(),
+        O::new("RoutingRule", "Routing Rule", "Routing Rules", "0Rr", false)
+            .text("Name", "Name", 80)
+            .required()
+            .add(FieldType::Int, "SortOrder", "Order", 0)
+            .default(crate::Value::Int(100))
+            .reference("CallCenterId", "Call Center", &["CallCenter"])
+            .text("DialledNumber", "Dialled Number", 40)
+            .text("IvrChoice", "IVR Choice", 40)
+            .text("RecordField", "Caller's Record Field (Account.Rating)", 80)
+            .text("RecordValue", "Caller's Record Value", 255)
+            .text("QueueName", "Queue", 80)
+            .text("Skills", "Skills Needed (spanish:3;vip:1@60)", 1000)
+            .build(),
+    ]
 }
 
 fn account() -> ObjectDef {

@@ -313,6 +313,11 @@ impl Routing {
         Ok(())
     }
 
+    /// Whether `agent` is one of the agents last applied.
+    pub fn knows(&self, agent: &AgentId) -> bool {
+        self.agents.contains_key(agent)
+    }
+
     /// One agent's presence changed (the desktop, the CLI): takes effect at once.
     pub fn set_presence(&mut self, now: OffsetDateTime, agent: &AgentId, presence: Presence, status: Option<&str>) {
         let Some(e) = self.agents.get_mut(agent) else { return };

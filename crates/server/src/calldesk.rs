@@ -344,7 +344,7 @@ fn call_error(e: CallError) -> ApiError {
 
 /// Later values of the same field replace earlier ones.
 fn merge(op: &mut WriteOp, fields: Vec<(String, Value)>) {
-    let (WriteOp::Insert { fields: into, .. } | WriteOp::Update { fields: into, .. }) = op;
+    let (WriteOp::Insert { fields: into, .. } | WriteOp::Update { fields: into, .. }) = op else { return };
     for (name, value) in fields {
         match into.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,

@@ -21,6 +21,7 @@ pub mod query;
 pub mod records;
 pub mod rest;
 pub mod routing;
+pub mod routing_admin;
 pub mod security;
 pub mod sipedge;
 pub mod twilio;
@@ -182,6 +183,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/records/{id}/shares/{principal}", axum::routing::delete(governance::remove_share))
         .merge(desktop::routes())
         .merge(routing::routes())
+        .merge(routing_admin::routes())
         .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))

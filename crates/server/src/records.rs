@@ -22,6 +22,19 @@ pub fn check_writable(o: &ObjectDef) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// [`check_writable`], and routing records are changed one at a time (each
+/// audited) or as one file, never in a composite batch.
+pub fn check_batchable(o: &ObjectDef) -> Result<(), ApiError> {
+    check_writable(o)?;
+    if crate::routing_admin::is_routing_object(&o.name) {
+        return Err(ApiError::new(
+            "INVALID_TYPE",
+            format!("{} records are changed one at a time (sobjects/{}) or as one file (PUT /api/routing/config, `dialtone routing import`)", o.name, o.name),
+        ));
+    }
+    Ok(())
+}
+
 /// One record's outcome in a batch.
 pub type Outcome = Result<SalesforceId, Vec<FieldError>>;
 

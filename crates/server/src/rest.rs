@@ -77,18 +77,22 @@ fn errors_json(errors: &[FieldError]) -> Vec<Json_> {
 pub async fn create(
     State(state): State<AppState>,
     Path((v, name)): Path<(String, String)>,
+    extensions: axum::http::Extensions,
     s: Session,
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiErrors> {
     version(&v)?;
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Create)?;
     records::check_writable(o)?;
+    crate::routing_admin::require_manage_routing(&s, &o.name)?;
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     let out = records::create_many(state.store.as_ref(), o, vec![raw], Some(&s.user_id), true).await?;
     match out.into_iter().next() {
-        Some(Ok(id)) => Ok((StatusCode::CREATED, Json(json!({"id": id.to_string(), "success": true, "errors": []})))
-            .into_response()),
+        Some(Ok(id)) => {
+            crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "create", id.as_str()).await;
+            Ok((StatusCode::CREATED, Json(json!({"id": id.to_string(), "success": true, "errors": []}))).into_response())
+        }
         Some(Err(e)) => Err(e.into()),
         None => Err(ApiError::ours("create returned no outcome").into()),
     }
@@ -119,27 +123,37 @@ pub async fn read(
 pub async fn update(
     State(state): State<AppState>,
     Path((v, name, id)): Path<(String, String, String)>,
+    extensions: axum::http::Extensions,
     s: Session,
     JsonBody(body): JsonBody,
 ) -> Result<StatusCode, ApiErrors> {
     version(&v)?;
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Edit)?;
     records::check_writable(o)?;
+    crate::routing_admin::require_manage_routing(&s, &o.name)?;
     let id = records::record_id(o, &id)?;
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     records::update(state.store.as_ref(), o, &id, raw, Some(&s.user_id)).await?;
+    crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "update", id.as_str()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(State(state): State<AppState>, Path((v, name, id)): Path<(String, String, String)>, s: Session) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Path((v, name, id)): Path<(String, String, String)>,
+    extensions: axum::http::Extensions,
+    s: Session,
+) -> Result<StatusCode, ApiError> {
     version(&v)?;
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Delete)?;
     records::check_writable(o)?;
+    crate::routing_admin::require_manage_routing(&s, &o.name)?;
     let id = records::record_id(o, &id)?;
     guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     state.store.delete(o, &id).await?;
+    crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "delete", id.as_str()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,7 +173,7 @@ pub async fn composite_create(
     let mut pending: Vec<(usize, Parsed<'_>)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let ty = r.get("attributes").and_then(|a| a.get("type")).and_then(Json_::as_str);
-        let parsed = match ty.map(|t| guard::object(&s.grants, schema, t, Op::Create).and_then(|o| records::check_writable(o).map(|_| o))) {
+        let parsed = match ty.map(|t| guard::object(&s.grants, schema, t, Op::Create).and_then(|o| records::check_batchable(o).map(|_| o))) {
             None => Err(vec![FieldError::new("", "INVALID_TYPE", "Each record needs attributes.type")]),
             Some(Err(e)) => Err(vec![FieldError::new("", e.code, e.message)]),
             Some(Ok(o)) => match wire::raw_fields(r).and_then(|raw| guard::writable(&s.grants, schema, o, &raw).map(|_| raw)) {
@@ -247,7 +261,7 @@ pub async fn composite_update(
         let res: Result<String, ApiErrors> = async {
             let ty = r.get("attributes").and_then(|a| a.get("type")).and_then(Json_::as_str).unwrap_or("");
             let o = guard::object(&s.grants, schema, ty, Op::Edit)?;
-            records::check_writable(o)?;
+            records::check_batchable(o)?;
             let raw_id = r.get("Id").or_else(|| r.get("id")).and_then(Json_::as_str).unwrap_or("");
             let id = records::record_id(o, raw_id)?;
             let mut raw = wire::raw_fields(r)?;
@@ -285,7 +299,7 @@ pub async fn composite_delete(
             let id = dialtone_model::SalesforceId::parse(raw).map_err(|e| ApiError::new("MALFORMED_ID", e.to_string()))?;
             let o = schema.by_key_prefix(id.key_prefix()).ok_or_else(ApiError::not_found)?;
             let o = guard::object(&s.grants, schema, &o.name, Op::Delete)?;
-            records::check_writable(o)?;
+            records::check_batchable(o)?;
             guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
             state.store.delete(o, &id).await?;
             Ok(id.to_string())

@@ -30,7 +30,6 @@ use dialtone_access::SystemPerm;
 use dialtone_calls::{AgentId, VendorCallKey};
 use dialtone_model::{SalesforceId, Value};
 use dialtone_routing::service::{AgentInfo, Arrival, CallCenterInfo, DecisionView, Output, Routing};
-use dialtone_routing::spec::RoutingSpec;
 use dialtone_store::Store;
 use serde_json::{Value as Json_, json};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -62,13 +61,26 @@ pub fn arrival(call_center: Option<SalesforceId>, from: &str, to: &str, normaliz
 pub fn presence_changed(state: &AppState, agent: &AgentId, s: &crate::sipedge::AgentSettings) {
     let now = OffsetDateTime::now_utc();
     let presence = s.presence.unwrap_or(dialtone_routing::Presence::Offline);
-    state.calls.routing.lock().set_presence(now, agent, presence, s.status.as_deref());
+    let known = {
+        let mut r = state.calls.routing.lock();
+        r.set_presence(now, agent, presence, s.status.as_deref());
+        r.knows(agent)
+    };
     act_now(state);
+    if !known {
+        // An agent routing has not loaded yet (just assigned to a call center): load them now.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = refresh(&state).await {
+                tracing::warn!(error = %e.message, "refreshing routing for a new agent");
+            }
+        });
+    }
 }
 
 /// The routing configuration the store holds (see `routing_admin`).
-pub async fn current_spec(_store: &dyn Store) -> Result<(RoutingSpec, Vec<String>), ApiError> {
-    Ok((RoutingSpec::default(), Vec::new()))
+pub async fn current_spec(store: &dyn Store) -> Result<(dialtone_routing::spec::RoutingSpec, Vec<String>), ApiError> {
+    crate::routing_admin::load_spec(store).await
 }
 
 /// Problems of the configuration last refused (shown to supervisors and
@@ -195,10 +207,8 @@ pub fn act(state: &AppState, outputs: Vec<Output>) {
                 });
             }
             Output::Decided { key } => {
-                if !is_work_item(&key) {
-                    if let Some(tx) = &state.routing_status.lock().unwrap_or_else(|p| p.into_inner()).decisions {
-                        let _ = tx.send(key);
-                    }
+                if let (false, Some(tx)) = (is_work_item(&key), &state.routing_status.lock().unwrap_or_else(|p| p.into_inner()).decisions) {
+                    let _ = tx.send(key);
                 }
             }
             Output::Left { .. } => {}
@@ -296,10 +306,8 @@ async fn write_decisions(state: AppState, mut keys: tokio::sync::mpsc::Unbounded
             }
             ops.push(dialtone_store::WriteOp::Update { object: "VoiceCall".into(), id, fields: vec![("RoutingDecision".into(), Value::Text(j.to_string()))] });
         }
-        if !ops.is_empty() {
-            if let Err(e) = state.store.write_batch(ops, None).await {
-                tracing::warn!(error = %e, "storing routing decisions on their VoiceCalls");
-            }
+        if let (false, Err(e)) = (ops.is_empty(), state.store.write_batch(ops, None).await) {
+            tracing::warn!(error = %e, "storing routing decisions on their VoiceCalls");
         }
     }
 }

@@ -97,6 +97,11 @@ async fn spawn_app() -> App {
 
 impl App {
     async fn raw(&self, method: &str, path: &str, who: Option<&str>, body: String) -> (StatusCode, Json) {
+        let (status, text) = self.raw_text(method, path, who, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(Json::Null))
+    }
+
+    async fn raw_text(&self, method: &str, path: &str, who: Option<&str>, body: String) -> (StatusCode, String) {
         let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
         if let Some(w) = who {
             req = req.header("authorization", format!("Bearer {}", self.tokens[w]));
@@ -104,7 +109,7 @@ impl App {
         let res = router(self.state.clone()).oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
         let status = res.status();
         let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Json::Null))
+        (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
     async fn post(&self, who: &str, path: &str, body: Json) -> (StatusCode, Json) {
@@ -614,6 +619,7 @@ fn route(app: &App, key: &str, from: &str) -> dialtone_routing::service::Routed 
 async fn routing_explains_its_choice_shows_supervisors_the_queue_and_calls_back_through_the_desktop() {
     use dialtone_routing::service::Routed;
     let app = spawn_app().await;
+    dialtone_server::routing::refresh(&app.state).await.unwrap();
     for who in ["ann", "bob"] {
         let (s, b) = app.put(who, &format!("/api/agents/{who}@d.test/presence"), json!({"status": "Available"})).await;
         assert_eq!(s, StatusCode::OK, "{b}");
@@ -717,4 +723,142 @@ async fn routing_explains_its_choice_shows_supervisors_the_queue_and_calls_back_
     assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "MALFORMED_ID"));
     let (s, b) = app.post("ann", "/api/routing/work-items", json!({"channel": "case", "recordId": vc})).await;
     assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"));
+}
+
+const ROUTING_YAML: &str = r#"# A contact centre's routing, as an admin writes it.
+channels:
+  - name: voice
+  - name: case
+    weight: 1
+presenceStatuses:
+  - name: Available - Voice
+    channels: [voice]
+skills: [english, spanish]
+businessHours:
+  - name: Office
+    timeZone: "+00:00"
+    days: {Monday: "00:00-24:00", Tuesday: "00:00-24:00", Wednesday: "00:00-24:00", Thursday: "00:00-24:00", Friday: "00:00-24:00", Saturday: "00:00-24:00", Sunday: "00:00-24:00"}
+    holidays: ["2031-12-25"]
+routingConfigurations:
+  - name: Standard
+    priority: 1
+    routingModel: MostAvailable
+    pushTimeoutSeconds: 20
+    overflowAfterSeconds: 120
+    overflowTo: callback
+    businessHours: Office
+    afterHours: voicemail
+queues:
+  - name: Spanish
+    routingConfiguration: Standard
+  - name: Desk Line
+    routingConfiguration: Standard
+    callCenter: Desk
+agents:
+  - user: ann@d.test
+    capacity: 2
+    skills: {spanish: 7}
+    queues: [Desk Line, Spanish]
+  - user: bob@d.test
+    queues: [Desk Line]
+rules:
+  - name: Spanish line
+    order: 10
+    dialledNumber: "(800) 555-0199"
+    queue: Spanish
+    skills: [{skill: spanish, level: 5, optionalAfterSeconds: 60}]
+"#;
+
+impl App {
+    async fn put_config(&self, who: &str, body: &str) -> (StatusCode, Json) {
+        self.raw("PUT", "/api/routing/config", Some(who), body.to_string()).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_is_administered_as_records_and_as_one_file_and_takes_effect_without_a_restart() {
+    let app = spawn_app().await;
+    // The whole configuration from one YAML file.
+    let (s, b) = app.put_config("ann", ROUTING_YAML).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"), "agents do not administer routing");
+    let (s, b) = app.put_config("admin", ROUTING_YAML).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["records"], 13, "{b}");
+    // It reads back as the same file, in YAML and in JSON.
+    let (s, yaml) = app.raw_text("GET", "/api/routing/config?format=yaml", Some("admin"), String::new()).await;
+    assert_eq!(s, StatusCode::OK);
+    let back = dialtone_server::routing_admin::parse_file(yaml.as_bytes()).unwrap_or_else(|e| panic!("{}: {yaml}", e.message));
+    let mut sent = dialtone_server::routing_admin::parse_file(ROUTING_YAML.as_bytes()).unwrap();
+    // Defaults left out of the file are written out.
+    sent.queues.iter_mut().for_each(|q| q.channel = Some("voice".into()));
+    sent.agents.iter_mut().for_each(|a| {
+        a.active = Some(true);
+        a.capacity.get_or_insert(1);
+    });
+    assert_eq!(back.queues, sent.queues);
+    assert_eq!(back.rules, sent.rules);
+    assert_eq!(back.agents, sent.agents);
+    assert_eq!(back.business_hours, sent.business_hours);
+    let (_, json_file) = app.get("admin", "/api/routing/config").await;
+    assert_eq!(json_file["queues"][1]["callCenter"], "Desk", "{json_file}");
+    // The records are records: SOQL sees them.
+    let (_, q) = app.get("admin", "/services/data/v60.0/query?q=SELECT+Name,+RoutingConfigName+FROM+Queue+ORDER+BY+Name").await;
+    let names: Vec<&str> = q["records"].as_array().unwrap().iter().map(|r| r["Name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["Desk Line", "Spanish"], "{q}");
+
+    // A running server takes it: the queues are live, and a call to the Spanish number follows the rule.
+    dialtone_server::routing::refresh(&app.state).await.unwrap();
+    let (_, board) = app.get("admin", "/api/routing/queues").await;
+    let queues: Vec<&str> = board["queues"].as_array().unwrap().iter().map(|q| q["name"].as_str().unwrap()).collect();
+    assert_eq!(queues, vec!["Spanish", "Desk Line"], "{board}");
+    assert_eq!(board["configurationProblems"], json!([]));
+    for who in ["ann", "bob"] {
+        let (s, b) = app.put(who, &format!("/api/agents/{who}@d.test/presence"), json!({"status": "Available"})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let key = dialtone_calls::VendorCallKey::parse("es-1").unwrap();
+    {
+        let mut r = app.state.calls.routing.lock();
+        let center = r.queues(now).into_iter().find(|q| q.name == "Desk Line").and_then(|q| q.call_center).unwrap();
+        let arrival = dialtone_server::routing::arrival(Some(center), "+14155550100", "+1 800 555 0199", Some(app.state.store.normalizer()));
+        r.arrive(now, &key, &arrival);
+    }
+    let (_, d) = app.get("admin", "/api/routing/work-items/es-1/decision").await;
+    assert_eq!((d["entry"].as_str(), d["queue"].as_str(), d["state"].as_str(), d["agent"].as_str()), (Some("rule Spanish line"), Some("Spanish"), Some("offered"), Some("ann@d.test")), "{d}");
+    assert_eq!(d["requirements"], json!([{"skill": "spanish", "level": 5, "relaxAfterSeconds": 60}]));
+
+    // One record at a time, through the REST API: audited, and live within a refresh.
+    let (s, b) = app.post("admin", "/services/data/v60.0/sobjects/Skill", json!({"DeveloperName": "billing"})).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = app.post("ann", "/services/data/v60.0/sobjects/Skill", json!({"DeveloperName": "sneaky"})).await;
+    assert_eq!((s, code(&b)), (StatusCode::NOT_FOUND, "NOT_FOUND"), "an agent's profile has no routing objects at all: {b}");
+    let (s, b) = app.post("admin", "/services/data/v60.0/composite/sobjects", json!({"records": [{"attributes": {"type": "Skill"}, "DeveloperName": "batched"}]})).await;
+    assert!(s == StatusCode::BAD_REQUEST || b.to_string().contains("INVALID_TYPE"), "{s} {b}");
+    let (_, file) = app.get("admin", "/api/routing/config").await;
+    assert_eq!(file["skills"], json!(["english", "spanish", "billing"]), "{file}");
+
+    // Bad files are refused with where and why, and change nothing.
+    for (bad, want) in [
+        ("queues:\n  - name: [unclosed\n", "line 2"),
+        ("queues:\n  - name: Lost\n    callCenter: Nowhere\n", "no call center has the internal name \"Nowhere\""),
+        ("queues:\n  - name: A\n    routingConfiguration: Loop\nroutingConfigurations:\n  - name: Loop\n    overflowAfterSeconds: 5\n    overflowTo: queue:A\n", "in a loop"),
+        ("rules:\n  - name: Ghost\n    queue: Nowhere\n", "queue \"Nowhere\", which does not exist"),
+        ("skills: [a]\nsurprise: true\n", "unknown field `surprise`"),
+        ("businessHours:\n  - name: Odd\n    days: {Funday: \"09:00-17:00\"}\n", "not a day of the week"),
+    ] {
+        let (s, b) = app.put_config("admin", bad).await;
+        assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_ROUTING_CONFIG"), "{bad}: {b}");
+        assert!(b[0]["message"].as_str().unwrap().contains(want), "{bad}: {b}");
+    }
+    let (_, after) = app.get("admin", "/api/routing/config").await;
+    assert_eq!(after, file, "refused files wrote nothing");
+    let (s, b) = app.raw("PUT", "/api/routing/config?dryRun=true", Some("admin"), "skills: [only]\n".to_string()).await;
+    assert_eq!((s, b["dryRun"].as_bool()), (StatusCode::OK, Some(true)), "{b}");
+    assert_eq!(app.get("admin", "/api/routing/config").await.1, file, "a dry run writes nothing");
+
+    // Every change is in the setup audit trail.
+    let (_, audit) = app.get("admin", "/api/setup/audit").await;
+    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains(&"routing.import") && actions.contains(&"routing.Skill.create"), "{actions:?}");
 }

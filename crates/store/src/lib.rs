@@ -149,6 +149,8 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 pub enum WriteOp {
     Insert { object: String, fields: Vec<(String, Value)> },
     Update { object: String, id: SalesforceId, fields: Vec<(String, Value)> },
+    /// Every record of the object goes (a configuration replaced whole, e.g. `dialtone routing import`).
+    DeleteAll { object: String },
 }
 
 /// Looks up each op's object before the transaction starts.
@@ -156,7 +158,7 @@ pub(crate) fn resolve_ops(schema: &Schema, ops: Vec<WriteOp>) -> Result<Vec<(Obj
     ops.into_iter()
         .map(|op| {
             let name = match &op {
-                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } => object,
+                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } | WriteOp::DeleteAll { object } => object,
             };
             let obj = schema.object(name).ok_or_else(|| StoreError::Backend(format!("no object named {name}")))?.clone();
             Ok((obj, op))

@@ -256,6 +256,13 @@ impl Store for PostgresStore {
                     update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now).await?;
                     out.push(None);
                 }
+                crate::WriteOp::DeleteAll { .. } => {
+                    let t = obj.table();
+                    tx.execute(&format!("DELETE FROM dt_phone_index WHERE record_id IN (SELECT \"id\" FROM {t})"), &[]).await.map_err(err)?;
+                    tx.execute(&format!("DELETE FROM dt_shares WHERE record_id IN (SELECT \"id\" FROM {t})"), &[]).await.map_err(err)?;
+                    tx.execute(&format!("DELETE FROM {t}"), &[]).await.map_err(err)?;
+                    out.push(None);
+                }
             }
         }
         tx.commit().await.map_err(err)?;

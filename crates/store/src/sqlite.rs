@@ -314,6 +314,13 @@ impl Store for SqliteStore {
                         update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now)?;
                         out.push(None);
                     }
+                    crate::WriteOp::DeleteAll { .. } => {
+                        let t = obj.table();
+                        tx.execute(&format!("DELETE FROM dt_phone_index WHERE record_id IN (SELECT \"id\" FROM {t})"), []).map_err(err)?;
+                        tx.execute(&format!("DELETE FROM dt_shares WHERE record_id IN (SELECT \"id\" FROM {t})"), []).map_err(err)?;
+                        tx.execute(&format!("DELETE FROM {t}"), []).map_err(err)?;
+                        out.push(None);
+                    }
                 }
             }
             Ok(out)

@@ -374,6 +374,20 @@ async fn a_write_batch_applies_inserts_and_updates_of_several_objects_all_or_not
         ];
         assert!(s.write_batch(bad, None).await.is_err());
         assert_eq!(soql(&s, "SELECT COUNT(Id) FROM VoiceCall WHERE VendorCallKey = 'k-2'").await[0][0], Value::Int(0));
+
+        // A configuration replaced whole: every Skill goes and the new ones come, in one transaction.
+        create(&s, "Skill", &[&[("DeveloperName", "french")], &[("DeveloperName", "german")]]).await;
+        let replace = vec![
+            WriteOp::DeleteAll { object: "Skill".into() },
+            WriteOp::Insert { object: "Skill".into(), fields: vec![("DeveloperName".into(), text("spanish"))] },
+        ];
+        s.write_batch(replace, None).await.unwrap();
+        assert_eq!(soql(&s, "SELECT DeveloperName FROM Skill").await[0][0], text("spanish"));
+        assert_eq!(soql(&s, "SELECT COUNT(Id) FROM Skill").await[0][0], Value::Int(1));
+        // A replacement that fails part-way deletes nothing.
+        let failing = vec![WriteOp::DeleteAll { object: "Skill".into() }, WriteOp::Update { object: "Contact".into(), id: SalesforceId::parse("003Dt00000000ZZIAA").unwrap(), fields: vec![] }];
+        assert!(s.write_batch(failing, None).await.is_err());
+        assert_eq!(soql(&s, "SELECT COUNT(Id) FROM Skill").await[0][0], Value::Int(1));
     })
     .await;
 }
