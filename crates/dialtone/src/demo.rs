@@ -91,6 +91,9 @@ async fn create(store: &dyn Store, object: &str, rows: Vec<Vec<(&str, RawValue)>
 }
 
 /// Loads the demo org unless it is already there; prints how to sign in.
+/// The demo's routing: queues Support, Spanish and Billing, skills, rules (also docs/examples/routing.yaml).
+const ROUTING: &str = include_str!("../../../docs/examples/routing.yaml");
+
 pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
     if store.setting("demo_loaded").await.context("reading settings")?.is_some() {
         println!("Demo org already loaded (its passwords were printed when it was first created).");
@@ -154,10 +157,12 @@ pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
         }
         logins.push((username, profile, password));
     }
+    let routing = dialtone_server::routing_admin::parse_file(ROUTING.as_bytes()).map_err(|e| anyhow::anyhow!("demo routing: {}", e.message))?;
+    dialtone_server::routing_admin::import(store, &routing, false, None).await.map_err(|e| anyhow::anyhow!("demo routing: {}", e.message))?;
     let (client_id, secret) = dialtone_server::auth::register_app(store, "Dialtone Demo").await.context("registering the demo app")?;
     store.put_setting("demo_loaded", &dialtone_model::format_datetime(time::OffsetDateTime::now_utc())).await.context("saving settings")?;
 
-    println!("Demo org loaded: {} accounts, {} contacts, {} leads, call center DialtoneDemo.", ACCOUNTS.len() + PEOPLE.len(), CONTACTS.len(), LEADS.len());
+    println!("Demo org loaded: {} accounts, {} contacts, {} leads, call center DialtoneDemo, routing queues Support, Spanish and Billing.", ACCOUNTS.len() + PEOPLE.len(), CONTACTS.len(), LEADS.len());
     println!("Sign-ins (shown once — write them down):");
     for (u, p, pw) in &logins {
         println!("  {u:<24} {p:<22} password: {pw}");

@@ -706,6 +706,19 @@ impl Routing {
         self.spec.rules.iter().any(|r| r.when.record_field.is_some())
     }
 
+    /// The caller's record fields the entry rules read (`Account.Rating`, …).
+    pub fn record_fields_wanted(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.spec.rules.iter().filter_map(|r| r.when.record_field.as_ref().map(|(f, _)| f.clone())).collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Whether `key` has arrived (is or was routed).
+    pub fn has_arrived(&self, key: &VendorCallKey) -> bool {
+        self.work.contains_key(self.resolve(key)) || self.ended_early.contains_key(key)
+    }
+
     fn new_item(&mut self, key: &VendorCallKey) -> WorkItemId {
         let item = WorkItemId(self.next_item);
         self.next_item += 1;

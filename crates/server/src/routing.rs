@@ -57,6 +57,31 @@ pub fn arrival(call_center: Option<SalesforceId>, from: &str, to: &str, normaliz
     Arrival { call_center, from: from.to_string(), dialled, ..Arrival::default() }
 }
 
+/// The fields of the caller's record that entry rules read (`Contact.Language__c`,
+/// `Account.Rating`): the one record the number matches (`calldesk::caller_record`),
+/// and for a Contact its Account too. Unknown objects and fields read as nothing.
+pub async fn caller_fields(store: &dyn Store, from: &str, wanted: &[String]) -> Vec<(String, String)> {
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let Ok(Some(id)) = crate::calldesk::caller_record(store, from).await else { return Vec::new() };
+    let Some(o) = store.schema().by_key_prefix(id.key_prefix()) else { return Vec::new() };
+    let Ok(Some(rec)) = store.get(o, &id).await else { return Vec::new() };
+    let account = match rec.get("AccountId").and_then(|v| v.as_str()).and_then(|a| SalesforceId::parse(a).ok()) {
+        Some(a) => store.get(store.schema().object("Account").expect("standard object"), &a).await.ok().flatten(),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for w in wanted {
+        let Some((object, field)) = w.split_once('.') else { continue };
+        let source = if object.eq_ignore_ascii_case(&o.name) { Some(&rec) } else if object.eq_ignore_ascii_case("Account") { account.as_ref() } else { None };
+        if let Some(v) = source.and_then(|r| r.get(field)).filter(|v| !v.is_null()) {
+            out.push((w.clone(), v.to_string()));
+        }
+    }
+    out
+}
+
 /// An agent's presence changed: routing hears it now, not at the next refresh.
 pub fn presence_changed(state: &AppState, agent: &AgentId, s: &crate::sipedge::AgentSettings) {
     let now = OffsetDateTime::now_utc();

@@ -110,6 +110,9 @@ pub struct Directory {
     pub routing: Option<crate::routing::Shared>,
     /// The org's number normaliser, for the dialled number entry rules compare.
     pub normalizer: Option<dialtone_phone::Normalizer>,
+    /// Calls whose caller's record is being looked up for the entry rules, and where to ask.
+    lookups: Option<mpsc::UnboundedSender<(VendorCallKey, dialtone_routing::service::Arrival, Vec<String>)>>,
+    looking_up: Arc<Mutex<std::collections::HashSet<VendorCallKey>>>,
     pub(crate) trunks: HashMap<IpAddr, Trunk>,
     users: HashMap<String, PhoneUser>,
     statics: HashMap<AgentId, (String, Peer)>,
@@ -159,6 +162,16 @@ impl Host for SipHost {
         let Some(routing) = d.routing.clone() else { return Routed::Wait };
         let mut r = routing.lock();
         let arrival = crate::routing::arrival(call.call_center.cloned(), call.from, call.to, d.normalizer.as_ref());
+        if !r.has_arrived(call.key) && r.rules_read_records() {
+            // Entry rules read the caller's record: look it up off the core's
+            // thread; the call waits (asked again in 200 ms) until it arrives.
+            if let Some(lookups) = &d.lookups {
+                if d.looking_up.lock().expect("lookups").insert(call.key.clone()) {
+                    let _ = lookups.send((call.key.clone(), arrival, r.record_fields_wanted()));
+                }
+                return Routed::Wait;
+            }
+        }
         r.arrive(now, call.key, &arrival);
         let reachable = |a: &AgentId| d.target(a, now).is_some();
         match r.route(now, call.key, call.exclude, &reachable) {
@@ -282,6 +295,17 @@ pub async fn start(state: AppState, addr: SocketAddr, shutdown: watch::Receiver<
         d.persist = Some(persist_tx);
         d.routing = Some(state.calls.routing.clone());
         d.normalizer = Some(*state.store.normalizer());
+        let (tx, mut rx) = mpsc::unbounded_channel::<(VendorCallKey, dialtone_routing::service::Arrival, Vec<String>)>();
+        d.lookups = Some(tx);
+        let (st, pending) = (state.clone(), d.looking_up.clone());
+        tokio::spawn(async move {
+            while let Some((key, mut arrival, wanted)) = rx.recv().await {
+                arrival.record = crate::routing::caller_fields(st.store.as_ref(), &arrival.from, &wanted).await;
+                st.calls.routing.lock().arrive(OffsetDateTime::now_utc(), &key, &arrival);
+                crate::routing::act_now(&st);
+                pending.lock().expect("lookups").remove(&key);
+            }
+        });
     }
     if let Err(e) = refresh(&state, &host).await {
         tracing::error!(error = %e.message, "loading the SIP directory");

@@ -158,9 +158,12 @@ async fn offer(state: &AppState, center: &SalesforceId, key: &VendorCallKey, fro
             if let Err(e) = crate::routing::refresh(state).await {
                 tracing::warn!(error = %e.message, "refreshing routing for a Twilio call");
             }
+            let mut arrival = crate::routing::arrival(Some(center.clone()), from, to, Some(state.store.normalizer()));
+            let wanted = state.calls.routing.lock().record_fields_wanted();
+            arrival.record = crate::routing::caller_fields(state.store.as_ref(), from, &wanted).await;
             let routed = {
                 let mut r = state.calls.routing.lock();
-                r.arrive(now, key, &crate::routing::arrival(Some(center.clone()), from, to, Some(state.store.normalizer())));
+                r.arrive(now, key, &arrival);
                 r.route(now, key, &[], &|_| true)
             };
             crate::routing::act_now(state);

@@ -767,6 +767,11 @@ rules:
     dialledNumber: "(800) 555-0199"
     queue: Spanish
     skills: [{skill: spanish, level: 5, optionalAfterSeconds: 60}]
+  - name: Hot accounts
+    order: 20
+    recordField: Account.Rating
+    recordValue: hot
+    queue: Spanish
 "#;
 
 impl App {
@@ -783,7 +788,7 @@ async fn routing_is_administered_as_records_and_as_one_file_and_takes_effect_wit
     assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "INSUFFICIENT_ACCESS_OR_READONLY"), "agents do not administer routing");
     let (s, b) = app.put_config("admin", ROUTING_YAML).await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["records"], 13, "{b}");
+    assert_eq!(b["records"], 14, "{b}");
     // It reads back as the same file, in YAML and in JSON.
     let (s, yaml) = app.raw_text("GET", "/api/routing/config?format=yaml", Some("admin"), String::new()).await;
     assert_eq!(s, StatusCode::OK);
@@ -826,6 +831,31 @@ async fn routing_is_administered_as_records_and_as_one_file_and_takes_effect_wit
     }
     let (_, d) = app.get("admin", "/api/routing/work-items/es-1/decision").await;
     assert_eq!((d["entry"].as_str(), d["queue"].as_str(), d["state"].as_str(), d["agent"].as_str()), (Some("rule Spanish line"), Some("Spanish"), Some("offered"), Some("ann@d.test")), "{d}");
+    // A rule on the caller's record: a Contact of a Hot account.
+    let account = app.insert("Account", vec![("Name", t("Hot Co")), ("Rating", t("Hot"))], "admin").await;
+    app.insert("Contact", vec![("LastName", t("Warm")), ("Phone", t("(415) 555-0177")), ("AccountId", t(account.as_str()))], "admin").await;
+    let wanted = app.state.calls.routing.lock().record_fields_wanted();
+    assert_eq!(wanted, vec!["Account.Rating".to_string()]);
+    let fields = dialtone_server::routing::caller_fields(app.state.store.as_ref(), "+14155550177", &wanted).await;
+    assert_eq!(fields, vec![("Account.Rating".to_string(), "Hot".to_string())]);
+    {
+        let mut r = app.state.calls.routing.lock();
+        let center = r.queues(now).into_iter().find(|q| q.name == "Desk Line").and_then(|q| q.call_center).unwrap();
+        let mut arrival = dialtone_server::routing::arrival(Some(center), "+14155550177", "+18005550100", Some(app.state.store.normalizer()));
+        arrival.record = fields;
+        r.arrive(now, &dialtone_calls::VendorCallKey::parse("hot-1").unwrap(), &arrival);
+    }
+    let (_, hot) = app.get("admin", "/api/routing/work-items/hot-1/decision").await;
+    assert_eq!((hot["entry"].as_str(), hot["queue"].as_str()), (Some("rule Hot accounts"), Some("Spanish")), "{hot}");
+
+    // The configuration's presence statuses are the agents' to pick.
+    let (_, statuses) = app.get("ann", "/api/setup/presence-statuses").await;
+    assert!(statuses.as_array().unwrap().contains(&json!({"name": "Available - Voice", "base": "Available"})), "{statuses}");
+    let (s, b) = app.put("bob", "/api/agents/bob@d.test/presence", json!({"status": "Available - Voice"})).await;
+    assert_eq!((s, b["status"].as_str()), (StatusCode::OK, Some("Available - Voice")), "{b}");
+    let (_, board) = app.get("admin", "/api/routing/queues").await;
+    let bob = board["agents"].as_array().unwrap().iter().find(|a| a["username"] == "bob@d.test").unwrap().clone();
+    assert_eq!(bob["status"], "Available - Voice", "{board}");
     assert_eq!(d["requirements"], json!([{"skill": "spanish", "level": 5, "relaxAfterSeconds": 60}]));
 
     // One record at a time, through the REST API: audited, and live within a refresh.

@@ -82,7 +82,7 @@ test('a real INVITE from a Contact\'s number rings agent1\'s desk phone and pops
   await page.waitForSelector('#vc-routing #routing-candidates tr[data-verdict=chosen]', { timeout: 10000 });
   assert.equal(await page.$eval('#vc-routing tr[data-verdict=chosen]', (e) => e.dataset.agent), 'agent1@dialtone.demo');
   assert.match(await page.$eval('#routing-state dd', (e) => e.textContent), /Answered · agent1@dialtone\.demo/);
-  assert.equal(await page.$eval('#routing-queue dd', (e) => e.textContent), 'DialtoneDemo');
+  assert.equal(await page.$eval('#routing-queue dd', (e) => e.textContent), 'Support');
   assert.match(await page.$eval('#routing-rule dd', (e) => e.textContent), /longest idle/);
   await page.$eval('#vc-routing', (e) => e.scrollIntoView());
   await screenshot(page, 'voicecall-routing-decision');

@@ -289,11 +289,27 @@ pub async fn presence_statuses(store: &dyn Store) -> Result<Vec<PresenceStatus>,
     Ok(out)
 }
 
+/// The org's own statuses (`PUT /api/setup/presence-statuses`), then the
+/// routing configuration's presence statuses not named there: one that opens
+/// a channel is an Available kind ("Available – Voice"), one that opens none
+/// a Busy kind.
 async fn org_statuses(store: &dyn Store) -> Result<Vec<PresenceStatus>, ApiError> {
-    Ok(match store.setting(STATUSES_SETTING).await? {
+    let mut out: Vec<PresenceStatus> = match store.setting(STATUSES_SETTING).await? {
         Some(json) => serde_json::from_str(&json).unwrap_or_default(),
         None => Vec::new(),
-    })
+    };
+    let plan = crate::query::compile(store, "SELECT MasterLabel, DeveloperName, Channels FROM ServicePresenceStatus ORDER BY MasterLabel")?;
+    for row in store.query(&plan, None).await? {
+        let Some(name) = row[0].as_str().or(row[1].as_str()).map(str::trim).filter(|n| !n.is_empty()) else { continue };
+        let builtin = Presence::parse(name).is_some();
+        if builtin || out.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+            continue;
+        }
+        let opens = row[2].as_str().is_some_and(|c| c.split(';').any(|x| !x.trim().is_empty()));
+        let base = if opens { Presence::Available } else { Presence::Busy };
+        out.push(PresenceStatus { name: name.to_string(), base: base.as_str().into() });
+    }
+    Ok(out)
 }
 
 /// A status name as the API takes it: an org status (by name), else a
