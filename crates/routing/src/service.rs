@@ -148,6 +148,8 @@ pub struct DecisionView {
     pub direct: bool,
     /// Candidates left out by [`Routing::decision_limited`].
     pub more_candidates: usize,
+    /// The caller keeps their place to be called back (the item is a callback, not a ringing call).
+    pub callback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +197,9 @@ struct Work {
     decided: bool,
     /// Keys of calls made for this item (a callback's dial-out).
     aliases: Vec<VendorCallKey>,
+    /// The decision as it stood when a configuration change rebuilt the
+    /// engine after it was decided: the new engine knows the item only as taken.
+    frozen: Option<Box<DecisionView>>,
 }
 
 #[derive(Default)]
@@ -487,6 +492,14 @@ impl Routing {
         if !problems.is_empty() {
             return Err(problems);
         }
+        // Decided work keeps the explanation the old engine gave it.
+        let keys: Vec<VendorCallKey> = self.work.iter().filter(|(_, w)| (w.decided || w.finished.is_some()) && w.frozen.is_none()).map(|(k, _)| k.clone()).collect();
+        for k in keys {
+            let view = self.decision(&k).map(Box::new);
+            if let Some(w) = self.work.get_mut(&k) {
+                w.frozen = view;
+            }
+        }
         // Carry live work over.
         let old = std::mem::replace(&mut self.engine, e);
         let old_names = std::mem::replace(&mut self.names, names);
@@ -503,7 +516,10 @@ impl Routing {
         }
         self.built = true;
         let mut live: Vec<(VendorCallKey, WorkItemId)> = self.work.iter().filter(|(_, w)| w.finished.is_none()).map(|(k, w)| (k.clone(), w.item)).collect();
-        live.sort_by_key(|(_, item)| (old.enqueued_at(*item), *item));
+        // Calls agents already have first (their capacity is taken before anything is
+        // offered), then waiting ones in the order they joined their queues.
+        let held = |item: &WorkItemId| matches!(old.state(*item), Some(ItemState::Accepted { .. } | ItemState::CalledBack { .. }));
+        live.sort_by_key(|(_, item)| (!held(item), old.enqueued_at(*item), *item));
         for (key, item) in live {
             let Some(st) = old.state(item) else { continue };
             let old_queue = match st {
@@ -670,7 +686,7 @@ impl Routing {
         };
         self.work.insert(
             key.clone(),
-            Work { item, entry, requirements: needs, from: arrival.from.clone(), call_center: arrival.call_center.clone(), direct: queue == self.direct, call_ended: false, finished: None, decided: false, aliases: Vec::new() },
+            Work { item, entry, requirements: needs, from: arrival.from.clone(), call_center: arrival.call_center.clone(), direct: queue == self.direct, call_ended: false, finished: None, decided: false, aliases: Vec::new(), frozen: None },
         );
         if queue == self.direct {
             // No queue takes this call center's calls: it cannot be routed.
@@ -863,7 +879,7 @@ impl Routing {
                         let item = self.new_item(&key);
                         self.work.insert(
                             key.clone(),
-                            Work { item, entry: "assigned directly".into(), requirements: Vec::new(), from: String::new(), call_center: None, direct: true, call_ended: false, finished: None, decided: true, aliases: Vec::new() },
+                            Work { item, entry: "assigned directly".into(), requirements: Vec::new(), from: String::new(), call_center: None, direct: true, call_ended: false, finished: None, decided: true, aliases: Vec::new(), frozen: None },
                         );
                         let _ = self.engine.take(now, item, self.direct, r);
                     }
@@ -1021,6 +1037,12 @@ impl Routing {
     pub fn decision_limited(&self, key: &VendorCallKey, limit: usize) -> Option<DecisionView> {
         let key = self.resolve(key);
         let w = self.work.get(key)?;
+        if let Some(f) = &w.frozen {
+            let mut v = (**f).clone();
+            v.more_candidates += v.candidates.len().saturating_sub(limit);
+            v.candidates.truncate(limit);
+            return Some(v);
+        }
         let st = self.engine.state(w.item)?;
         let name = |r: AgentRef| self.agents.get(&self.by_ref[r.index()]).map_or_else(|| self.by_ref[r.index()].to_string(), |e| e.info.username.clone());
         let (state, agent) = match st {
@@ -1102,6 +1124,7 @@ impl Routing {
             offers,
             direct: w.direct,
             more_candidates,
+            callback: matches!(st, ItemState::Waiting { callback: true, .. } | ItemState::Offered { callback: true, .. } | ItemState::CalledBack { .. } | ItemState::Completed { callback: true, .. }),
         })
     }
 

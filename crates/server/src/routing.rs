@@ -285,6 +285,7 @@ pub fn decision_json(d: &DecisionView) -> Json_ {
         "decidedAt": time_json(d.decided_at),
         "enqueuedAt": time_json(d.enqueued_at),
         "direct": d.direct,
+        "callback": d.callback,
         "candidates": d.candidates.iter().map(|c| json!({"agent": c.username, "verdict": verdict_code(&c.verdict), "reason": c.reason})).collect::<Vec<_>>(),
         "offers": d.offers.iter().map(|o| json!({"agent": o.username, "offeredAt": time_json(Some(o.offered_at)), "outcome": o.outcome, "endedAt": time_json(o.ended_at)})).collect::<Vec<_>>(),
     })

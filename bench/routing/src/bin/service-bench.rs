@@ -72,7 +72,7 @@ fn main() {
         CallEvent { key: key.clone(), provider: Provider::Sip, seq, at: now, kind }
     };
     // Half of each call center's agents (every other hundred) are busy.
-    for i in (0..agents).filter(|i| (i / CENTERS) % 2 == 0) {
+    for i in (0..agents).filter(|i| (i / CENTERS).is_multiple_of(2)) {
         let key = VendorCallKey::parse(&format!("busy-{i}")).expect("key");
         r.observe(now, &ev(&key, EventKind::Answered { agent: user(i) }, now));
         e.take(now, WorkItemId(10_000_000 + i as u64), queues[i % CENTERS], refs[i]).expect("take");
