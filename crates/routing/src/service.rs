@@ -170,6 +170,7 @@ pub struct QueueView {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentView {
+    pub id: AgentId,
     pub username: String,
     pub call_center: Option<SalesforceId>,
     pub status: String,
@@ -1182,6 +1183,7 @@ impl Routing {
                 let (status, since) = self.engine.agent_status(e.r)?;
                 let (used, _, active) = self.engine.agent_load(e.r, self.voice)?;
                 Some(AgentView {
+                    id: e.info.id.clone(),
                     username: e.info.username.clone(),
                     call_center: e.info.call_center.clone(),
                     status: e.info.status.clone().unwrap_or_else(|| self.names.statuses[status.index()].clone()),
@@ -1195,6 +1197,15 @@ impl Routing {
             .collect();
         out.sort_by(|a, b| a.username.cmp(&b.username));
         out
+    }
+
+    /// Time `agent` has spent in each status since routing first knew them (up to `now`), for reports.
+    pub fn time_in_status(&self, agent: &AgentId, now: OffsetDateTime) -> Vec<(String, Duration)> {
+        let Some(e) = self.agents.get(agent) else { return Vec::new() };
+        (0..self.names.statuses.len())
+            .map(|i| (self.names.statuses[i].clone(), self.engine.time_in_status(e.r, StatusId::from_index(i), now)))
+            .filter(|(_, d)| *d > Duration::ZERO)
+            .collect()
     }
 
     /// The applied spec.

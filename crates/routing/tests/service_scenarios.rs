@@ -278,6 +278,8 @@ fn a_waiting_caller_overflows_to_a_callback_which_an_agent_accepts_and_is_dialle
     w.presence(1, Presence::Available, None);
     let out = w.r.drain();
     assert!(out.contains(&Output::Offered { key: key("c1"), agent: user(1), callback: true }), "{out:?}");
+    let times = w.r.time_in_status(&user(1), w.now);
+    assert_eq!(times, vec![("Busy".to_string(), secs(91))], "time in status, for reports");
     assert!(w.r.accept(w.now, &key("c1"), &user(1)));
     let out = w.r.drain();
     assert!(out.contains(&Output::DialOut { key: key("c1"), agent: user(1), number: "+14155550101".into(), call_center: Some(cc(1)) }), "{out:?}");

@@ -398,9 +398,11 @@ async fn queues(State(state): State<AppState>, s: Session) -> Result<Json<Json_>
         return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "the live queue board needs the Monitor Queues permission (the Supervisor profile has it), View Setup, Manage Call Centers or Manage Routing"));
     }
     let now = OffsetDateTime::now_utc();
-    let (queues, agents) = {
+    let (queues, agents, times) = {
         let r = state.calls.routing.lock();
-        (r.queues(now), r.agents())
+        let agents = r.agents();
+        let times: Vec<Vec<(String, time::Duration)>> = agents.iter().map(|a| r.time_in_status(&a.id, now)).collect();
+        (r.queues(now), agents, times)
     };
     let problems = state.routing_status.lock().unwrap_or_else(|p| p.into_inner()).problems.clone();
     Ok(Json(json!({
@@ -418,7 +420,7 @@ async fn queues(State(state): State<AppState>, s: Session) -> Result<Json<Json_>
             "members": q.members,
             "items": q.items.iter().map(|(k, w)| json!({"workItemId": k.as_str(), "waitingSeconds": w.whole_seconds()})).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
-        "agents": agents.iter().map(|a| json!({
+        "agents": agents.iter().zip(&times).map(|(a, t)| json!({
             "username": a.username,
             "callCenterId": a.call_center.as_ref().map(|c| c.as_str()),
             "status": a.status,
@@ -427,6 +429,7 @@ async fn queues(State(state): State<AppState>, s: Session) -> Result<Json<Json_>
             "capacity": a.capacity,
             "activeItems": a.active,
             "queues": a.queues,
+            "timeInStatusSeconds": t.iter().map(|(s, d)| (s.clone(), json!(d.whole_seconds()))).collect::<serde_json::Map<String, Json_>>(),
         })).collect::<Vec<_>>(),
         "configurationProblems": problems,
     })))

@@ -676,6 +676,7 @@ async fn routing_explains_its_choice_shows_supervisors_the_queue_and_calls_back_
     assert_eq!(desk["items"][0]["workItemId"], "r-2");
     let agents: Vec<(&str, &str, u64)> = board["agents"].as_array().unwrap().iter().map(|a| (a["username"].as_str().unwrap(), a["status"].as_str().unwrap(), a["usedCapacity"].as_u64().unwrap())).collect();
     assert!(agents.contains(&("ann@d.test", "Available", 1)) && agents.contains(&("bob@d.test", "Busy", 0)), "{agents:?}");
+    assert!(board["agents"].as_array().unwrap().iter().all(|a| a["timeInStatusSeconds"].is_object()), "{board}");
 
     // The caller keeps their place and hangs up: a callback.
     let (s, d) = app.post("admin", "/api/routing/work-items/r-2/callback", json!({})).await;
