@@ -450,11 +450,7 @@ async fn enqueue(State(state): State<AppState>, s: Session, JsonBody(body): Json
     let record = SalesforceId::parse(&record).map_err(|e| ApiError::new("MALFORMED_ID", format!("recordId: {e}")).with_fields(vec!["recordId".into()]))?;
     let kind = if channel.eq_ignore_ascii_case("chat") { "chat" } else if channel.eq_ignore_ascii_case("case") { "case" } else { "work" };
     let key = VendorCallKey::parse(&format!("{kind}:{record}")).map_err(ApiError::ours)?;
-    let queue = field("queue");
-    let mut arrival = Arrival { channel: Some(channel.clone()), ..Arrival::default() };
-    if let Some(q) = &queue {
-        arrival.ivr_choice = Some(format!("queue:{q}"));
-    }
+    let arrival = Arrival { channel: Some(channel.clone()), ..Arrival::default() };
     let now = OffsetDateTime::now_utc();
     let view = {
         let mut r = state.calls.routing.lock();
