@@ -48,6 +48,9 @@ pub struct AgentInfo {
     pub presence: Presence,
     /// The org status chosen (`Lunch`, `Available – Voice`), when not a built-in one.
     pub status: Option<String>,
+    /// When the presence was set. A configuration read before a newer
+    /// [`Routing::set_presence`] does not undo it.
+    pub since: Option<OffsetDateTime>,
 }
 
 /// A call center: its id and internal name (the name of its implicit queue).
@@ -324,11 +327,12 @@ impl Routing {
         self.agents.contains_key(agent)
     }
 
-    /// One agent's presence changed (the desktop, the CLI): takes effect at once.
-    pub fn set_presence(&mut self, now: OffsetDateTime, agent: &AgentId, presence: Presence, status: Option<&str>) {
+    /// One agent's presence changed (the desktop, the CLI) at `since`: takes effect at once.
+    pub fn set_presence(&mut self, now: OffsetDateTime, agent: &AgentId, presence: Presence, status: Option<&str>, since: Option<OffsetDateTime>) {
         let Some(e) = self.agents.get_mut(agent) else { return };
         e.info.presence = presence;
         e.info.status = status.map(str::to_string);
+        e.info.since = since.or(e.info.since);
         let (r, st) = (e.r, self.status_for(presence, status));
         let _ = self.engine.agent_presence(now, r, st);
         self.pump(now);
@@ -639,6 +643,17 @@ impl Routing {
                     let _ = self.engine.set_agent_capacity(now, r, key.0, key.1.clone());
                 }
                 e.def_key = key;
+                // Presence read before a newer change routing already has is stale: keep the newer.
+                let stale = match (a.since, e.info.since) {
+                    (Some(read), Some(known)) => read < known,
+                    (None, Some(_)) => true,
+                    _ => false,
+                };
+                if stale {
+                    let (presence, st, since) = (e.info.presence, e.info.status.clone(), e.info.since);
+                    e.info = AgentInfo { presence, status: st, since, ..a.clone() };
+                    return;
+                }
                 if e.info.presence != a.presence || e.info.status != a.status {
                     let _ = self.engine.agent_presence(now, r, status);
                 }

@@ -110,7 +110,7 @@ struct Model {
 
 impl Model {
     fn new() -> Model {
-        let agents = (0..AGENTS).map(|a| AgentInfo { id: user(a), username: format!("a{a}"), call_center: Some(center(a % 2)), presence: Presence::Available, status: None }).collect();
+        let agents = (0..AGENTS).map(|a| AgentInfo { id: user(a), username: format!("a{a}"), call_center: Some(center(a % 2)), presence: Presence::Available, status: None, since: None }).collect();
         let centers = vec![CallCenterInfo { id: center(0), name: "North Center".into() }, CallCenterInfo { id: center(1), name: "South Center".into() }];
         let mut m = Model { r: Routing::new(), now: datetime!(2026-12-01 09:00 UTC), spec: 0, agents, centers, arrived: HashMap::new(), offered: HashMap::new(), answered: HashMap::new(), seq: 0 };
         m.r.apply(m.now, &spec(0), &m.centers, &m.agents).unwrap();
@@ -159,7 +159,7 @@ impl Model {
             Op::Presence { agent, available } => {
                 let p = if available { Presence::Available } else { Presence::Busy };
                 self.agents[agent as usize].presence = p;
-                self.r.set_presence(self.now, &user(agent), p, None);
+                self.r.set_presence(self.now, &user(agent), p, None, None);
             }
             Op::Callback { call } if live(self, call) && !self.answered.contains_key(&call) => {
                 self.r.callback_requested(self.now, &key(call));

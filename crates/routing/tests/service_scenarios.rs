@@ -52,12 +52,12 @@ impl World {
     }
 
     fn agent(&mut self, n: u64, center: u64, presence: Presence) {
-        self.agents.push(AgentInfo { id: user(n), username: format!("agent{n}"), call_center: Some(cc(center)), presence, status: None });
+        self.agents.push(AgentInfo { id: user(n), username: format!("agent{n}"), call_center: Some(cc(center)), presence, status: None, since: None });
         self.apply();
     }
 
     fn presence(&mut self, n: u64, presence: Presence, status: Option<&str>) {
-        self.r.set_presence(self.now, &user(n), presence, status);
+        self.r.set_presence(self.now, &user(n), presence, status, None);
         let a = self.agents.iter_mut().find(|a| a.id == user(n)).unwrap();
         a.presence = presence;
         a.status = status.map(str::to_string);
@@ -370,4 +370,25 @@ fn presence_statuses_open_channels_and_capacity_is_shared_across_channels() {
     assert!(d.candidates[0].reason.starts_with("at capacity"), "{d:?}");
     let agents = w.r.agents();
     assert_eq!((agents[0].used, agents[0].capacity), (4, 4), "two cases and a call: 1 + 1 + 2");
+}
+
+#[test]
+fn a_configuration_read_before_a_presence_change_does_not_undo_it() {
+    let mut w = World::new(RoutingSpec::default());
+    w.agent(1, 1, Presence::Offline);
+    w.agent(2, 1, Presence::Offline);
+    let read_at = w.now;
+    // The refresher reads the store (both Offline) ...
+    let stale: Vec<AgentInfo> = w.agents.iter().map(|a| AgentInfo { since: Some(read_at), ..a.clone() }).collect();
+    // ... agent1 goes Available meanwhile ...
+    w.tick(secs(1));
+    w.r.set_presence(w.now, &user(1), Presence::Available, None, Some(w.now));
+    // ... and the refresher applies what it read: agent1 stays Available.
+    w.r.apply(w.now, &RoutingSpec::default(), &w.centers, &stale).unwrap();
+    assert!(w.r.can_take_call(&user(1)));
+    assert_eq!(w.call("c1", 1, "+14155550101", "+18005550100"), offer(1));
+    // A later read says what the store says now.
+    let fresh: Vec<AgentInfo> = w.agents.iter().map(|a| AgentInfo { since: Some(w.now + secs(1)), presence: Presence::Busy, ..a.clone() }).collect();
+    w.r.apply(w.now, &RoutingSpec::default(), &w.centers, &fresh).unwrap();
+    assert!(!w.r.can_take_call(&user(1)));
 }

@@ -88,7 +88,8 @@ pub fn presence_changed(state: &AppState, agent: &AgentId, s: &crate::sipedge::A
     let presence = s.presence.unwrap_or(dialtone_routing::Presence::Offline);
     let known = {
         let mut r = state.calls.routing.lock();
-        r.set_presence(now, agent, presence, s.status.as_deref());
+        let since = s.since.as_deref().and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
+        r.set_presence(now, agent, presence, s.status.as_deref(), since);
         r.knows(agent)
     };
     act_now(state);
@@ -134,7 +135,7 @@ pub async fn refresh(state: &AppState) -> Result<Vec<String>, ApiError> {
     let agents: Vec<AgentInfo> = crate::agents::load(store, None)
         .await?
         .into_iter()
-        .map(|a| AgentInfo { presence: a.presence(), status: a.settings.status.clone(), id: a.id, username: a.username, call_center: a.call_center })
+        .map(|a| AgentInfo { presence: a.presence(), status: a.settings.status.clone(), since: a.since, id: a.id, username: a.username, call_center: a.call_center })
         .collect();
     let (spec, mut problems) = current_spec(store).await?;
     let now = OffsetDateTime::now_utc();

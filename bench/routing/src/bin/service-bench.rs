@@ -49,7 +49,7 @@ fn main() {
     // The service, as the server configures it (no routing records: a queue per call center).
     let mut r = Routing::new();
     let centers: Vec<CallCenterInfo> = (0..CENTERS).map(|c| CallCenterInfo { id: center(c), name: format!("cc{c}") }).collect();
-    let infos: Vec<AgentInfo> = (0..agents).map(|i| AgentInfo { id: user(i), username: format!("a{i}"), call_center: Some(center(i % CENTERS)), presence: Presence::Available, status: None }).collect();
+    let infos: Vec<AgentInfo> = (0..agents).map(|i| AgentInfo { id: user(i), username: format!("a{i}"), call_center: Some(center(i % CENTERS)), presence: Presence::Available, status: None, since: None }).collect();
     r.apply(t0, &RoutingSpec::default(), &centers, &infos).expect("applies");
     // The engine alone, configured the same way.
     let mut e = Engine::new(Strategy::Indexed);
