@@ -48,7 +48,7 @@ fn routing() -> Vec<ObjectDef> {
         .text("Name", "Name", 80)
         .required()
         .indexed()
-        .text("TimeZone", "Time Zone (UTC or ±HH:MM)", 40)
+        .text("TimeZone", "Time Zone (America/New_York, UTC or ±HH:MM)", 40)
         .default_text("UTC");
     for day in ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"] {
         hours = hours.text(&format!("{day}StartTime"), &format!("{day} Start (HH:MM)"), 5).text(&format!("{day}EndTime"), &format!("{day} End (HH:MM)"), 5);

@@ -120,14 +120,22 @@ fn minutes(raw: &str) -> Option<u16> {
     (m < 60 && (h < 24 || (h == 24 && m == 0))).then_some(h * 60 + m)
 }
 
+/// A time zone's offset now: `UTC`, a fixed `±HH:MM`, or an IANA name
+/// (`America/New_York`, daylight saving included — the refresher re-reads it
+/// every second, so a change of offset takes effect within one).
 fn offset(raw: &str) -> Option<time::UtcOffset> {
     let t = raw.trim();
     if t.eq_ignore_ascii_case("UTC") || t == "Z" {
         return Some(time::UtcOffset::UTC);
     }
-    let (sign, rest) = match t.strip_prefix('+') {
-        Some(r) => (1, r),
-        None => (-1, t.strip_prefix('-')?),
+    let (sign, rest) = match (t.strip_prefix('+'), t.strip_prefix('-')) {
+        (Some(r), _) => (1, r),
+        (None, Some(r)) => (-1, r),
+        (None, None) => {
+            let tz = jiff::tz::TimeZone::get(t).ok()?;
+            let now = jiff::Timestamp::now();
+            return time::UtcOffset::from_whole_seconds(tz.to_offset(now).seconds()).ok();
+        }
     };
     let m = minutes(rest)? as i32;
     time::UtcOffset::from_whole_seconds(sign * m * 60).ok()
@@ -181,7 +189,7 @@ fn spec_of(rows: &Rows, normalizer: &dialtone_phone::Normalizer) -> (RoutingSpec
     for r in all("BusinessHours") {
         let Some(name) = text(r, "Name") else { continue };
         let Some(tz) = offset(text(r, "TimeZone").unwrap_or("UTC")) else {
-            problems.push(format!("business hours {name:?}: time zone {:?} is not UTC or ±HH:MM", text(r, "TimeZone").unwrap_or_default()));
+            problems.push(format!("business hours {name:?}: time zone {:?} is not UTC, ±HH:MM or a time zone name such as America/New_York", text(r, "TimeZone").unwrap_or_default()));
             continue;
         };
         let mut windows = Vec::new();

@@ -737,7 +737,7 @@ presenceStatuses:
 skills: [english, spanish]
 businessHours:
   - name: Office
-    timeZone: "+00:00"
+    timeZone: Europe/London
     days: {Monday: "00:00-24:00", Tuesday: "00:00-24:00", Wednesday: "00:00-24:00", Thursday: "00:00-24:00", Friday: "00:00-24:00", Saturday: "00:00-24:00", Sunday: "00:00-24:00"}
     holidays: ["2031-12-25"]
 routingConfigurations:
@@ -877,6 +877,7 @@ async fn routing_is_administered_as_records_and_as_one_file_and_takes_effect_wit
         ("rules:\n  - name: Ghost\n    queue: Nowhere\n", "queue \"Nowhere\", which does not exist"),
         ("skills: [a]\nsurprise: true\n", "unknown field `surprise`"),
         ("businessHours:\n  - name: Odd\n    days: {Funday: \"09:00-17:00\"}\n", "not a day of the week"),
+        ("businessHours:\n  - name: Mars\n    timeZone: Mars/Olympus_Mons\n", "is not UTC, ±HH:MM or a time zone name"),
     ] {
         let (s, b) = app.put_config("admin", bad).await;
         assert_eq!((s, code(&b)), (StatusCode::BAD_REQUEST, "INVALID_ROUTING_CONFIG"), "{bad}: {b}");
