@@ -30,7 +30,7 @@ fn person_name(b: O) -> O {
 }
 
 pub(crate) fn objects() -> Vec<ObjectDef> {
-    let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task()];
+    let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task(), user_service_presence()];
     all.extend(routing());
     all
 }
@@ -441,5 +441,31 @@ fn task() -> ObjectDef {
         .indexed()
         .boolean("IsClosed", "Closed")
         .read_only()
+        .build()
+}
+
+/// One stretch of an agent in one presence status (Omni-Channel's
+/// UserServicePresence): opened when the status is set, closed — end date and
+/// duration filled in, `IsCurrentState` false — when the next one starts. The
+/// time-in-status report sums `StatusDuration`. Owned by the agent.
+fn user_service_presence() -> ObjectDef {
+    O::new("UserServicePresence", "User Presence", "User Presences", "0Hn", true)
+        .add(FieldType::AutoNumber, "Name", "User Presence Name", 30)
+        .read_only()
+        .reference("UserId", "User ID", &["User"])
+        .required()
+        .create_only()
+        .indexed()
+        .text("StatusName", "Presence Status", 80)
+        .required()
+        .indexed()
+        .picklist("BasePresence", "Base Presence", &["Available", "Busy", "Away", "Offline", "AfterCallWork"])
+        .add(FieldType::DateTime, "StatusStartDate", "Status Start Date", 0)
+        .required()
+        .indexed()
+        .add(FieldType::DateTime, "StatusEndDate", "Status End Date", 0)
+        .add(FieldType::Int, "StatusDuration", "Status Duration (Seconds)", 0)
+        .boolean("IsCurrentState", "Is Current State")
+        .indexed()
         .build()
 }

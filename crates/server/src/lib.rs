@@ -17,6 +17,7 @@ pub mod governance;
 pub mod guard;
 pub mod limits;
 pub mod partner;
+pub mod presence_log;
 pub mod query;
 pub mod records;
 pub mod rest;
