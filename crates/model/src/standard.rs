@@ -30,7 +30,7 @@ fn person_name(b: O) -> O {
 }
 
 pub(crate) fn objects() -> Vec<ObjectDef> {
-    let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task(), user_service_presence()];
+    let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task(), user_service_presence(), adapter_error_log()];
     all.extend(routing());
     all
 }
@@ -466,6 +466,26 @@ fn user_service_presence() -> ObjectDef {
         .add(FieldType::DateTime, "StatusEndDate", "Status End Date", 0)
         .add(FieldType::Int, "StatusDuration", "Status Duration (Seconds)", 0)
         .boolean("IsCurrentState", "Is Current State")
+        .indexed()
+        .build()
+}
+
+/// An error the softphone adapter met (an Open CTI call that failed, an
+/// adapter that did not load), reported by the agent's console so the
+/// adapter-errors report counts them. Owned by the agent who met it.
+fn adapter_error_log() -> ObjectDef {
+    O::new("AdapterErrorLog", "Adapter Error", "Adapter Errors", "a0A", true)
+        .add(FieldType::AutoNumber, "Name", "Adapter Error Number", 30)
+        .read_only()
+        .text("Code", "Code", 80)
+        .required()
+        .indexed()
+        .text("Method", "Method", 80)
+        .indexed()
+        .text("Message", "Message", 255)
+        .reference("CallCenterId", "Call Center ID", &["CallCenter"])
+        .add(FieldType::DateTime, "OccurredDateTime", "Occurred", 0)
+        .required()
         .indexed()
         .build()
 }

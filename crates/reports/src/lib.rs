@@ -421,6 +421,7 @@ fn pivot(found: Vec<Vec<Value>>, key_label: &str, key_unit: &'static str, catego
     let none = "(none)".to_string();
     let mut keys: Vec<Value> = Vec::new();
     let mut cells: Vec<Vec<i64>> = Vec::new();
+    let mut seen = vec![false; cats.len() + 1];
     for r in found.into_iter().filter(|r| r.len() >= width) {
         let key = r[0].clone();
         let i = match keys.iter().position(|k| *k == key) {
@@ -433,14 +434,15 @@ fn pivot(found: Vec<Vec<Value>>, key_label: &str, key_unit: &'static str, catego
         };
         let cat = r[1].as_str().map(str::to_string).unwrap_or_else(|| none.clone());
         let j = cats.iter().position(|c| *c == cat).unwrap_or(0);
+        seen[j] = true;
         cells[i][j] += match &r[width - 1] {
             Value::Int(n) => *n,
             Value::Float(f) => f.round() as i64,
             _ => 0,
         };
     }
-    // Drop categories nobody has (the call types never seen).
-    let used: Vec<usize> = (0..cats.len()).filter(|&j| cells.iter().any(|row| row[j] != 0)).collect();
+    // Only the categories the data has (not every call type there could be).
+    let used: Vec<usize> = (0..cats.len()).filter(|&j| seen[j]).collect();
     let mut cols = vec![col("key", key_label, key_unit)];
     cols.extend(used.iter().map(|&j| col(&cats[j], &cats[j], "count")));
     let rows = keys
