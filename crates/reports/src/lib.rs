@@ -190,8 +190,6 @@ pub fn find(name: &str) -> Option<&'static Report> {
     REPORTS.iter().find(|r| r.name.eq_ignore_ascii_case(name))
 }
 
-/// The figures of the service summary: each one SOQL (a COUNT() or one
-/// aggregate), or a ratio of two of them.
 const INBOUND: &str = "CallType = 'Inbound'";
 
 impl Report {
@@ -237,7 +235,13 @@ impl Report {
                 "SELECT Code, Method, COUNT(Id) errors FROM AdapterErrorLog WHERE {} GROUP BY Code, Method ORDER BY COUNT(Id) DESC, Code, Method",
                 p.range("OccurredDateTime")
             )],
-            Kind::Summary => summary_figures(p).into_iter().map(|f| f.soql).collect(),
+            Kind::Summary => vec![
+                vc(SUMMARY_SELECT, "", " GROUP BY CallType, CallOutcome"),
+                format!(
+                    "SELECT COUNT() FROM VoiceCall WHERE {}",
+                    p.calls(&format!("{INBOUND} AND CallOutcome = 'Answered' AND SpeedOfAnswerInSeconds <= {}", p.service_level_seconds))
+                ),
+            ],
         }
     }
 
@@ -295,21 +299,10 @@ impl Report {
                 (cols, rows, Chart::Stacked)
             }
             Kind::Summary => {
-                let figures = summary_figures(p);
-                let values: Vec<Option<f64>> = (0..figures.len()).map(|_| first_number(&next())).collect();
-                let rows = figures
-                    .iter()
-                    .filter(|f| f.shown)
-                    .map(|f| {
-                        let v = match f.ratio_of {
-                            Some((n, d)) => ratio(values[n], values[d]),
-                            None => values[f.index].map(|x| if f.unit == "count" { Value::Int(x as i64) } else { Value::Float(round1(x)) }),
-                        };
-                        vec![Value::Text(f.name.into()), Value::Text(f.label.into()), v.unwrap_or(Value::Null), Value::Text(f.unit.into())]
-                    })
-                    .collect();
+                let groups = next();
+                let within = first_number(&next()).unwrap_or(0.0);
                 let cols = vec![col("figure", "Figure", "text"), col("label", "Label", "text"), col("value", "Value", "number"), col("unit", "Unit", "text")];
-                (cols, rows, Chart::Tiles)
+                (cols, summary(&groups, within), Chart::Tiles)
             }
         };
         Table {
@@ -330,12 +323,6 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// `n / d` in percent, one decimal; `None` when `d` is zero or missing.
-fn ratio(n: Option<f64>, d: Option<f64>) -> Option<Value> {
-    let (n, d) = (n.unwrap_or(0.0), d?);
-    (d > 0.0).then(|| Value::Float(round1(100.0 * n / d)))
-}
-
 /// The single number a COUNT() or one-aggregate query returned.
 fn first_number(rows: &[Vec<Value>]) -> Option<f64> {
     match rows.first()?.first()? {
@@ -345,66 +332,61 @@ fn first_number(rows: &[Vec<Value>]) -> Option<f64> {
     }
 }
 
-/// One figure of the summary.
-struct Figure {
-    name: &'static str,
-    label: &'static str,
-    unit: &'static str,
-    soql: String,
-    index: usize,
-    /// A ratio of two other figures (by index): computed, no query of its own.
-    ratio_of: Option<(usize, usize)>,
-    shown: bool,
-}
+/// The summary's one grouped pass: per (call type, outcome), the count and
+/// each measure's sum and count of values, from which every figure follows.
+const SUMMARY_SELECT: &str = "CallType, CallOutcome, COUNT(Id) calls, \
+    SUM(SpeedOfAnswerInSeconds) soaSum, COUNT(SpeedOfAnswerInSeconds) soaN, SUM(HandleTimeInSeconds) ahtSum, COUNT(HandleTimeInSeconds) ahtN, \
+    SUM(TalkTimeInSeconds) talkSum, COUNT(TalkTimeInSeconds) talkN, SUM(CustomerHoldDuration) holdSum, COUNT(CustomerHoldDuration) holdN, \
+    SUM(AfterCallWorkDuration) wrapSum, COUNT(AfterCallWorkDuration) wrapN";
 
-/// The summary's figures. Every query is a COUNT() (the runner returns the
-/// number as one row) or `SELECT AVG(x) FROM VoiceCall WHERE …`; the two
-/// percentages are ratios of counts. Their order is the query order.
-fn summary_figures(p: &Params) -> Vec<Figure> {
-    let count = |more: &str| format!("SELECT COUNT() FROM VoiceCall WHERE {}", p.calls(more));
-    let avg = |field: &str, more: &str| format!("SELECT AVG({field}) v FROM VoiceCall WHERE {}", p.calls(more));
-    let within = format!("{INBOUND} AND CallOutcome = 'Answered' AND SpeedOfAnswerInSeconds <= {}", p.service_level_seconds);
-    let defs: Vec<(&str, &str, &str, String, bool)> = vec![
-        ("calls", "Calls", "count", count(""), true),
-        ("inbound", "Inbound", "count", count(INBOUND), true),
-        ("outbound", "Outbound", "count", count("CallType = 'Outbound'"), true),
-        ("answered", "Inbound answered", "count", count(&format!("{INBOUND} AND CallOutcome = 'Answered'")), true),
-        ("abandoned", "Abandoned", "count", count(&format!("{INBOUND} AND CallOutcome = 'Abandoned'")), true),
-        ("voicemail", "Voicemail", "count", count("CallOutcome = 'Voicemail'"), true),
-        ("asa", "Average speed of answer", "seconds", avg("SpeedOfAnswerInSeconds", &format!("{INBOUND} AND CallOutcome = 'Answered'")), true),
-        ("aht", "Average handle time", "seconds", avg("HandleTimeInSeconds", "CallOutcome = 'Answered'"), true),
-        ("talk", "Average talk time", "seconds", avg("TalkTimeInSeconds", "CallOutcome = 'Answered'"), true),
-        ("hold", "Average hold time", "seconds", avg("CustomerHoldDuration", "CallOutcome = 'Answered'"), true),
-        ("wrap", "Average wrap-up time", "seconds", avg("AfterCallWorkDuration", "CallOutcome = 'Answered' AND AfterCallWorkDuration != null"), true),
-        ("answeredInTime", "Answered within the threshold", "count", count(&within), false),
+/// The summary's figures (in order): each is what a SOQL query over the same
+/// range would give — `SELECT COUNT() … WHERE CallType = 'Inbound' AND
+/// CallOutcome = 'Answered'`, `SELECT AVG(HandleTimeInSeconds) … WHERE
+/// CallOutcome = 'Answered'` — computed from the grouped pass; service level
+/// and abandonment rate are ratios over offered calls (answered + abandoned, inbound).
+fn summary(groups: &[Vec<Value>], within: f64) -> Vec<Vec<Value>> {
+    let num = |v: Option<&Value>| match v {
+        Some(Value::Int(i)) => *i as f64,
+        Some(Value::Float(f)) => *f,
+        _ => 0.0,
+    };
+    // (type, outcome) filters: None = any.
+    let total = |ty: Option<&str>, outcome: Option<&str>, col: usize| -> f64 {
+        groups
+            .iter()
+            .filter(|r| ty.is_none_or(|t| r.first().and_then(Value::as_str) == Some(t)))
+            .filter(|r| outcome.is_none_or(|o| r.get(1).and_then(Value::as_str) == Some(o)))
+            .map(|r| num(r.get(col)))
+            .sum()
+    };
+    let avg = |ty: Option<&str>, sum: usize| {
+        let n = total(ty, Some("Answered"), sum + 1);
+        (n > 0.0).then(|| Value::Float(round1(total(ty, Some("Answered"), sum) / n)))
+    };
+    let count = |ty: Option<&str>, outcome: Option<&str>| Some(Value::Int(total(ty, outcome, 2) as i64));
+    let answered = total(Some("Inbound"), Some("Answered"), 2);
+    let abandoned = total(Some("Inbound"), Some("Abandoned"), 2);
+    let offered = answered + abandoned;
+    let pct = |n: f64| (offered > 0.0).then(|| Value::Float(round1(100.0 * n / offered)));
+    let figures: [(&str, &str, &str, Option<Value>); 13] = [
+        ("calls", "Calls", "count", count(None, None)),
+        ("inbound", "Inbound", "count", count(Some("Inbound"), None)),
+        ("outbound", "Outbound", "count", count(Some("Outbound"), None)),
+        ("answered", "Inbound answered", "count", count(Some("Inbound"), Some("Answered"))),
+        ("abandoned", "Abandoned", "count", count(Some("Inbound"), Some("Abandoned"))),
+        ("voicemail", "Voicemail", "count", count(None, Some("Voicemail"))),
+        ("asa", "Average speed of answer", "seconds", avg(Some("Inbound"), 3)),
+        ("aht", "Average handle time", "seconds", avg(None, 5)),
+        ("talk", "Average talk time", "seconds", avg(None, 7)),
+        ("hold", "Average hold time", "seconds", avg(None, 9)),
+        ("wrap", "Average wrap-up time", "seconds", avg(None, 11)),
+        ("serviceLevel", "Service level (answered within the threshold)", "percent", pct(within)),
+        ("abandonmentRate", "Abandonment rate", "percent", pct(abandoned)),
     ];
-    let mut figures: Vec<Figure> = defs
-        .into_iter()
-        .enumerate()
-        .map(|(index, (name, label, unit, soql, shown))| Figure { name, label, unit, soql, index, ratio_of: None, shown })
-        .collect();
-    let n = figures.len();
-    // Offered = answered + abandoned: the service level's and abandonment rate's denominator.
-    figures.push(Figure {
-        name: "offered",
-        label: "Offered (answered + abandoned)",
-        unit: "count",
-        soql: count(&format!("{INBOUND} AND CallOutcome IN ('Answered', 'Abandoned')")),
-        index: n,
-        ratio_of: None,
-        shown: false,
-    });
-    let offered = n;
-    let sl_label: &'static str = "Service level (answered within the threshold)";
-    figures.push(Figure { name: "serviceLevel", label: sl_label, unit: "percent", soql: String::new(), index: n + 1, ratio_of: Some((11, offered)), shown: true });
-    figures.push(Figure { name: "abandonmentRate", label: "Abandonment rate", unit: "percent", soql: String::new(), index: n + 2, ratio_of: Some((4, offered)), shown: true });
     figures
-}
-
-/// The summary's queries exclude the ratio figures (they have no SOQL): the
-/// runner must skip empty queries and give back an empty result for them.
-pub fn is_computed(soql: &str) -> bool {
-    soql.is_empty()
+        .into_iter()
+        .map(|(name, label, unit, v)| vec![Value::Text(name.into()), Value::Text(label.into()), v.unwrap_or(Value::Null), Value::Text(unit.into())])
+        .collect()
 }
 
 /// Rows of `(key, category, value)` into one row per key with a column per

@@ -40,23 +40,34 @@ fn bad_parameters_are_refused_with_words() {
 }
 
 #[test]
-fn the_summary_computes_service_level_and_abandonment_from_its_counts() {
+fn the_summary_computes_every_figure_from_one_grouped_pass() {
     let p = params();
     let r = find("summary").unwrap();
-    let qs = r.queries(&p);
-    let n = |x: i64| vec![vec![Value::Int(x)]];
-    let f = |x: f64| vec![vec![Value::Float(x)]];
-    // calls, inbound, outbound, answered, abandoned, voicemail, asa, aht, talk, hold, wrap, answeredInTime, offered, (two ratios)
-    let results = vec![n(10), n(8), n(2), n(6), n(2), n(1), f(12.25), f(300.0), f(250.0), f(20.0), f(30.0), n(3), n(8), vec![], vec![]];
-    assert_eq!(qs.len(), results.len());
-    assert!(qs[13].is_empty() && qs[14].is_empty(), "ratios run no query");
-    let t = r.shape(&p, results);
-    let get = |name: &str| t.rows.iter().find(|row| row[0] == Value::Text(name.into())).map(|row| row[2].clone()).unwrap();
-    assert_eq!(get("calls"), Value::Int(10));
-    assert_eq!(get("asa"), Value::Float(12.3));
-    assert_eq!(get("serviceLevel"), Value::Float(37.5));
-    assert_eq!(get("abandonmentRate"), Value::Float(25.0));
-    assert!(t.rows.iter().all(|row| row[0] != Value::Text("offered".into())), "helper counts are not shown");
+    assert_eq!(r.queries(&p).len(), 2, "one grouped pass and the service-level count");
+    let t = |s: &str| Value::Text(s.into());
+    let f = Value::Float;
+    let i = Value::Int;
+    // type, outcome, calls, soaSum, soaN, ahtSum, ahtN, talkSum, talkN, holdSum, holdN, wrapSum, wrapN
+    let groups = vec![
+        vec![t("Inbound"), t("Answered"), i(6), f(60.0), i(6), f(1800.0), i(6), f(1500.0), i(6), f(120.0), i(6), f(180.0), i(4)],
+        vec![t("Inbound"), t("Abandoned"), i(2), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0)],
+        vec![t("Outbound"), t("Answered"), i(2), f(0.0), i(2), f(200.0), i(2), f(200.0), i(2), f(0.0), i(2), Value::Null, i(0)],
+        vec![t("Inbound"), t("Voicemail"), i(1), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0), Value::Null, i(0)],
+    ];
+    let table = r.shape(&p, vec![groups, vec![vec![i(3)]]]);
+    let get = |name: &str| table.rows.iter().find(|row| row[0] == t(name)).map(|row| row[2].clone()).unwrap();
+    assert_eq!(get("calls"), i(11));
+    assert_eq!(get("inbound"), i(9));
+    assert_eq!(get("outbound"), i(2));
+    assert_eq!(get("answered"), i(6), "inbound answered only");
+    assert_eq!(get("voicemail"), i(1));
+    assert_eq!(get("asa"), f(10.0), "inbound answered: 60 / 6");
+    assert_eq!(get("aht"), f(250.0), "every answered call: 2000 / 8");
+    assert_eq!(get("wrap"), f(45.0), "only calls with a wrap-up: 180 / 4");
+    assert_eq!(get("serviceLevel"), f(37.5), "3 of 8 offered");
+    assert_eq!(get("abandonmentRate"), f(25.0), "2 of 8 offered");
+    let empty = r.shape(&p, vec![vec![], vec![vec![i(0)]]]);
+    assert_eq!(empty.rows.iter().find(|row| row[0] == t("asa")).unwrap()[2], Value::Null, "no average of nothing");
 }
 
 #[test]

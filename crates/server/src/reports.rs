@@ -37,10 +37,6 @@ impl From<dialtone_reports::ParamsError> for ApiError {
 pub async fn run(store: &dyn Store, grants: Option<&Grants>, report: &Report, params: &Params) -> Result<Table, ApiError> {
     let mut results = Vec::new();
     for soql in report.queries(params) {
-        if dialtone_reports::is_computed(&soql) {
-            results.push(Vec::new());
-            continue;
-        }
         let plan = match grants {
             Some(g) => crate::query::compile_for(store, &soql, g)?,
             None => crate::query::compile(store, &soql)?,

@@ -559,6 +559,9 @@ impl<'s> Planner<'s> {
         };
         let col = &c.sql;
         let (sql, ty) = match a.func {
+            // The Id is never null: COUNT(*) counts the same rows without
+            // reading the column (an index can then answer the query alone).
+            AggregateFn::Count if c.join.is_none() && c.field.name == "Id" => ("COUNT(*)".to_string(), FieldType::Int),
             AggregateFn::Count => (format!("COUNT({col})"), FieldType::Int),
             AggregateFn::CountDistinct => (format!("COUNT(DISTINCT {col})"), FieldType::Int),
             AggregateFn::Sum => (format!("CAST(SUM({col}) AS {float})"), FieldType::Double),
