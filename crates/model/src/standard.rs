@@ -464,7 +464,7 @@ fn task() -> ObjectDef {
 /// duration filled in, `IsCurrentState` false — when the next one starts. The
 /// time-in-status report sums `StatusDuration`. Owned by the agent.
 fn user_service_presence() -> ObjectDef {
-    O::new("UserServicePresence", "User Presence", "User Presences", "0Hn", true)
+    O::new("UserServicePresence", "User Presence", "User Presences", "0Hm", true)
         .add(FieldType::AutoNumber, "Name", "User Presence Name", 30)
         .read_only()
         .reference("UserId", "User ID", &["User"])

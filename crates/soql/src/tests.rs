@@ -987,12 +987,12 @@ fn aggregates_are_named_typed_and_grouped() {
     assert_eq!(p.id_column, None);
     assert_eq!(
         p.sql(),
-        r#"SELECT "t0"."leadsource" AS "c0", COUNT("t0"."id") AS "c1", MAX("t0"."annualrevenue") AS "c2", CAST(SUM("t0"."numberofemployees") AS REAL) AS "c3", MIN("t0"."createddate") AS "c4", COUNT(DISTINCT "t0"."company") AS "c5" FROM "sobj_lead" AS "t0" WHERE "t0"."isconverted" = ? GROUP BY "t0"."leadsource" HAVING COUNT("t0"."id") > ? ORDER BY COUNT("t0"."id") DESC NULLS LAST, "t0"."leadsource" ASC NULLS FIRST"#
+        r#"SELECT "t0"."leadsource" AS "c0", COUNT(*) AS "c1", MAX("t0"."annualrevenue") AS "c2", CAST(SUM("t0"."numberofemployees") AS REAL) AS "c3", MIN("t0"."createddate") AS "c4", COUNT(DISTINCT "t0"."company") AS "c5" FROM "sobj_lead" AS "t0" WHERE "t0"."isconverted" = ? GROUP BY "t0"."leadsource" HAVING COUNT(*) > ? ORDER BY COUNT(*) DESC NULLS LAST, "t0"."leadsource" ASC NULLS FIRST"#
     );
     assert_eq!(p.params, vec![Value::Int(0), Value::Int(1)]);
     assert_eq!(
         p.count_sql(),
-        r#"SELECT COUNT(*) FROM (SELECT 1 FROM "sobj_lead" AS "t0" WHERE "t0"."isconverted" = ? GROUP BY "t0"."leadsource" HAVING COUNT("t0"."id") > ?) AS "q""#
+        r#"SELECT COUNT(*) FROM (SELECT 1 FROM "sobj_lead" AS "t0" WHERE "t0"."isconverted" = ? GROUP BY "t0"."leadsource" HAVING COUNT(*) > ?) AS "q""#
     );
 }
 
@@ -1001,11 +1001,11 @@ fn aggregate_order_by_may_name_aliases_and_grouped_fields() {
     let cases: &[(&str, &str)] = &[
         (
             "SELECT Industry ind, COUNT(Id) n FROM Account GROUP BY Industry ORDER BY n DESC, ind",
-            r#"COUNT("t0"."id") DESC NULLS LAST, lower("t0"."industry") ASC NULLS FIRST, "t0"."industry" ASC NULLS FIRST"#,
+            r#"COUNT(*) DESC NULLS LAST, lower("t0"."industry") ASC NULLS FIRST, "t0"."industry" ASC NULLS FIRST"#,
         ),
         (
             "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry ORDER BY expr0",
-            r#"COUNT("t0"."id") ASC NULLS FIRST, "t0"."industry" ASC NULLS FIRST"#,
+            r#"COUNT(*) ASC NULLS FIRST, "t0"."industry" ASC NULLS FIRST"#,
         ),
         (
             "SELECT Account.Name, COUNT(Id) FROM Contact GROUP BY Account.Name ORDER BY Account.Name",
@@ -1145,7 +1145,7 @@ fn postgres_numbers_and_casts_its_placeholders() {
     );
     assert_eq!(
         p.sql(),
-        r#"SELECT "t0"."stagename" AS "c0", CAST(SUM("t0"."amount") AS DOUBLE PRECISION) AS "c1", CAST(AVG("t0"."probability") AS DOUBLE PRECISION) AS "c2", COUNT("t0"."id") AS "c3" FROM "sobj_opportunity" AS "t0" WHERE ("t0"."name" ILIKE $1::text AND "t0"."amount" > $2::double precision AND "t0"."iswon" = $3::bigint AND ("t0"."closedate" >= $4::text AND "t0"."closedate" < $5::text)) GROUP BY "t0"."stagename" HAVING CAST(SUM("t0"."amount") AS DOUBLE PRECISION) > $6::double precision ORDER BY "t0"."stagename" ASC NULLS FIRST"#
+        r#"SELECT "t0"."stagename" AS "c0", CAST(SUM("t0"."amount") AS DOUBLE PRECISION) AS "c1", CAST(AVG("t0"."probability") AS DOUBLE PRECISION) AS "c2", COUNT(*) AS "c3" FROM "sobj_opportunity" AS "t0" WHERE ("t0"."name" ILIKE $1::text AND "t0"."amount" > $2::double precision AND "t0"."iswon" = $3::bigint AND ("t0"."closedate" >= $4::text AND "t0"."closedate" < $5::text)) GROUP BY "t0"."stagename" HAVING CAST(SUM("t0"."amount") AS DOUBLE PRECISION) > $6::double precision ORDER BY "t0"."stagename" ASC NULLS FIRST"#
     );
     assert_eq!(
         p.params,
