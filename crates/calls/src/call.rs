@@ -643,7 +643,7 @@ impl Call {
             r.insert("LongestHoldDuration", Value::Int(v.holds.longest.whole_seconds()));
         }
         r.insert("IsRecorded", Value::Bool(!v.recordings.is_empty()));
-        let measures = Measures::of(&v, wrap.as_ref());
+        let measures = Measures::of(v, wrap.as_ref());
         if let Some(o) = measures.outcome {
             r.insert("CallOutcome", text(o));
         }
