@@ -305,6 +305,22 @@ struct Select {
     named: Vec<(String, String, FieldType)>,
 }
 
+impl Select {
+    /// An aggregate or date function: named by its alias, else `exprN` as Salesforce does.
+    fn expression(&mut self, alias: &Option<String>, t: Typed, unnamed: &mut usize) {
+        let name = alias.clone().unwrap_or_else(|| {
+            *unnamed += 1;
+            format!("expr{}", *unnamed - 1)
+        });
+        self.named.push((name.to_ascii_lowercase(), t.sql.clone(), t.ty.clone()));
+        self.columns.push(OutputColumn {
+            path: vec![name],
+            storage: t.ty.storage(),
+        });
+        self.exprs.push(t.sql);
+    }
+}
+
 pub(crate) struct Planner<'s> {
     pub(crate) schema: &'s Schema,
     pub(crate) obj: &'s ObjectDef,
@@ -485,31 +501,11 @@ impl<'s> Planner<'s> {
                             format!("Date function must be grouped: {call} (add it to GROUP BY)"),
                         ));
                     }
-                    let name = alias.clone().unwrap_or_else(|| {
-                        unnamed += 1;
-                        format!("expr{}", unnamed - 1)
-                    });
-                    out.named
-                        .push((name.to_ascii_lowercase(), t.sql.clone(), t.ty.clone()));
-                    out.columns.push(OutputColumn {
-                        path: vec![name],
-                        storage: t.ty.storage(),
-                    });
-                    out.exprs.push(t.sql);
+                    out.expression(alias, t, &mut unnamed);
                 }
                 SelectItem::Aggregate { call, alias } => {
                     let t = self.aggregate(call)?;
-                    let name = alias.clone().unwrap_or_else(|| {
-                        unnamed += 1;
-                        format!("expr{}", unnamed - 1)
-                    });
-                    out.named
-                        .push((name.to_ascii_lowercase(), t.sql.clone(), t.ty.clone()));
-                    out.columns.push(OutputColumn {
-                        path: vec![name],
-                        storage: t.ty.storage(),
-                    });
-                    out.exprs.push(t.sql);
+                    out.expression(alias, t, &mut unnamed);
                 }
             }
         }
