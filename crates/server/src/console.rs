@@ -80,6 +80,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/console/record.js", JS),
     asset!("js/console/voicecall.js", JS),
     asset!("js/console/routing.js", JS),
+    asset!("js/console/health.js", JS),
     asset!("js/console/modal.js", JS),
     asset!("js/console/tabs.js", JS),
     asset!("js/console/pops.js", JS),
