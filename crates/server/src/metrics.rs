@@ -215,6 +215,25 @@ impl Metrics {
         r.register("dialtone_flow_runs", "Flow runs finished, by status (reported by the flow engine)", m.flow_runs.clone());
         r.register("dialtone_flow_outbox_backlog", "Flow outbox entries waiting to run", m.flow_backlog.clone());
         r.register("dialtone_flow_parked_runs", "Flow runs parked after failures, waiting for an admin", m.flow_parked.clone());
+        // Known label values start at 0, so rates and alerts work from the first scrape.
+        for p in PROVIDERS {
+            let l = ProviderLabel { provider: provider_label(p) };
+            m.active_calls.get_or_create(&l);
+            m.call_setups.get_or_create(&l);
+            m.call_events.get_or_create(&l);
+        }
+        for outcome in ["matched", "new_record", "chooser", "none", "fallback", "failed"] {
+            m.screen_pops.get_or_create(&OutcomeLabel { outcome });
+        }
+        for channel in ["call", "work"] {
+            m.offers.get_or_create(&ChannelLabel { channel });
+        }
+        for result in ["accepted", "declined", "timed_out", "missed", "withdrawn"] {
+            m.offer_results.get_or_create(&ResultLabel { result });
+        }
+        for status in ["succeeded", "failed"] {
+            m.flow_runs.get_or_create(&StatusLabel { status: status.to_string() });
+        }
         Metrics { registry: r, ..m }
     }
 
