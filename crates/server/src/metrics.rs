@@ -218,21 +218,21 @@ impl Metrics {
         // Known label values start at 0, so rates and alerts work from the first scrape.
         for p in PROVIDERS {
             let l = ProviderLabel { provider: provider_label(p) };
-            m.active_calls.get_or_create(&l);
-            m.call_setups.get_or_create(&l);
-            m.call_events.get_or_create(&l);
+            m.active_calls.get_or_create_owned(&l);
+            m.call_setups.get_or_create_owned(&l);
+            m.call_events.get_or_create_owned(&l);
         }
         for outcome in ["matched", "new_record", "chooser", "none", "fallback", "failed"] {
-            m.screen_pops.get_or_create(&OutcomeLabel { outcome });
+            m.screen_pops.get_or_create_owned(&OutcomeLabel { outcome });
         }
         for channel in ["call", "work"] {
-            m.offers.get_or_create(&ChannelLabel { channel });
+            m.offers.get_or_create_owned(&ChannelLabel { channel });
         }
         for result in ["accepted", "declined", "timed_out", "missed", "withdrawn"] {
-            m.offer_results.get_or_create(&ResultLabel { result });
+            m.offer_results.get_or_create_owned(&ResultLabel { result });
         }
         for status in ["succeeded", "failed"] {
-            m.flow_runs.get_or_create(&StatusLabel { status: status.to_string() });
+            m.flow_runs.get_or_create_owned(&StatusLabel { status: status.to_string() });
         }
         Metrics { registry: r, ..m }
     }
