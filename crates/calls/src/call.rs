@@ -186,6 +186,52 @@ pub struct CallView {
     pub transferred_to: Option<(VendorCallKey, TransferTarget)>,
 }
 
+/// The contact-centre measures of a call, as stored on its VoiceCall so
+/// that every report is plain SOQL over the record:
+///
+/// - `outcome`: Answered once an agent accepted; when the call ends without
+///   one, Voicemail, Failed, Abandoned (an inbound caller who hung up or was
+///   never answered) or Missed (an outbound call nobody picked up).
+/// - `speed_of_answer`: from entering the queue (or the start, when the call
+///   was never queued) to the agent's accept.
+/// - `talk`: from accept to end, less the time on hold.
+/// - `handle`: talk + hold + after-call work (the wrap-up's save), the
+///   industry's average handle time numerator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Measures {
+    pub outcome: Option<&'static str>,
+    pub speed_of_answer: Option<i64>,
+    pub talk: Option<i64>,
+    pub handle: Option<i64>,
+}
+
+impl Measures {
+    pub(crate) fn of(v: &CallView, wrap: Option<&WrapUp>) -> Measures {
+        let secs = |d: time::Duration| d.whole_seconds().max(0);
+        let outcome = match (v.accepted_at, v.ended_at) {
+            (Some(_), _) => Some("Answered"),
+            (None, None) => None,
+            (None, Some(_)) => Some(match (v.disposition, v.direction) {
+                (Disposition::Voicemail, _) => "Voicemail",
+                (Disposition::Failed, _) => "Failed",
+                (_, Some(Direction::Outbound)) => "Missed",
+                _ => "Abandoned",
+            }),
+        };
+        let speed_of_answer = v.accepted_at.map(|a| secs(a - v.queued_at.unwrap_or(v.start)));
+        let (talk, handle) = match (v.accepted_at, v.ended_at) {
+            (Some(a), Some(e)) => {
+                let hold = v.holds.total.whole_seconds().max(0);
+                let talk = (secs(e - a) - hold).max(0);
+                let acw = wrap.filter(|w| w.at >= e).map_or(0, |w| secs(w.at - e));
+                (Some(talk), Some(talk + hold + acw))
+            }
+            _ => (None, None),
+        };
+        Measures { outcome, speed_of_answer, talk, handle }
+    }
+}
+
 /// One live call leg.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -597,6 +643,15 @@ impl Call {
             r.insert("LongestHoldDuration", Value::Int(v.holds.longest.whole_seconds()));
         }
         r.insert("IsRecorded", Value::Bool(!v.recordings.is_empty()));
+        let measures = Measures::of(&v, wrap.as_ref());
+        if let Some(o) = measures.outcome {
+            r.insert("CallOutcome", text(o));
+        }
+        for (name, value) in [("SpeedOfAnswerInSeconds", measures.speed_of_answer), ("TalkTimeInSeconds", measures.talk), ("HandleTimeInSeconds", measures.handle)] {
+            if let Some(x) = value {
+                r.insert(name, Value::Int(x));
+            }
+        }
         if let Some(w) = &wrap {
             r.insert("CallResolution", text(&w.resolution));
             if let Some(n) = &w.notes {

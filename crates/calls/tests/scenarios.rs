@@ -649,3 +649,37 @@ fn status_notifications_follow_the_telephony_state() {
         .collect();
     assert_eq!(statuses, vec!["new", "ringing", "in-progress", "on-hold", "in-progress", "completed"]);
 }
+
+#[test]
+fn each_ended_call_carries_its_outcome_speed_of_answer_talk_and_handle_time() {
+    let mut h = Harness::new(config(false));
+    // Answered: queued at 1, accepted at 10 (speed 9), 15 s on hold, ended at 70, wrapped up at 100.
+    answered_call(&mut h, "ANS");
+    assert_eq!(h.text("ANS", "CallOutcome"), Some("Answered"), "answered as soon as accepted");
+    assert_eq!(h.int("ANS", "SpeedOfAnswerInSeconds"), Some(9));
+    assert_eq!(h.int("ANS", "HandleTimeInSeconds"), None, "no handle time while the call goes on");
+    h.event(ev("ANS", 6, 20, EventKind::Held));
+    h.event(ev("ANS", 7, 35, EventKind::Resumed));
+    h.event(ev("ANS", 8, 70, EventKind::Ended { reason: EndReason::CustomerDisconnect }));
+    assert_eq!(h.int("ANS", "TalkTimeInSeconds"), Some(60 - 15));
+    assert_eq!(h.int("ANS", "HandleTimeInSeconds"), Some(60), "talk + hold, before the wrap-up");
+    h.advance(100);
+    let effects = h.send(Input::WrapUp { key: key("ANS"), resolution: "Resolved".into(), notes: None }).unwrap();
+    h.apply(&effects);
+    assert_eq!(h.int("ANS", "AfterCallWorkDuration"), Some(30));
+    assert_eq!(h.int("ANS", "HandleTimeInSeconds"), Some(90), "talk + hold + after-call work");
+
+    // Abandoned in the queue: an outcome, no speed of answer.
+    h.event(ev("AB", 1, 0, initiated()));
+    h.event(ev("AB", 2, 1, EventKind::Queued { queue: queue("Sales") }));
+    assert_eq!(h.text("AB", "CallOutcome"), None, "no outcome while waiting");
+    h.event(ev("AB", 3, 45, EventKind::Ended { reason: EndReason::CustomerDisconnect }));
+    assert_eq!(h.text("AB", "CallOutcome"), Some("Abandoned"));
+    assert_eq!(h.int("AB", "SpeedOfAnswerInSeconds"), None);
+    assert_eq!(h.int("AB", "HandleTimeInSeconds"), None);
+
+    // Unanswered outbound: Missed, not abandoned.
+    h.event(ev("OUT", 1, 0, EventKind::Initiated { direction: Direction::Outbound, from: "+14155550199".into(), to: "+14155550100".into(), call_center: Some(center()) }));
+    h.event(ev("OUT", 2, 30, EventKind::Ended { reason: EndReason::NoAnswer }));
+    assert_eq!(h.text("OUT", "CallOutcome"), Some("Missed"));
+}

@@ -56,6 +56,13 @@ pub enum Command {
         after_help = "Examples:\n  dialtone routing export --format yaml > routing.yaml\n  dialtone routing validate routing.yaml\n  dialtone routing import routing.yaml"
     )]
     Routing(RoutingCommand),
+    /// Run a standard contact-centre report (the dashboard's figures) over the store, as CSV or JSON.
+    #[command(
+        after_help = "Reports: summary, calls-by-day, calls-by-hour, inbound-outbound, outcomes, dispositions, agents, queues, presence, screen-pops, adapter-errors.\n\
+Days are UTC; --from and --to are inclusive (default: the last 7 days).\n\n\
+Examples:\n  dialtone report summary --from 2026-12-01 --to 2026-12-07\n  dialtone report agents --from 2026-12-01 --to 2026-12-31 --format csv > agents.csv\n  dialtone report queues --queue Billing --service-level 30 --format json"
+    )]
+    Report(ReportArgs),
     /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
     #[command(subcommand)]
     Credential(CredentialCommand),
@@ -549,4 +556,27 @@ fn on_off(s: &str) -> Result<bool, String> {
         "off" | "false" | "no" => Ok(false),
         _ => Err(format!("{s:?}: say on or off")),
     }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ReportArgs {
+    /// The report's name (see below), or `list` for every report with what it shows.
+    pub name: String,
+    /// First day (YYYY-MM-DD, UTC), inclusive.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD, UTC), inclusive. Default: today.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only calls of this queue.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// The service-level threshold in seconds (answered within it).
+    #[arg(long = "service-level", default_value_t = 20)]
+    pub service_level: u64,
+    /// csv or json.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

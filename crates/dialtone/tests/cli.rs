@@ -416,6 +416,7 @@ fn help_of_every_command_and_subcommand_has_an_example() {
         &["routing", "export"],
         &["routing", "import"],
         &["routing", "validate"],
+        &["report"],
     ];
     for command in commands {
         for flag in ["--help", "-h"] {
@@ -1223,6 +1224,18 @@ fn simulate_drives_calls_through_a_running_server() {
     list.code(0);
     let v: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
     assert_eq!(v["totalSize"].as_u64(), Some(total as u64));
+    // `report` gives the dashboard's figures from the command line, over the same records.
+    let today = time::OffsetDateTime::now_utc().date();
+    let (from, to) = ((today - time::Duration::days(1)).to_string(), today.to_string());
+    let rep = d.dt(&["report", "summary", "--from", &from, "--to", &to, "--format", "json"]);
+    rep.code(0);
+    let j: serde_json::Value = serde_json::from_str(&rep.stdout).unwrap();
+    let calls = j["rows"].as_array().unwrap().iter().find(|r| r[0] == "calls").unwrap()[2].as_u64();
+    assert_eq!(calls, Some(total as u64), "{}", rep.dump());
+    let csv = d.dt(&["report", "outcomes", "--from", &from, "--to", &to]);
+    csv.code(0).stdout_has("Outcome,Calls");
+    d.dt(&["report", "nonsense"]).code(2).stderr_has("calls-by-day");
+    d.dt(&["report", "summary", "--from", "2026-02-30"]).code(2).stderr_has("YYYY-MM-DD");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -140,6 +140,9 @@ pub struct ObjectDef {
     pub fields: Vec<Field>,
     /// Changes to this object's fields are kept as field history.
     pub history: bool,
+    /// Composite indexes by name: the fields, in order. Reports' covering
+    /// indexes live here, so a report reads the index, never the wide rows.
+    pub indexes: Vec<(String, Vec<String>)>,
     by_lower: HashMap<String, usize>,
 }
 
@@ -348,6 +351,7 @@ impl ObjectBuilder {
                 key_prefix: prefix.into(),
                 fields: Vec::new(),
                 history: false,
+                indexes: Vec::new(),
                 by_lower: HashMap::new(),
             },
         };
@@ -437,6 +441,11 @@ impl ObjectBuilder {
     /// The last field's changes are not kept as history (a system-written document, not a fact an admin audits).
     pub(crate) fn untracked(mut self) -> ObjectBuilder {
         self.last().tracked = false;
+        self
+    }
+    /// A composite index over `fields` (API names), in this order.
+    pub(crate) fn composite_index(mut self, name: &str, fields: &[&str]) -> ObjectBuilder {
+        self.obj.indexes.push((name.to_string(), fields.iter().map(|f| f.to_string()).collect()));
         self
     }
     pub(crate) fn with_history(mut self) -> ObjectBuilder {

@@ -20,8 +20,10 @@ pub mod limits;
 pub mod logging;
 pub mod metrics;
 pub mod partner;
+pub mod presence_log;
 pub mod query;
 pub mod records;
+pub mod reports;
 pub mod rest;
 pub mod routing;
 pub mod routing_admin;
@@ -143,6 +145,10 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/health", get(health::health))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/reports", get(reports::list))
+        .route("/api/reports/{name}", get(reports::one))
+        .route("/api/dashboard", get(reports::dashboard))
+        .route("/api/desktop/adapter-errors", post(reports::adapter_errors))
         .route("/services/oauth2/token", post(auth::token))
         .route("/services/oauth2/revoke", post(auth::revoke))
         .route("/services/data", get(rest::versions))

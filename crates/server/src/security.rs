@@ -294,17 +294,17 @@ pub fn standard() -> SecurityFile {
     let mut standard_user: Vec<(&str, &[&str])> = customer.iter().map(|o| (*o, CRED)).collect();
     standard_user.extend([("VoiceCall", R), ("User", R), ("CallCenter", R)]);
     let mut agent: Vec<(&str, &[&str])> = customer.iter().filter(|o| **o != "Opportunity").map(|o| (*o, CRE)).collect();
-    agent.extend([("VoiceCall", CRE), ("VoiceCallRecording", R), ("ConversationEntry", R), ("User", R), ("CallCenter", R), ("Opportunity", R)]);
+    agent.extend([("UserServicePresence", R), ("AdapterErrorLog", CRE), ("VoiceCall", CRE), ("VoiceCallRecording", R), ("ConversationEntry", R), ("User", R), ("CallCenter", R), ("Opportunity", R)]);
     let mut supervisor = agent.clone();
-    supervisor.retain(|(o, _)| !matches!(*o, "VoiceCall" | "Task" | "Case"));
-    supervisor.extend([("VoiceCall", &["read", "create", "edit", "viewAll"][..]), ("Task", &["read", "create", "edit", "viewAll"][..]), ("Case", &["read", "create", "edit", "delete", "viewAll"][..])]);
+    supervisor.retain(|(o, _)| !matches!(*o, "VoiceCall" | "Task" | "Case" | "UserServicePresence"));
+    supervisor.extend([("UserServicePresence", &["read", "viewAll"][..]), ("AdapterErrorLog", &["read", "viewAll"][..]), ("VoiceCall", &["read", "create", "edit", "viewAll"][..]), ("Task", &["read", "create", "edit", "viewAll"][..]), ("Case", &["read", "create", "edit", "delete", "viewAll"][..])]);
     let read_only: Vec<(&str, &[&str])> = customer.iter().map(|o| (*o, R)).chain([("User", R), ("CallCenter", R)]).collect();
     SecurityFile {
         permission_sets: vec![
             set("System Administrator", true, &[], &SystemPerm::ALL),
             set("Standard User", true, &standard_user, &[ApiEnabled]),
             set("Agent", true, &agent, &[ApiEnabled, UseSoftphone]),
-            set("Supervisor", true, &supervisor, &[ApiEnabled, UseSoftphone, ViewAllRecordings, ListenToRecordings, ExportData, MonitorQueues]),
+            set("Supervisor", true, &supervisor, &[ApiEnabled, UseSoftphone, ViewAllRecordings, ListenToRecordings, ExportData, MonitorQueues, RunReports]),
             set("Read Only", true, &read_only, &[ApiEnabled]),
         ],
         org_wide_defaults: [
@@ -317,6 +317,8 @@ pub fn standard() -> SecurityFile {
             ("CallCenter", "PublicRead"),
             ("VoiceCall", "Private"),
             ("Task", "Private"),
+            ("UserServicePresence", "Private"),
+            ("AdapterErrorLog", "Private"),
             ("VoiceCallRecording", "ControlledByParent"),
             ("ConversationEntry", "ControlledByParent"),
         ]

@@ -12,7 +12,8 @@ pub struct Query {
     pub from: String,
     /// The WHERE condition.
     pub filter: Option<Expr>,
-    pub group_by: Vec<FieldPath>,
+    /// GROUP BY keys: fields or date functions (never aggregates).
+    pub group_by: Vec<Operand>,
     pub having: Option<Expr>,
     pub order_by: Vec<OrderItem>,
     pub limit: Option<u64>,
@@ -44,6 +45,73 @@ pub enum SelectItem {
         call: Aggregate,
         alias: Option<String>,
     },
+    /// A date function of a grouped field, e.g. `DAY_ONLY(CreatedDate) day`
+    /// (aggregate queries only).
+    Date {
+        call: DateFunction,
+        alias: Option<String>,
+    },
+}
+
+/// `FUNC(field)` for a date function: `HOUR_IN_DAY(CallStartDateTime)`.
+/// Date-times are taken in UTC (Dialtone stores them in UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFunction {
+    pub func: DateFn,
+    pub field: FieldPath,
+}
+
+impl fmt::Display for DateFunction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.func.name(), self.field)
+    }
+}
+
+/// Salesforce's date functions that Dialtone supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFn {
+    /// The date part of a date-time.
+    DayOnly,
+    /// 0–23.
+    HourInDay,
+    /// 1–31.
+    DayInMonth,
+    /// 1 (Sunday) – 7 (Saturday).
+    DayInWeek,
+    /// 1–12.
+    CalendarMonth,
+    /// 1–4.
+    CalendarQuarter,
+    CalendarYear,
+}
+
+impl DateFn {
+    const ALL: [DateFn; 7] = [
+        DateFn::DayOnly,
+        DateFn::HourInDay,
+        DateFn::DayInMonth,
+        DateFn::DayInWeek,
+        DateFn::CalendarMonth,
+        DateFn::CalendarQuarter,
+        DateFn::CalendarYear,
+    ];
+
+    /// The SOQL spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            DateFn::DayOnly => "DAY_ONLY",
+            DateFn::HourInDay => "HOUR_IN_DAY",
+            DateFn::DayInMonth => "DAY_IN_MONTH",
+            DateFn::DayInWeek => "DAY_IN_WEEK",
+            DateFn::CalendarMonth => "CALENDAR_MONTH",
+            DateFn::CalendarQuarter => "CALENDAR_QUARTER",
+            DateFn::CalendarYear => "CALENDAR_YEAR",
+        }
+    }
+
+    pub(crate) fn from_name(name: &str) -> Option<DateFn> {
+        Self::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(name))
+    }
 }
 
 /// `FUNC(field)`.
@@ -102,6 +170,7 @@ impl AggregateFn {
 pub enum Operand {
     Field(FieldPath),
     Aggregate(Aggregate),
+    Date(DateFunction),
 }
 
 impl fmt::Display for Operand {
@@ -109,6 +178,7 @@ impl fmt::Display for Operand {
         match self {
             Operand::Field(p) => p.fmt(f),
             Operand::Aggregate(a) => a.fmt(f),
+            Operand::Date(d) => d.fmt(f),
         }
     }
 }

@@ -176,9 +176,9 @@ impl Parser {
         let mut group_by = Vec::new();
         if self.eat_kw("GROUP") {
             self.expect_kw("BY")?;
-            group_by.push(self.field_path()?);
+            group_by.push(self.group_key()?);
             while self.eat(&Tok::Comma) {
-                group_by.push(self.field_path()?);
+                group_by.push(self.group_key()?);
             }
         }
         let having = if self.eat_kw("HAVING") {
@@ -232,6 +232,10 @@ impl Parser {
                 self.advance();
                 return Ok(SelectItem::CountAll);
             }
+            if let Some(call) = self.date_function()? {
+                let alias = self.alias()?;
+                return Ok(SelectItem::Date { call, alias });
+            }
             let call = self.aggregate()?;
             let alias = self.alias()?;
             return Ok(SelectItem::Aggregate { call, alias });
@@ -283,8 +287,33 @@ impl Parser {
         Ok(FieldPath(parts))
     }
 
+    /// `DAY_ONLY(field)` and the other date functions, when the current
+    /// token names one; `None` (nothing consumed) otherwise.
+    fn date_function(&mut self) -> Result<Option<DateFunction>, SoqlError> {
+        let func = match &self.peek().tok {
+            Tok::Word(w) if matches!(self.peek_at(1), Tok::LParen) => DateFn::from_name(w),
+            _ => None,
+        };
+        let Some(func) = func else { return Ok(None) };
+        self.advance();
+        self.expect(&Tok::LParen)?;
+        let field = self.field_path()?;
+        self.expect(&Tok::RParen)?;
+        Ok(Some(DateFunction { func, field }))
+    }
+
+    /// A GROUP BY key: a field or a date function.
+    fn group_key(&mut self) -> Result<Operand, SoqlError> {
+        match self.date_function()? {
+            Some(d) => Ok(Operand::Date(d)),
+            None => Ok(Operand::Field(self.field_path()?)),
+        }
+    }
+
     fn operand(&mut self) -> Result<Operand, SoqlError> {
-        if matches!(self.peek().tok, Tok::Word(_)) && matches!(self.peek_at(1), Tok::LParen) {
+        if let Some(d) = self.date_function()? {
+            Ok(Operand::Date(d))
+        } else if matches!(self.peek().tok, Tok::Word(_)) && matches!(self.peek_at(1), Tok::LParen) {
             Ok(Operand::Aggregate(self.aggregate()?))
         } else {
             Ok(Operand::Field(self.field_path()?))

@@ -88,18 +88,30 @@ pub(crate) fn plan_with(
     };
 
     for g in &q.group_by {
-        let c = p.field(g)?;
-        if matches!(c.field.ty, FieldType::TextArea | FieldType::LongTextArea) {
-            return Err(SoqlError::malformed_field(
-                &g.to_string(),
-                format!(
-                    "field '{}' can not be grouped in a query call",
-                    c.field.name
-                ),
-            ));
-        }
-        if !p.groups.contains(&c.sql) {
-            p.groups.push(c.sql);
+        let sql = match g {
+            Operand::Field(path) => {
+                let c = p.field(path)?;
+                if matches!(c.field.ty, FieldType::TextArea | FieldType::LongTextArea) {
+                    return Err(SoqlError::malformed_field(
+                        &g.to_string(),
+                        format!(
+                            "field '{}' can not be grouped in a query call",
+                            c.field.name
+                        ),
+                    ));
+                }
+                c.sql
+            }
+            Operand::Date(d) => p.date_function(d)?.sql,
+            Operand::Aggregate(a) => {
+                return Err(SoqlError::malformed_field(
+                    &a.field.to_string(),
+                    format!("Aggregate functions cannot be grouped by: {a}"),
+                ));
+            }
+        };
+        if !p.groups.contains(&sql) {
+            p.groups.push(sql);
         }
     }
 
@@ -465,6 +477,26 @@ impl<'s> Planner<'s> {
                     });
                     out.exprs.push(c.sql);
                 }
+                SelectItem::Date { call, alias } => {
+                    let t = self.date_function(call)?;
+                    if kind == PlanKind::Records || !self.groups.contains(&t.sql) {
+                        return Err(SoqlError::malformed_field(
+                            &call.field.to_string(),
+                            format!("Date function must be grouped: {call} (add it to GROUP BY)"),
+                        ));
+                    }
+                    let name = alias.clone().unwrap_or_else(|| {
+                        unnamed += 1;
+                        format!("expr{}", unnamed - 1)
+                    });
+                    out.named
+                        .push((name.to_ascii_lowercase(), t.sql.clone(), t.ty.clone()));
+                    out.columns.push(OutputColumn {
+                        path: vec![name],
+                        storage: t.ty.storage(),
+                    });
+                    out.exprs.push(t.sql);
+                }
                 SelectItem::Aggregate { call, alias } => {
                     let t = self.aggregate(call)?;
                     let name = alias.clone().unwrap_or_else(|| {
@@ -527,6 +559,9 @@ impl<'s> Planner<'s> {
         };
         let col = &c.sql;
         let (sql, ty) = match a.func {
+            // The Id is never null: COUNT(*) counts the same rows without
+            // reading the column (an index can then answer the query alone).
+            AggregateFn::Count if c.join.is_none() && c.field.name == "Id" => ("COUNT(*)".to_string(), FieldType::Int),
             AggregateFn::Count => (format!("COUNT({col})"), FieldType::Int),
             AggregateFn::CountDistinct => (format!("COUNT(DISTINCT {col})"), FieldType::Int),
             AggregateFn::Sum => (format!("CAST(SUM({col}) AS {float})"), FieldType::Double),
@@ -537,8 +572,61 @@ impl<'s> Planner<'s> {
         Ok(Typed { sql, ty, name })
     }
 
+    /// A date function of a Date or DateTime field. Stored values are text
+    /// (`2026-12-05` and `2026-12-05T09:14:07.000+0000`, always UTC), so
+    /// every function is a fixed slice of it, the same in both dialects.
+    fn date_function(&mut self, d: &DateFunction) -> Result<Typed, SoqlError> {
+        let c = self.field(&d.field)?;
+        let is_datetime = matches!(c.field.ty, FieldType::DateTime);
+        let fits = match d.func {
+            DateFn::DayOnly | DateFn::HourInDay => is_datetime,
+            _ => is_datetime || matches!(c.field.ty, FieldType::Date),
+        };
+        if !fits {
+            return Err(SoqlError::malformed_field(
+                &c.written,
+                format!(
+                    "field {} does not support date function {} (it needs a {})",
+                    c.field.name,
+                    d.func.name(),
+                    if matches!(d.func, DateFn::DayOnly | DateFn::HourInDay) { "date-time" } else { "date or date-time" }
+                ),
+            ));
+        }
+        let col = &c.sql;
+        let int = |from: u8, len: u8| format!("CAST(substr({col}, {from}, {len}) AS INTEGER)");
+        let (sql, ty) = match d.func {
+            DateFn::DayOnly => (format!("substr({col}, 1, 10)"), FieldType::Date),
+            DateFn::HourInDay => (int(12, 2), FieldType::Int),
+            DateFn::DayInMonth => (int(9, 2), FieldType::Int),
+            DateFn::CalendarMonth => (int(6, 2), FieldType::Int),
+            DateFn::CalendarQuarter => (format!("(({} + 2) / 3)", int(6, 2)), FieldType::Int),
+            DateFn::CalendarYear => (int(1, 4), FieldType::Int),
+            DateFn::DayInWeek => {
+                let day = format!("substr({col}, 1, 10)");
+                let dow = match self.dialect {
+                    Dialect::Sqlite => format!("CAST(strftime('%w', {day}) AS INTEGER)"),
+                    Dialect::Postgres => format!("CAST(EXTRACT(DOW FROM CAST({day} AS DATE)) AS INTEGER)"),
+                };
+                (format!("({dow} + 1)"), FieldType::Int)
+            }
+        };
+        let name = format!("{}({})", d.func.name(), self.canonical_path(&c).join("."));
+        Ok(Typed { sql, ty, name })
+    }
+
     fn operand(&mut self, op: &Operand, clause: Clause) -> Result<Typed, SoqlError> {
         match op {
+            Operand::Date(d) => {
+                let t = self.date_function(d)?;
+                if clause == Clause::Having && !self.groups.contains(&t.sql) {
+                    return Err(SoqlError::malformed_field(
+                        &d.field.to_string(),
+                        format!("Date function must be grouped: {d}"),
+                    ));
+                }
+                Ok(t)
+            }
             Operand::Field(path) => {
                 let c = self.field(path)?;
                 if clause == Clause::Having && !self.groups.contains(&c.sql) {
@@ -595,6 +683,16 @@ impl<'s> Planner<'s> {
                     ));
                 }
                 (c.sql, c.field.ty.clone())
+            }
+            (None, Operand::Date(d)) => {
+                let t = self.date_function(d)?;
+                if aggregate_query && !self.groups.contains(&t.sql) {
+                    return Err(SoqlError::malformed_field(
+                        &d.field.to_string(),
+                        format!("Ordered date function must be grouped: {d}"),
+                    ));
+                }
+                (t.sql, t.ty)
             }
             (None, Operand::Aggregate(a)) => {
                 if !aggregate_query {

@@ -841,7 +841,7 @@ fn parse_builds_the_tree_case_insensitively() {
                     pattern: "Sm\\_%".into()
                 },
             ])),
-            group_by: vec![f("name")],
+            group_by: vec![ast::Operand::Field(f("name"))],
             having: Some(Expr::Compare {
                 left: Operand::Aggregate(count),
                 op: CompareOp::Ge,
@@ -1198,4 +1198,32 @@ fn values_never_reach_the_sql_text() {
             }
         }
     }
+}
+
+#[test]
+fn date_functions_parse_plan_and_refuse_what_salesforce_refuses() {
+    let p = sqlite("SELECT DAY_ONLY(CallStartDateTime) d, COUNT(Id) FROM VoiceCall GROUP BY DAY_ONLY(CallStartDateTime)");
+    assert!(p.sql().contains(r#"substr("t0"."callstartdatetime", 1, 10) AS "c0""#), "{}", p.sql());
+    assert!(p.sql().contains(r#"GROUP BY substr("t0"."callstartdatetime", 1, 10)"#), "{}", p.sql());
+    let pg = compile_in("SELECT DAY_IN_WEEK(CallStartDateTime), COUNT(Id) FROM VoiceCall GROUP BY DAY_IN_WEEK(CallStartDateTime)", Dialect::Postgres);
+    assert!(pg.sql().contains("EXTRACT(DOW FROM CAST("), "{}", pg.sql());
+    // An unaliased date function is named exprN, like an aggregate.
+    let p = sqlite("SELECT HOUR_IN_DAY(CallStartDateTime), COUNT(Id) FROM VoiceCall GROUP BY HOUR_IN_DAY(CallStartDateTime)");
+    let names: Vec<String> = p.columns.iter().map(|c| c.path.join(".")).collect();
+    assert_eq!(names, vec!["expr0", "expr1"]);
+    // Must be grouped; needs a date-time; not on text; not in a record query.
+    for bad in [
+        "SELECT DAY_ONLY(CallStartDateTime), COUNT(Id) FROM VoiceCall GROUP BY CallType",
+        "SELECT DAY_ONLY(CallStartDateTime) FROM VoiceCall",
+        "SELECT HOUR_IN_DAY(Birthdate), COUNT(Id) FROM Contact GROUP BY HOUR_IN_DAY(Birthdate)",
+        "SELECT COUNT(Id) FROM Contact GROUP BY CALENDAR_YEAR(LastName)",
+        "SELECT CallType, COUNT(Id) FROM VoiceCall GROUP BY CallType ORDER BY DAY_ONLY(CallStartDateTime)",
+        "SELECT COUNT(Id) FROM VoiceCall GROUP BY COUNT(Id)",
+    ] {
+        assert_eq!(err(bad).code(), "MALFORMED_QUERY", "{bad}");
+    }
+    // Date functions of dates work (no time part needed), and in WHERE.
+    sqlite("SELECT CALENDAR_MONTH(Birthdate) m, COUNT(Id) FROM Contact GROUP BY CALENDAR_MONTH(Birthdate)");
+    let w = sqlite("SELECT Id FROM VoiceCall WHERE HOUR_IN_DAY(CallStartDateTime) >= 9 AND DAY_ONLY(CallStartDateTime) = 2026-12-05");
+    assert_eq!(w.params.len(), 2);
 }

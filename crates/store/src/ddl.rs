@@ -148,7 +148,19 @@ pub(crate) fn create_object(o: &ObjectDef, d: Dialect) -> Vec<String> {
         .collect();
     let mut out = vec![format!("CREATE TABLE IF NOT EXISTS {} ({})", o.table(), cols.join(", "))];
     out.extend(o.fields.iter().filter(|f| f.indexed && f.name != "Id").map(|f| index(o, f)));
+    out.extend(composite_indexes(o));
     out
+}
+
+/// The object's composite indexes (`IF NOT EXISTS`: safe to run at every start).
+pub(crate) fn composite_indexes(o: &ObjectDef) -> Vec<String> {
+    o.indexes
+        .iter()
+        .map(|(name, fields)| {
+            let cols: Vec<String> = fields.iter().filter_map(|f| o.field(f)).map(|f| format!("\"{}\"", f.column())).collect();
+            format!("CREATE INDEX IF NOT EXISTS ixc_{t}_{name} ON {t} ({})", cols.join(", "), t = o.table())
+        })
+        .collect()
 }
 
 pub(crate) fn index(o: &ObjectDef, f: &Field) -> String {
@@ -180,6 +192,8 @@ pub(crate) fn sync_objects(schema: &Schema, d: Dialect, existing: &[(String, Str
                 }
             }
         }
+        // After the columns they name exist.
+        out.extend(composite_indexes(o));
     }
     out
 }

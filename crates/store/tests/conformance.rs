@@ -193,6 +193,46 @@ async fn soql_plans_run_the_same_on_both_backends() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_functions_group_and_filter_the_same_on_both_backends() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        // Sat 2026-12-05 09:xx twice, 23:59 once; Sun 2026-12-06 00:00; Tue 2027-03-02 14:30 (Q1).
+        let starts = ["2026-12-05T09:00:00Z", "2026-12-05T09:59:59Z", "2026-12-05T23:59:59Z", "2026-12-06T00:00:00Z", "2027-03-02T14:30:00Z"];
+        let call = Schema::standard().object("VoiceCall").unwrap();
+        let rows = starts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| call.check_create(raw(&[("VendorCallKey", &format!("k{i}")), ("CallType", "Inbound"), ("CallStartDateTime", t)])).unwrap())
+            .collect();
+        s.insert(call, rows, None).await.unwrap();
+        let by_day = soql(&s, "SELECT DAY_ONLY(CallStartDateTime) day, COUNT(Id) n FROM VoiceCall GROUP BY DAY_ONLY(CallStartDateTime) ORDER BY DAY_ONLY(CallStartDateTime)").await;
+        let t = |x: &str| Value::Text(x.into());
+        assert_eq!(by_day, vec![vec![t("2026-12-05"), Value::Int(3)], vec![t("2026-12-06"), Value::Int(1)], vec![t("2027-03-02"), Value::Int(1)]]);
+        let by_hour = soql(&s, "SELECT HOUR_IN_DAY(CallStartDateTime), COUNT(Id) FROM VoiceCall GROUP BY HOUR_IN_DAY(CallStartDateTime) ORDER BY COUNT(Id) DESC, HOUR_IN_DAY(CallStartDateTime)").await;
+        assert_eq!(by_hour, vec![vec![Value::Int(9), Value::Int(2)], vec![Value::Int(0), Value::Int(1)], vec![Value::Int(14), Value::Int(1)], vec![Value::Int(23), Value::Int(1)]]);
+        let calendar = soql(
+            &s,
+            "SELECT CALENDAR_YEAR(CallStartDateTime) y, CALENDAR_QUARTER(CallStartDateTime) q, CALENDAR_MONTH(CallStartDateTime) m, COUNT(Id) n FROM VoiceCall \
+             GROUP BY CALENDAR_YEAR(CallStartDateTime), CALENDAR_QUARTER(CallStartDateTime), CALENDAR_MONTH(CallStartDateTime) ORDER BY y",
+        )
+        .await;
+        assert_eq!(calendar, vec![vec![Value::Int(2026), Value::Int(4), Value::Int(12), Value::Int(4)], vec![Value::Int(2027), Value::Int(1), Value::Int(3), Value::Int(1)]]);
+        // 2026-12-05 is a Saturday (7), 2026-12-06 a Sunday (1), 2027-03-02 a Tuesday (3).
+        let weekdays = soql(&s, "SELECT DAY_IN_WEEK(CallStartDateTime) d, DAY_IN_MONTH(CallStartDateTime) dm, COUNT(Id) FROM VoiceCall GROUP BY DAY_IN_WEEK(CallStartDateTime), DAY_IN_MONTH(CallStartDateTime) ORDER BY d").await;
+        assert_eq!(
+            weekdays,
+            vec![vec![Value::Int(1), Value::Int(6), Value::Int(1)], vec![Value::Int(3), Value::Int(2), Value::Int(1)], vec![Value::Int(7), Value::Int(5), Value::Int(3)]]
+        );
+        assert_eq!(count(&s, "SELECT COUNT() FROM VoiceCall WHERE HOUR_IN_DAY(CallStartDateTime) = 9").await, 2);
+        assert_eq!(count(&s, "SELECT COUNT() FROM VoiceCall WHERE DAY_ONLY(CallStartDateTime) = 2026-12-05").await, 3);
+        assert_eq!(count(&s, "SELECT COUNT() FROM VoiceCall WHERE DAY_IN_WEEK(CallStartDateTime) IN (1, 7)").await, 4);
+        let having = soql(&s, "SELECT DAY_ONLY(CallStartDateTime), COUNT(Id) FROM VoiceCall GROUP BY DAY_ONLY(CallStartDateTime) HAVING COUNT(Id) > 1").await;
+        assert_eq!(having, vec![vec![t("2026-12-05"), Value::Int(3)]]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_batch_writes_nothing() {
     both(|loc| async move {
         let s = open(&loc).await;

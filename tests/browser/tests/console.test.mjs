@@ -165,3 +165,30 @@ test('a supervisor watches the live queues; an agent has no such page', async ()
   assert.equal(r.status, 403, JSON.stringify(r.body));
   await agent.context.close();
 });
+
+test('a supervisor reads the dashboard: tiles, server-drawn charts, the SOQL behind each figure', async () => {
+  const { context, page } = await openConsole(browser, 'admin');
+  await page.waitForSelector('#nav-dashboard:not([hidden]) a');
+  await page.click('#nav-dashboard a');
+  await page.waitForSelector('#dashboard-tiles .tile[data-figure="calls"]');
+  const from = await page.inputValue('#dashboard-filters input[name=from]');
+  const to = await page.inputValue('#dashboard-filters input[name=to]');
+  const end = new Date(Date.parse(`${to}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+  const calls = await rest(page, 'GET', `/services/data/v60.0/query?q=${encodeURIComponent(`SELECT COUNT() FROM VoiceCall WHERE CallStartDateTime >= ${from}T00:00:00Z AND CallStartDateTime < ${end}T00:00:00Z`)}`);
+  const shown = await page.textContent('#dashboard-tiles .tile[data-figure="calls"] .tile-value');
+  assert.equal(Number(shown), calls.body.totalSize, 'the tile is the SOQL count');
+  assert.ok(await page.$('#report-calls-by-hour .chart svg rect'), 'a chart drawn on the server');
+  assert.ok(await page.$('#report-outcomes table'), 'and its table');
+  const csv = await page.getAttribute('#report-outcomes .card-head a', 'href');
+  const r = await page.evaluate(async (u) => { const res = await fetch(u); return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }; }, csv);
+  assert.equal(r.status, 200);
+  assert.match(r.type, /text\/csv/);
+  assert.match(r.text, /^Outcome,Calls/);
+  await screenshot(page, 'console-dashboard');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+
+  const agent = await openConsole(browser, 'agent1');
+  assert.equal(await agent.page.$eval('#nav-dashboard', (e) => e.hidden), true, 'no dashboard for agents');
+  await agent.context.close();
+});

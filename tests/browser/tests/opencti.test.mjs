@@ -73,6 +73,12 @@ test('malformed arguments are refused with a clear error', async () => {
   assert.equal(height.errors[0].code, 'INVALID_ARGUMENTS');
   const thrown = await frame.evaluate(() => { try { window.sforce.opencti.screenPop('sobject'); return null; } catch (e) { return e.message; } });
   assert.match(thrown, /takes one object argument/);
+  // The console reports what it refused, so the adapter-errors report counts it.
+  const logged = await eventually(async () => {
+    const rows = await soql(page, "SELECT Method FROM AdapterErrorLog WHERE Code = 'INVALID_ARGUMENTS'");
+    return rows.length >= 4 && rows;
+  }, 'the refused calls stored as adapter errors');
+  assert.ok(logged.some((r) => r.Method === 'setSoftphonePanelHeight'), JSON.stringify(logged));
 });
 
 test('saveLog creates a Task with the user\'s access, and updates it by Id', async () => {

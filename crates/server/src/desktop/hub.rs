@@ -549,6 +549,7 @@ pub async fn set_status(state: &AppState, agent: &AgentId, username: &str, prese
     .await?;
     state.hub.send(agent, &presence_message(&after));
     crate::routing::presence_changed(state, agent, &after);
+    log_presence(state, agent, &after).await;
     Ok(after)
 }
 
@@ -602,7 +603,16 @@ async fn change_presence(state: &AppState, agent: &AgentId, change: impl FnOnce(
     store.put_setting(&crate::sipedge::agent_setting(&username), &serde_json::to_string(&s).map_err(ApiError::ours)?).await?;
     state.hub.send(agent, &presence_message(&s));
     crate::routing::presence_changed(state, agent, &s);
+    log_presence(state, agent, &s).await;
     Ok(())
+}
+
+/// Keeps the time-in-status record (`UserServicePresence`). The status has
+/// changed already; a failure here is logged, not undone.
+async fn log_presence(state: &AppState, agent: &AgentId, s: &crate::sipedge::AgentSettings) {
+    if let Err(e) = crate::presence_log::record(state.store.as_ref(), agent, s).await {
+        tracing::error!(error = %e.message, agent = %agent, "recording the agent's time in status");
+    }
 }
 
 /// The `agent` part of `hello`.

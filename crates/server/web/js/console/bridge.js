@@ -70,6 +70,7 @@ async function onMessage(ev) {
     else { console.error('Open CTI', m.method, e); response = fail('INTERNAL_ERROR', `${m.method} failed: ${e.message}`); }
   }
   stats.answered += 1;
+  if (!response.success) reportAdapterError(m.method, response.errors[0]);
   // The frame may have navigated meanwhile: answer only the document that asked.
   if (sp.frameWindow() === frame) frame.postMessage({ dtOpenCti: 1, id: m.id, response }, sp.panel.origin);
 }
@@ -262,3 +263,23 @@ const METHODS = {
     return ok({ runApex: res.result });
   },
 };
+
+// Adapter errors (an Open CTI call that failed) go to the server in small
+// batches, so the adapter-errors report counts them; a page that errors in a
+// loop sends at most 500.
+const pendingErrors = [];
+let errorTimer = null;
+let errorsSent = 0;
+function reportAdapterError(method, e) {
+  if (errorsSent + pendingErrors.length >= 500) return;
+  pendingErrors.push({ method, code: e?.code || 'UNKNOWN', message: String(e?.description || '').slice(0, 255) });
+  if (!errorTimer) errorTimer = setTimeout(flushAdapterErrors, 2000);
+}
+async function flushAdapterErrors() {
+  errorTimer = null;
+  const batch = pendingErrors.splice(0, 50);
+  if (!batch.length) return;
+  errorsSent += batch.length;
+  try { await post('/api/desktop/adapter-errors', { errors: batch }); } catch (err) { console.warn('could not report adapter errors', err); }
+  if (pendingErrors.length) errorTimer = setTimeout(flushAdapterErrors, 2000);
+}

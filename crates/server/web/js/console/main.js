@@ -20,6 +20,7 @@ import { closeActive, recentTabs, selectIndex, showMain, showRecord } from './ta
 import { renderVoiceCall } from './voicecall.js';
 import { renderQueues } from './routing.js';
 import { renderHealth } from './health.js';
+import { renderDashboard } from './dashboard.js';
 
 const view = document.getElementById('view');
 let current = null;
@@ -39,6 +40,7 @@ async function boot() {
   const p = session.permissions || {};
   document.getElementById('nav-routing').hidden = !(p.monitorQueues || p.viewSetup || p.manageCallCenters || p.manageRouting);
   document.getElementById('nav-health').hidden = !(p.viewSetup || p.manageCallCenters);
+  document.getElementById('nav-dashboard').hidden = !p.runReports;
   initBridge();
   sp.initPanel(session.callCenter);
   const cc = session.callCenter;
@@ -123,6 +125,9 @@ async function render() {
     } else if (path === '/console/health') {
       markNav('health'); showMain(full, 'System health'); setView({});
       await renderHealth(view, ctrl.signal);
+    } else if (path === '/console/dashboard') {
+      markNav('dashboard'); showMain(full, 'Dashboard'); setView({});
+      await renderDashboard(view, params, ctrl.signal, navigate);
     } else if (path === '/console/search') {
       markNav(null); showMain(full, 'Search'); setView({});
       await renderSearchPage(view, params.get('q') || '', ctrl.signal);
