@@ -31,7 +31,7 @@ pub async fn record(store: &dyn Store, agent: &AgentId, settings: &AgentSettings
     let mut ops = Vec::with_capacity(rows.len() + 1);
     for row in rows {
         let Some(id) = row[0].as_str().and_then(|s| SalesforceId::parse(s).ok()) else { continue };
-        let began = row[1].as_str().and_then(|s| parse_datetime(s)).unwrap_or(start);
+        let began = row[1].as_str().and_then(parse_datetime).unwrap_or(start);
         let end = start.max(began);
         ops.push(WriteOp::Update {
             object: OBJECT.into(),
