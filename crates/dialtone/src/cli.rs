@@ -165,9 +165,13 @@ pub struct ServeArgs {
     /// Load a small demo org (accounts, contacts, leads, a call center, three agents) on first start.
     #[arg(long)]
     pub demo: bool,
-    /// Log as JSON lines instead of text.
+    /// Log as JSON lines instead of text (the same as --log-format json).
     #[arg(long)]
     pub log_json: bool,
+    /// Log format: text or json (one JSON object a line). Phone numbers and
+    /// people's names are masked in both.
+    #[arg(long, env = "DIALTONE_LOG_FORMAT", value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
     /// Close a call whose end never arrived this long after it began (its
     /// Disconnect Reason says Reaped), e.g. 4h, 90m: no call stays "in progress" for ever.
     #[arg(long, default_value = "4h", value_name = "AGE")]

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
 fn run() -> ExitCode {
     let cli = Cli::parse();
     let serving = matches!(&cli.command, Command::Serve(_));
-    let log_json = matches!(&cli.command, Command::Serve(a) if a.log_json);
+    let log_json = matches!(&cli.command, Command::Serve(a) if a.log_json || a.log_format.as_deref() == Some("json"));
     init_logging(serving, log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -92,13 +92,10 @@ fn run() -> ExitCode {
 fn init_logging(serving: bool, json: bool) {
     let default = if serving { "warn,dialtone=info,dialtone_store=info,dialtone_server=info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DIALTONE_LOG").unwrap_or_else(|_| default.into());
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    // Every line passes the masker (phone numbers, people's names), in either format.
+    let format = if json { dialtone_server::logging::Format::Json } else { dialtone_server::logging::Format::Text };
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = dialtone_server::logging::subscriber(format, filter, std::io::stderr).try_init();
 }
 
 /// Opens a store that must already exist: commands that only read refuse a

@@ -1498,3 +1498,26 @@ fn routing_files_validate_import_and_export_and_bad_ones_write_nothing() {
     assert_eq!(d.dt(&["routing", "export"]).stdout, out.stdout, "refused files changed nothing");
     d.dt(&["routing", "export", "--format", "xml"]).code(2).stderr_has("yaml or json");
 }
+
+/// `serve --log-format json` (or `DIALTONE_LOG_FORMAT=json`): one JSON object a
+/// line, and no caller's number in any of them (kept to its last two digits).
+#[test]
+fn serve_logs_json_lines_with_callers_numbers_masked() {
+    let d = Dialtone::new();
+    let server = d.serve_demo_with(&["--log-format", "json"]);
+    let token = d.dt(&["token", "create", "admin@dialtone.demo", "--label", "simulator"]);
+    let token = token.stdout.trim().to_string();
+    d.run(&["simulate", "--server", &server.url, "--token", &token, "--calls", "3", "--speed", "600", "--seed", "3"], None).code(0);
+    let numbers: Vec<String> = d.query("SELECT FromPhoneNumber FROM VoiceCall").0.iter().filter_map(|r| r["FromPhoneNumber"].as_str().map(str::to_string)).collect();
+    assert!(!numbers.is_empty());
+    let log = std::fs::read_to_string(d.path("server.log")).unwrap();
+    let lines: Vec<serde_json::Value> = log.lines().filter(|l| l.starts_with('{')).map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let started: Vec<&serde_json::Value> = lines.iter().filter(|l| l["fields"]["message"] == "call started").collect();
+    assert!(started.len() >= 3, "each call's start is logged:\n{log}");
+    assert!(started.iter().all(|l| l["fields"]["from"].as_str().is_some_and(|f| f.contains("****"))), "{log}");
+    for n in &numbers {
+        let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+        assert!(!log.contains(&digits[digits.len().saturating_sub(10)..]), "{n} leaked into the log:\n{log}");
+    }
+    drop(server);
+}

@@ -31,6 +31,8 @@ pub struct CallDesk {
     sink: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<DeskUpdate>>,
     /// The routing service: shown every call event the desk takes, from any edge.
     pub routing: crate::routing::Shared,
+    /// The server's metrics (the [`crate::AppState`] shares this one).
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 struct Desk {
@@ -49,6 +51,8 @@ pub struct DeskUpdate {
     pub calls: Vec<CallSnapshot>,
     /// Calls the lifecycle has forgotten (late events change nothing now).
     pub forgotten: Vec<VendorCallKey>,
+    /// When the batch reached the desk (screen-pop latency counts from here).
+    pub received: std::time::Instant,
 }
 
 /// One call as the lifecycle sees it after a batch.
@@ -77,7 +81,7 @@ impl CallDesk {
 
     pub fn new(config: Config) -> CallDesk {
         let desk = Desk { lifecycle: Lifecycle::new(config), calls: HashMap::new(), tasks: HashMap::new(), touched: Vec::new() };
-        CallDesk { inner: tokio::sync::Mutex::new(desk), sink: std::sync::OnceLock::new(), routing: crate::routing::Shared::default() }
+        CallDesk { inner: tokio::sync::Mutex::new(desk), sink: std::sync::OnceLock::new(), routing: crate::routing::Shared::default(), metrics: Default::default() }
     }
 
     /// The stream of every batch's notifications and call snapshots, for
@@ -90,20 +94,22 @@ impl CallDesk {
     /// Feeds one input; writes the resulting records; returns the desktop
     /// notifications (also published to the subscriber).
     pub async fn ingest(&self, store: &dyn Store, now: OffsetDateTime, input: Input) -> Result<Vec<Notification>, ApiError> {
+        let received = std::time::Instant::now();
         let mut desk = self.inner.lock().await;
         self.observe(now, std::slice::from_ref(&input));
         let result = desk.run(store, now, vec![input], true).await;
-        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new(), received);
         result
     }
 
     /// Feeds a batch of inputs under one lock (the SIP edge's pump). An
     /// input that fails is logged and skipped; the rest still apply.
     pub async fn ingest_all(&self, store: &dyn Store, now: OffsetDateTime, inputs: Vec<Input>) -> Result<Vec<Notification>, ApiError> {
+        let received = std::time::Instant::now();
         let mut desk = self.inner.lock().await;
         self.observe(now, &inputs);
         let result = desk.run(store, now, inputs, false).await;
-        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new(), received);
         result
     }
 
@@ -113,6 +119,7 @@ impl CallDesk {
         let mut routing = self.routing.lock();
         for input in inputs {
             if let Input::Event(ev) = input {
+                self.metrics.call_event(ev.provider);
                 routing.observe(now, ev);
             }
         }
@@ -120,6 +127,7 @@ impl CallDesk {
 
     /// Closes calls whose end never came (the reaper); call at `next_wakeup`.
     pub async fn poll(&self, store: &dyn Store, now: OffsetDateTime) -> Result<Vec<Notification>, ApiError> {
+        let received = std::time::Instant::now();
         let mut desk = self.inner.lock().await;
         let effects = desk.lifecycle.poll(now);
         // Forget the ids of calls the lifecycle has forgotten: late events
@@ -129,13 +137,13 @@ impl CallDesk {
         calls.retain(|k, _| lifecycle.call(k).is_some());
         tasks.retain(|k, _| lifecycle.call(k).is_some());
         let result = desk.apply(store, now, effects).await;
-        self.publish(&mut desk, result.as_deref().unwrap_or_default(), forgotten);
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), forgotten, received);
         result
     }
 
     /// Sends what the batch changed to the subscriber, under the desk's
     /// lock (so batches arrive in order) but without waiting.
-    fn publish(&self, desk: &mut Desk, notifications: &[Notification], forgotten: Vec<VendorCallKey>) {
+    fn publish(&self, desk: &mut Desk, notifications: &[Notification], forgotten: Vec<VendorCallKey>, received: std::time::Instant) {
         let touched = std::mem::take(&mut desk.touched);
         if touched.is_empty() && notifications.is_empty() && forgotten.is_empty() {
             return;
@@ -155,6 +163,7 @@ impl CallDesk {
                 })
             })
             .collect();
+        self.metrics.desk_batch(calls.iter().map(|c| (&c.key, c.view.provider, c.view.ended_at.is_some())), &forgotten, notifications);
         // Calls that ended in this batch, however (an end event, the reaper): routing frees their agents.
         if calls.iter().any(|c| c.view.ended_at.is_some()) {
             let now = OffsetDateTime::now_utc();
@@ -164,18 +173,19 @@ impl CallDesk {
             }
         }
         let Some(sink) = self.sink.get() else { return };
-        let _ = sink.send(DeskUpdate { notifications: notifications.to_vec(), calls, forgotten });
+        let _ = sink.send(DeskUpdate { notifications: notifications.to_vec(), calls, forgotten, received });
     }
 
     /// The agent's wrap-up of a call: `INVALID_RESOLUTION` outside the call
     /// center's list, `CALL_NOT_FOUND` for a call the lifecycle no longer holds.
     pub async fn wrap_up(&self, store: &dyn Store, now: OffsetDateTime, key: VendorCallKey, resolution: String, notes: Option<String>) -> Result<(), ApiError> {
+        let received = std::time::Instant::now();
         let mut desk = self.inner.lock().await;
         let result = match desk.lifecycle.handle(now, Input::WrapUp { key, resolution, notes }) {
             Ok(effects) => desk.apply(store, now, effects).await,
             Err(e) => Err(call_error(e)),
         };
-        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new());
+        self.publish(&mut desk, result.as_deref().unwrap_or_default(), Vec::new(), received);
         result.map(|_| ())
     }
 
@@ -267,6 +277,9 @@ impl Desk {
             }
             match e {
                 Effect::CreateVoiceCall { key, fields } => {
+                    let text = |name: &str| fields.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_str()).unwrap_or("").to_string();
+                    // Numbers are masked by the log writer (crate::logging), in every format.
+                    tracing::info!(key = %key, from = %text("FromPhoneNumber"), to = %text("ToPhoneNumber"), "call started");
                     let from = fields.iter().find(|(n, _)| n == "FromPhoneNumber").and_then(|(_, v)| v.as_str()).map(str::to_string);
                     let inbound = fields.iter().any(|(n, v)| n == "CallType" && v.as_str() == Some("Inbound"));
                     if let (Some(number), true) = (from, inbound) {

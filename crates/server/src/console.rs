@@ -81,6 +81,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/console/voicecall.js", JS),
     asset!("js/console/dashboard.js", JS),
     asset!("js/console/routing.js", JS),
+    asset!("js/console/health.js", JS),
     asset!("js/console/modal.js", JS),
     asset!("js/console/tabs.js", JS),
     asset!("js/console/pops.js", JS),

@@ -21,6 +21,7 @@ pub const CODES: &[(&str, u16, &str, &str)] = &[
     ("UNKNOWN_ACTION", 404, "request", "No desktop action of that name (Open CTI runApex): see docs/DESKTOP.md for the registered actions."),
     ("INSUFFICIENT_ACCESS_OR_READONLY", 403, "access", "The user may see the record or object but not change it this way."),
     ("NOT_FOUND", 404, "request", "No record with that id, or no such resource."),
+    ("METRICS_FORBIDDEN", 403, "auth", "A client that is not on the loopback interface asked for `/metrics` without the bearer token of `DIALTONE_METRICS_TOKEN` (or with a wrong one, or none is set)."),
     ("INVALID_ORIGIN", 403, "auth", "A desktop WebSocket was opened from a page of another origin (cross-site WebSocket hijacking is refused)."),
     ("INVALID_SIGNATURE", 403, "auth", "A webhook's signature does not match (forged, altered, or signed for another URL)."),
     ("INVALID_JWT", 401, "auth", "A partner telephony request has no bearer JWT, or one that is malformed, forged, signed with another key, or for another call center."),

@@ -15,7 +15,10 @@ pub mod error;
 pub mod events;
 pub mod governance;
 pub mod guard;
+pub mod health;
 pub mod limits;
+pub mod logging;
+pub mod metrics;
 pub mod partner;
 pub mod presence_log;
 pub mod query;
@@ -29,10 +32,10 @@ pub mod sipedge;
 pub mod twilio;
 pub mod wire;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Router;
 use dialtone_model::SalesforceId;
 use dialtone_store::DynStore;
 use std::net::SocketAddr;
@@ -68,6 +71,12 @@ pub struct AppState {
     pub hub: Arc<desktop::Hub>,
     /// Problems of a routing configuration the refresher refused.
     pub routing_status: Arc<Mutex<routing::Status>>,
+    /// Prometheus metrics (`/metrics`); the call desk's own, shared.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Who may read `/metrics` (loopback, or `DIALTONE_METRICS_TOKEN`).
+    pub metrics_access: Arc<metrics::MetricsAccess>,
+    /// When this state was made (uptime in `/health`).
+    pub started: std::time::Instant,
 }
 
 impl AppState {
@@ -80,6 +89,9 @@ impl AppState {
     /// The desk is made here, once: the desktop hub subscribes to it, so it
     /// must never be replaced afterwards.
     pub async fn with_calls(store: DynStore, calls: dialtone_calls::Config) -> Result<AppState, dialtone_store::StoreError> {
+        let calls = Arc::new(calldesk::CallDesk::new(calls));
+        // Every store operation is timed into the metrics; call sites are unchanged.
+        let store = metrics::TimedStore::wrap(store, calls.metrics.clone());
         let org_id = match store.setting("org_id").await? {
             Some(s) => SalesforceId::parse(&s).map_err(|e| dialtone_store::StoreError::Backend(e.to_string()))?,
             None => {
@@ -104,7 +116,10 @@ impl AppState {
             access: Arc::default(),
             limits: Arc::default(),
             master_key: None,
-            calls: Arc::new(calldesk::CallDesk::new(calls)),
+            metrics: calls.metrics.clone(),
+            metrics_access: Arc::new(metrics::MetricsAccess::from_env()),
+            started: std::time::Instant::now(),
+            calls,
             dialer: Arc::default(),
             scheme: "http",
             sip: Arc::default(),
@@ -124,27 +139,12 @@ impl AppState {
     }
 }
 
-async fn health(State(state): State<AppState>) -> (axum::http::StatusCode, Json<serde_json::Value>) {
-    let store = match state.store.setting("org_id").await {
-        Ok(_) => "ok",
-        Err(e) => {
-            tracing::error!(error = %e, "health: store unreachable");
-            "failing"
-        }
-    };
-    let status = if store == "ok" { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
-    let backend = match state.store.dialect() {
-        dialtone_soql::Dialect::Sqlite => "sqlite",
-        dialtone_soql::Dialect::Postgres => "postgres",
-    };
-    (status, Json(serde_json::json!({"status": store, "store": {"status": store, "backend": backend}, "version": env!("CARGO_PKG_VERSION")})))
-}
-
 pub fn router(state: AppState) -> Router {
     let data = "/services/data/{v}";
     let headers = limits::security_headers(state.scheme == "https");
     let mut app = Router::new()
-        .route("/health", get(health))
+        .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/reports", get(reports::list))
         .route("/api/reports/{name}", get(reports::one))
         .route("/api/dashboard", get(reports::dashboard))
@@ -192,6 +192,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routing_admin::routes())
         .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_http))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state);
     for (name, value) in headers {

@@ -114,6 +114,8 @@ pub async fn current_spec(store: &dyn Store) -> Result<(dialtone_routing::spec::
 #[derive(Default)]
 pub struct Status {
     pub problems: Vec<String>,
+    /// When the refresher last read and applied the configuration (`/health`).
+    pub refreshed: Option<std::time::Instant>,
     decisions: Option<tokio::sync::mpsc::UnboundedSender<VendorCallKey>>,
 }
 
@@ -166,7 +168,9 @@ pub fn spawn(state: AppState) {
                         }
                         last = problems.clone();
                     }
-                    s.routing_status.lock().unwrap_or_else(|p| p.into_inner()).problems = problems;
+                    let mut status = s.routing_status.lock().unwrap_or_else(|p| p.into_inner());
+                    status.problems = problems;
+                    status.refreshed = Some(std::time::Instant::now());
                 }
                 Err(e) => tracing::warn!(error = %e.message, "refreshing routing"),
             }
@@ -220,6 +224,7 @@ pub fn act(state: &AppState, outputs: Vec<Output>) {
             Output::Offered { key, agent, callback } => {
                 // Calls ring through their edge; callbacks and other work are offered on the desktop.
                 if callback || is_work_item(&key) {
+                    state.metrics.offer("work");
                     state.hub.send(&agent, &json!({"type": "workOffer", "key": key.as_str(), "callback": callback}));
                 }
             }

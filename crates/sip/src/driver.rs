@@ -132,7 +132,7 @@ pub async fn run<H: Host + Send>(udp: UdpSocket, tcp: TcpListener, mut core: B2b
                 Output::Event(e) => {
                     let _ = ch.events.send(e);
                 }
-                Output::Rejected { peer, reason } => tracing::warn!(from = %peer.addr, transport = peer.transport.as_str(), %reason, "sip message refused"),
+                Output::Rejected { peer, reason } => tracing::warn!(peer = %peer.addr, transport = peer.transport.as_str(), %reason, "sip message refused"),
             }
         }
         ch.stats.send_replace(core.stats_light());
@@ -189,7 +189,7 @@ async fn serve_stream(stream: TcpStream, addr: SocketAddr, inbound: mpsc::Sender
                 }
                 Frame::Partial => break,
                 Frame::Broken(reason) => {
-                    tracing::warn!(from = %addr, %reason, "sip tcp stream refused; closing");
+                    tracing::warn!(peer = %addr, %reason, "sip tcp stream refused; closing");
                     break 'read;
                 }
             }

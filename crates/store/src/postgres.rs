@@ -163,7 +163,7 @@ impl PostgresStore {
                 .await
                 .map_err(err)?;
                 tx.commit().await.map_err(err)?;
-                tracing::info!(version = m.version, name = m.name, "applied store migration");
+                tracing::info!(version = m.version, migration = m.name, "applied store migration");
             }
             let existing: Vec<(String, String)> = client
                 .query(

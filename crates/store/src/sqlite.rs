@@ -225,7 +225,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         )
         .map_err(err)?;
         tx.commit().map_err(err)?;
-        tracing::info!(version = m.version, name = m.name, "applied store migration");
+        tracing::info!(version = m.version, migration = m.name, "applied store migration");
     }
     let existing: Vec<(String, String)> = {
         let mut stmt = conn

@@ -126,6 +126,26 @@ test('the VoiceCall page shows facts, timeline, transcript, recording and the Ta
   await context.close();
 });
 
+test('an admin sees every layer on the health page; an agent has no link to it', async () => {
+  const { context, page } = await openConsole(browser, 'admin');
+  await page.waitForSelector('#nav-health:not([hidden]) a');
+  await page.click('#nav-health a');
+  await page.waitForSelector('#health-layers [data-layer="flows"]');
+  for (const layer of ['store', 'telephony', 'adapters', 'routing', 'flows']) {
+    const status = await page.$eval(`#health-layers [data-layer="${layer}"] .health-badge`, (e) => e.dataset.status);
+    assert.ok(['ok', 'degraded'].includes(status), `${layer}: ${status}`);
+  }
+  assert.match(await page.textContent('#health-layers [data-layer="store"]'), /sqlite/);
+  assert.match(await page.$eval('#health-stamp', (e) => e.textContent), /every 5 seconds/);
+  await screenshot(page, 'console-health');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+
+  const agent = await openConsole(browser, 'agent1');
+  assert.equal(await agent.page.$eval('#nav-health', (e) => e.hidden), true, 'no System health link for agents');
+  await agent.context.close();
+});
+
 test('a supervisor watches the live queues; an agent has no such page', async () => {
   const { context, page } = await openConsole(browser, 'admin');
   await page.waitForSelector('#nav-routing:not([hidden]) a');

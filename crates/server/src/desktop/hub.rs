@@ -253,6 +253,12 @@ impl Hub {
         }
     }
 
+    /// Agents with a socket open, and sockets open (metrics, health).
+    pub fn connected(&self) -> (usize, usize) {
+        let h = self.lock();
+        (h.sockets.len(), h.sockets.values().map(Vec::len).sum())
+    }
+
     /// How many sockets an agent has open.
     pub fn sockets(&self, agent: &AgentId) -> usize {
         self.lock().sockets.get(agent).map_or(0, Vec::len)
@@ -414,6 +420,9 @@ async fn process(state: &AppState, update: DeskUpdate) {
             let call = call.clone();
             let msg = json!({"type": "offer", "call": call.to_json(Some(&agent)), "pop": decided.pop});
             h.send(&agent, &message(&msg));
+            state.metrics.screen_pop(decided.outcome, update.received.elapsed());
+            // Names and numbers in the pop are masked by the log writer (crate::logging).
+            tracing::debug!(key = %key, outcome = decided.outcome, name = ?decided.pop["records"].get(0).and_then(|r| r["name"].as_str()), "screen pop sent");
             offered.push((key.clone(), agent.clone()));
             if let Some(id) = call.snap.voice_call.clone() {
                 let store = state.store.clone();

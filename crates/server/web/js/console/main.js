@@ -19,6 +19,7 @@ import * as sp from './softphone-host.js';
 import { closeActive, recentTabs, selectIndex, showMain, showRecord } from './tabs.js';
 import { renderVoiceCall } from './voicecall.js';
 import { renderQueues } from './routing.js';
+import { renderHealth } from './health.js';
 import { renderDashboard } from './dashboard.js';
 
 const view = document.getElementById('view');
@@ -38,6 +39,7 @@ async function boot() {
   replace(document.getElementById('user-name'), session.user.name || session.user.username);
   const p = session.permissions || {};
   document.getElementById('nav-routing').hidden = !(p.monitorQueues || p.viewSetup || p.manageCallCenters || p.manageRouting);
+  document.getElementById('nav-health').hidden = !(p.viewSetup || p.manageCallCenters);
   document.getElementById('nav-dashboard').hidden = !p.runReports;
   initBridge();
   sp.initPanel(session.callCenter);
@@ -120,6 +122,9 @@ async function render() {
     } else if (path === '/console/routing') {
       markNav('routing'); showMain(full, 'Live queues'); setView({});
       await renderQueues(view, ctrl.signal);
+    } else if (path === '/console/health') {
+      markNav('health'); showMain(full, 'System health'); setView({});
+      await renderHealth(view, ctrl.signal);
     } else if (path === '/console/dashboard') {
       markNav('dashboard'); showMain(full, 'Dashboard'); setView({});
       await renderDashboard(view, params, ctrl.signal, navigate);
