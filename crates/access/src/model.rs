@@ -76,10 +76,12 @@ pub enum SystemPerm {
     UseSoftphone,
     /// Supervisors: the live queue board (waiting calls, agents by status and load) and any call's routing decision.
     MonitorQueues,
+    /// Record-triggered automation: write Flow records, import the flows file, retry parked runs.
+    ManageFlows,
 }
 
 impl SystemPerm {
-    pub const ALL: [SystemPerm; 13] = [
+    pub const ALL: [SystemPerm; 14] = [
         SystemPerm::ApiEnabled,
         SystemPerm::ViewSetup,
         SystemPerm::ManageUsers,
@@ -93,6 +95,7 @@ impl SystemPerm {
         SystemPerm::ExportData,
         SystemPerm::UseSoftphone,
         SystemPerm::MonitorQueues,
+        SystemPerm::ManageFlows,
     ];
 
     /// The API name, as in Salesforce's PermissionSet fields (`PermissionsViewAllData` → `ViewAllData`).
@@ -111,6 +114,7 @@ impl SystemPerm {
             SystemPerm::ExportData => "ExportData",
             SystemPerm::UseSoftphone => "UseSoftphone",
             SystemPerm::MonitorQueues => "MonitorQueues",
+            SystemPerm::ManageFlows => "ManageFlows",
         }
     }
 
