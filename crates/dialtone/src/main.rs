@@ -587,6 +587,8 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
         println!("  closed {closed} call(s) left open by the previous run (DisconnectReason Reaped)");
     }
     dialtone_server::calldesk::spawn_reaper(state.clone());
+    // Flows: the outbox is watched from here on; the runner starts.
+    dialtone_server::flows::start(&state).await;
     let (_stop_sip, sip_stop) = tokio::sync::watch::channel(false);
     let sip_edge = match sip {
         Some(addr) => Some(dialtone_server::sipedge::start(state.clone(), addr, sip_stop).await.with_context(|| format!("starting the SIP edge on {addr}"))?),

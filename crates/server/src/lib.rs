@@ -13,6 +13,8 @@ pub mod console;
 pub mod desktop;
 pub mod error;
 pub mod events;
+pub mod flows;
+pub mod flows_admin;
 pub mod governance;
 pub mod guard;
 pub mod limits;
@@ -66,6 +68,8 @@ pub struct AppState {
     pub hub: Arc<desktop::Hub>,
     /// Problems of a routing configuration the refresher refused.
     pub routing_status: Arc<Mutex<routing::Status>>,
+    /// The flow runner's flows, settings and counters (`flows::start` runs it).
+    pub flows: Arc<flows::Runtime>,
 }
 
 impl AppState {
@@ -108,6 +112,7 @@ impl AppState {
             sip: Arc::default(),
             hub: Arc::default(),
             routing_status: Arc::default(),
+            flows: Arc::default(),
         };
         desktop::Hub::spawn(&state);
         routing::spawn(state.clone());
@@ -184,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .merge(desktop::routes())
         .merge(routing::routes())
         .merge(routing_admin::routes())
+        .merge(flows::routes())
         .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
