@@ -38,25 +38,19 @@ pub enum Trigger {
     Threshold(threshold::ThresholdSpec),
 }
 
-/// One action of a flow, as admins write it (YAML or JSON, one key per action).
+/// One action of a flow, as admins write it (YAML or JSON, one key per
+/// action: `{create: {object: Task, fields: {…}}}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(try_from = "ActionMap", into = "ActionMap")]
 pub enum Action {
     /// Sets fields on the triggering record, or on the record a reference
     /// field of it points at (`record: RelatedRecordId`).
-    Update {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        record: Option<String>,
-        fields: BTreeMap<String, String>,
-    },
+    Update { record: Option<String>, fields: BTreeMap<String, String> },
     /// Creates a record of any object.
     Create { object: String, fields: BTreeMap<String, String> },
     /// Converts a Lead (the triggering record, or the one `lead` points at)
     /// to an Account and a Contact.
-    ConvertLead {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        lead: Option<String>,
-    },
+    ConvertLead { lead: Option<String> },
     /// POSTs the record as JSON, signed (see [`signature`]).
     Webhook {
         url: String,
@@ -65,6 +59,97 @@ pub enum Action {
     },
     /// Asks routing for a callback for the triggering VoiceCall.
     Callback {},
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    record: Option<String>,
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateSpec {
+    object: String,
+    fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LeadSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lead: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct WebhookSpec {
+    url: String,
+    secret: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Empty {}
+
+/// The written form: a map with exactly one of these keys (YAML's serde
+/// reads enums only as `!tags`, which admins should not have to write).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ActionMap {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    update: Option<UpdateSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    create: Option<CreateSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    convert_lead: Option<LeadSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    webhook: Option<WebhookSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    callback: Option<Empty>,
+}
+
+impl TryFrom<ActionMap> for Action {
+    type Error = String;
+    fn try_from(m: ActionMap) -> Result<Action, String> {
+        let mut out = Vec::new();
+        if let Some(u) = m.update {
+            out.push(Action::Update { record: u.record, fields: u.fields });
+        }
+        if let Some(c) = m.create {
+            out.push(Action::Create { object: c.object, fields: c.fields });
+        }
+        if let Some(l) = m.convert_lead {
+            out.push(Action::ConvertLead { lead: l.lead });
+        }
+        if let Some(w) = m.webhook {
+            out.push(Action::Webhook { url: w.url, secret: w.secret });
+        }
+        if m.callback.is_some() {
+            out.push(Action::Callback {});
+        }
+        match out.len() {
+            1 => Ok(out.remove(0)),
+            0 => Err("an action is one of update, create, convertLead, webhook, callback".into()),
+            _ => Err("an action has exactly one of update, create, convertLead, webhook, callback (make two actions)".into()),
+        }
+    }
+}
+
+impl From<Action> for ActionMap {
+    fn from(a: Action) -> ActionMap {
+        let mut m = ActionMap::default();
+        match a {
+            Action::Update { record, fields } => m.update = Some(UpdateSpec { record, fields }),
+            Action::Create { object, fields } => m.create = Some(CreateSpec { object, fields }),
+            Action::ConvertLead { lead } => m.convert_lead = Some(LeadSpec { lead }),
+            Action::Webhook { url, secret } => m.webhook = Some(WebhookSpec { url, secret }),
+            Action::Callback {} => m.callback = Some(Empty {}),
+        }
+        m
+    }
 }
 
 impl Action {
