@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod import;
 mod remote;
+mod flows;
 mod routing;
 mod security;
 mod simulate;
@@ -403,6 +404,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         }
         Command::Callcenter(cmd) => callcenter::run(cmd).await,
         Command::Routing(cmd) => routing::run(cmd).await,
+        Command::Flows(cmd) => flows::run(cmd).await,
         Command::Import(args) => import::run(args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::Query { soql, store } => {

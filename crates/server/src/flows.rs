@@ -450,9 +450,9 @@ async fn run_action(state: &AppState, loaded: &Loaded, action: &Action, run_id: 
             let values = if threshold { HashMap::new() } else { template_values(store, &flow.object, record_id, &fields.values().collect::<Vec<_>>()).await? };
             let rendered = render_all(fields, &values, &vars)?;
             let mut input: Vec<(String, RawValue)> = rendered.into_iter().map(|(k, v)| { let r = raw(obj, &k, v); (k, r) }).collect();
-            if obj.has_owner() && !input.iter().any(|(k, _)| k.eq_ignore_ascii_case("OwnerId")) && !threshold {
+            if obj.has_owner() && !input.iter().any(|(k, _)| k.eq_ignore_ascii_case("OwnerId")) {
                 // The triggering record's owner, when it has one (the agent of a call), else the flow's admin.
-                let owner = template_values(store, &flow.object, record_id, &[&"{!OwnerId}".to_string()]).await.ok().and_then(|m| m.get("ownerid").cloned().flatten());
+                let owner = if threshold { None } else { template_values(store, &flow.object, record_id, &[&"{!OwnerId}".to_string()]).await.ok().and_then(|m| m.get("ownerid").cloned().flatten()) };
                 if let Some(o) = owner.or_else(|| actor.map(|a| a.to_string())) {
                     input.push(("OwnerId".into(), RawValue::Text(o)));
                 }

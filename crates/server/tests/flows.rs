@@ -607,3 +607,18 @@ async fn only_flow_managers_write_flows_and_nobody_writes_runs() {
     let (st, _) = app.raw("GET", "/api/flows/runs", "ann", String::new()).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_file_imports_and_round_trips() {
+    let app = spawn_app().await;
+    let yaml = include_str!("../../../docs/examples/flows.yaml");
+    app.import(yaml).await;
+    let (st, b) = app.raw("GET", "/api/flows/config?format=json", "admin", String::new()).await;
+    assert_eq!(st, StatusCode::OK);
+    let back: dialtone_server::flows_admin::FlowsFile = serde_json::from_value(b).unwrap();
+    let sent = dialtone_server::flows_admin::parse_file(yaml.as_bytes()).unwrap();
+    assert_eq!(back.flows.len(), sent.flows.len());
+    for (a, b) in back.flows.iter().zip(&sent.flows) {
+        assert_eq!((&a.name, &a.when, &a.field, &a.value, &a.condition, &a.threshold, &a.actions), (&b.name, &b.when, &b.field, &b.value, &b.condition, &b.threshold, &b.actions));
+    }
+}
