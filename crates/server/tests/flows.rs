@@ -285,17 +285,20 @@ flows:
     assert_eq!((s(&run[0][0]), s(&run[0][1])), ("Skipped", "the condition was not met"));
 }
 
+/// Requests a receiver got: headers (lower-case names) and body.
+type Got = Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>;
+
 /// A local webhook receiver: records requests; answers 500 while `fail` is set.
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>,
+    got: Got,
     fail: Arc<AtomicU16>,
 }
 
 async fn receiver() -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got: Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>> = Arc::default();
+    let got: Got = Arc::default();
     let fail = Arc::new(AtomicU16::new(0));
     let (g, f) = (got.clone(), fail.clone());
     tokio::spawn(async move {

@@ -604,6 +604,7 @@ async fn insert_in(
 }
 
 /// Updates one record inside a transaction (field history, phone index).
+#[allow(clippy::too_many_arguments)]
 async fn update_in(
     tx: &deadpool_postgres::Transaction<'_>,
     object: &ObjectDef,

@@ -149,6 +149,7 @@ fn insert_in(
 }
 
 /// Updates one record inside a write transaction (field history, phone index).
+#[allow(clippy::too_many_arguments)]
 fn update_in(
     tx: &rusqlite::Transaction<'_>,
     obj: &ObjectDef,
