@@ -19,6 +19,7 @@ import * as sp from './softphone-host.js';
 import { closeActive, recentTabs, selectIndex, showMain, showRecord } from './tabs.js';
 import { renderVoiceCall } from './voicecall.js';
 import { renderQueues } from './routing.js';
+import { renderFlows } from './flows.js';
 
 const view = document.getElementById('view');
 let current = null;
@@ -37,6 +38,7 @@ async function boot() {
   replace(document.getElementById('user-name'), session.user.name || session.user.username);
   const p = session.permissions || {};
   document.getElementById('nav-routing').hidden = !(p.monitorQueues || p.viewSetup || p.manageCallCenters || p.manageRouting);
+  document.getElementById('nav-flows').hidden = !(p.viewSetup || p.manageFlows);
   initBridge();
   sp.initPanel(session.callCenter);
   const cc = session.callCenter;
@@ -118,6 +120,9 @@ async function render() {
     } else if (path === '/console/routing') {
       markNav('routing'); showMain(full, 'Live queues'); setView({});
       await renderQueues(view, ctrl.signal);
+    } else if (path === '/console/flows') {
+      markNav('flows'); showMain(full, 'Flows'); setView({});
+      await renderFlows(view, ctrl.signal);
     } else if (path === '/console/search') {
       markNav(null); showMain(full, 'Search'); setView({});
       await renderSearchPage(view, params.get('q') || '', ctrl.signal);
