@@ -646,14 +646,18 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
         let c = store.count(&crate::query::compile(store, &count(&spec.numerator))?).await?;
         let total = store.count(&crate::query::compile(store, &count(&spec.denominator))?).await?;
         let figures = Figures { count: c, total };
-        let fire = {
-            let mut alerts = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner());
-            if !alerts.contains_key(&flow.id) {
-                // After a restart: the last firing, so the cooldown holds.
-                alerts.insert(flow.id.clone(), Alert::default());
-            }
-            alerts.get_mut(&flow.id).map(|a| a.observe(spec, figures, now)).unwrap_or(false)
-        };
+        let known = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&flow.id);
+        if !known {
+            // After a restart: the last firing within the cooldown counts, so the alert does not fire again at once.
+            let last = format!("SELECT StartedDateTime FROM FlowRun WHERE FlowId = '{}' ORDER BY StartedDateTime DESC LIMIT 1", flow.id);
+            let at = match crate::query::compile(store, &last) {
+                Ok(plan) => store.query(&plan, None).await?.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(dialtone_model::parse_datetime),
+                Err(_) => None,
+            };
+            let alert = at.filter(|t| now - *t < spec.cooldown).map_or_else(Alert::default, Alert::fired_at);
+            state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.id.clone(), alert);
+        }
+        let fire = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&flow.id).is_some_and(|a| a.observe(spec, figures, now));
         if !fire {
             continue;
         }

@@ -499,6 +499,10 @@ flows:
     app.insert("VoiceCall", vec![("VendorCallKey", t("p-old")), ("CallStartDateTime", t(&dialtone_model::format_datetime(now - time::Duration::hours(1)))), ("ScreenPopOutcome", t("Failed"))]).await;
     dialtone_server::flows::thresholds(&app.state, now).await.unwrap();
     dialtone_server::flows::thresholds(&app.state, now + time::Duration::seconds(15)).await.unwrap();
+    // A restart within the cooldown does not fire it again.
+    let restarted = AppState::new(app.state.store.clone()).await.unwrap();
+    restarted.flows.reload(restarted.store.as_ref()).await;
+    dialtone_server::flows::thresholds(&restarted, now + time::Duration::seconds(30)).await.unwrap();
     let tasks = app.rows("SELECT Subject, OwnerId FROM Task WHERE Subject LIKE 'Screen pops failing%'").await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
     assert_eq!((s(&tasks[0][0]), s(&tasks[0][1])), ("Screen pops failing: 5.00% of 20 calls in 5 min", app.ids["admin"].as_str()));
