@@ -78,10 +78,12 @@ pub enum SystemPerm {
     MonitorQueues,
     /// Run the contact-centre reports and see the dashboard (rows still limited by record access).
     RunReports,
+    /// Record-triggered automation: write Flow records, import the flows file, retry parked runs.
+    ManageFlows,
 }
 
 impl SystemPerm {
-    pub const ALL: [SystemPerm; 14] = [
+    pub const ALL: [SystemPerm; 15] = [
         SystemPerm::ApiEnabled,
         SystemPerm::ViewSetup,
         SystemPerm::ManageUsers,
@@ -96,6 +98,7 @@ impl SystemPerm {
         SystemPerm::UseSoftphone,
         SystemPerm::MonitorQueues,
         SystemPerm::RunReports,
+        SystemPerm::ManageFlows,
     ];
 
     /// The API name, as in Salesforce's PermissionSet fields (`PermissionsViewAllData` → `ViewAllData`).
@@ -115,6 +118,7 @@ impl SystemPerm {
             SystemPerm::UseSoftphone => "UseSoftphone",
             SystemPerm::MonitorQueues => "MonitorQueues",
             SystemPerm::RunReports => "RunReports",
+            SystemPerm::ManageFlows => "ManageFlows",
         }
     }
 

@@ -63,6 +63,12 @@ Days are UTC; --from and --to are inclusive (default: the last 7 days).\n\n\
 Examples:\n  dialtone report summary --from 2026-12-01 --to 2026-12-07\n  dialtone report agents --from 2026-12-01 --to 2026-12-31 --format csv > agents.csv\n  dialtone report queues --queue Billing --service-level 30 --format json"
     )]
     Report(ReportArgs),
+    /// Flows: automation that runs when records are created or changed, and threshold alerts — as one YAML or JSON file.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  dialtone flows export --format yaml > flows.yaml\n  dialtone flows validate flows.yaml\n  dialtone flows import flows.yaml"
+    )]
+    Flows(FlowsCommand),
     /// Carrier credentials (Twilio auth tokens, SIP trunk passwords, certificates), kept encrypted.
     #[command(subcommand)]
     Credential(CredentialCommand),
@@ -261,6 +267,37 @@ pub enum RoutingCommand {
     },
     /// Check a file against the org (call centers, users) without importing it.
     #[command(after_help = "Example:\n  dialtone routing validate routing.yaml")]
+    Validate {
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FlowsCommand {
+    /// Write every flow as one file (standard output unless --out).
+    #[command(after_help = "Example:\n  dialtone flows export --format yaml --out flows.yaml")]
+    Export {
+        #[arg(long, default_value = "yaml")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a file and replace every flow with its flows, in one transaction (a running server takes them within seconds).
+    #[command(after_help = "Example:\n  dialtone flows import flows.yaml")]
+    Import {
+        file: PathBuf,
+        /// Check only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a file (objects, fields, conditions, actions) without importing it.
+    #[command(after_help = "Example:\n  dialtone flows validate flows.yaml")]
     Validate {
         file: PathBuf,
         #[command(flatten)]

@@ -93,6 +93,7 @@ async fn create(store: &dyn Store, object: &str, rows: Vec<Vec<(&str, RawValue)>
 /// Loads the demo org unless it is already there; prints how to sign in.
 /// The demo's routing: queues Support, Spanish and Billing, skills, rules (also docs/examples/routing.yaml).
 const ROUTING: &str = include_str!("../../../docs/examples/routing.yaml");
+const FLOWS: &str = include_str!("../../../docs/examples/flows.yaml");
 
 pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
     if store.setting("demo_loaded").await.context("reading settings")?.is_some() {
@@ -159,6 +160,8 @@ pub async fn load(store: &dyn Store, base_url: &str) -> Result<(), Failure> {
     }
     let routing = dialtone_server::routing_admin::parse_file(ROUTING.as_bytes()).map_err(|e| anyhow::anyhow!("demo routing: {}", e.message))?;
     dialtone_server::routing_admin::import(store, &routing, false, None).await.map_err(|e| anyhow::anyhow!("demo routing: {}", e.message))?;
+    let flows = dialtone_server::flows_admin::parse_file(FLOWS.as_bytes()).map_err(|e| anyhow::anyhow!("demo flows: {}", e.message))?;
+    dialtone_server::flows_admin::import(store, &flows, false, None).await.map_err(|e| anyhow::anyhow!("demo flows: {}", e.message))?;
     let (client_id, secret) = dialtone_server::auth::register_app(store, "Dialtone Demo").await.context("registering the demo app")?;
     store.put_setting("demo_loaded", &dialtone_model::format_datetime(time::OffsetDateTime::now_utc())).await.context("saving settings")?;
 

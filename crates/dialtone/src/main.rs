@@ -6,6 +6,7 @@ mod demo;
 mod import;
 mod remote;
 mod report;
+mod flows;
 mod routing;
 mod security;
 mod simulate;
@@ -402,6 +403,7 @@ async fn dispatch(command: Command) -> Result<ExitCode, Failure> {
         Command::Callcenter(cmd) => callcenter::run(cmd).await,
         Command::Routing(cmd) => routing::run(cmd).await,
         Command::Report(args) => report::run(args).await,
+        Command::Flows(cmd) => flows::run(cmd).await,
         Command::Import(args) => import::run(args).await,
         Command::Simulate(args) => simulate::run(args).await,
         Command::Query { soql, store } => {
@@ -586,6 +588,8 @@ async fn serve(args: cli::ServeArgs) -> Result<ExitCode, Failure> {
         println!("  closed {closed} call(s) left open by the previous run (DisconnectReason Reaped)");
     }
     dialtone_server::calldesk::spawn_reaper(state.clone());
+    // Flows: the outbox is watched from here on; the runner starts.
+    dialtone_server::flows::start(&state).await;
     let (_stop_sip, sip_stop) = tokio::sync::watch::channel(false);
     let sip_edge = match sip {
         Some(addr) => Some(dialtone_server::sipedge::start(state.clone(), addr, sip_stop).await.with_context(|| format!("starting the SIP edge on {addr}"))?),

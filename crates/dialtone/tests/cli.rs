@@ -417,6 +417,10 @@ fn help_of_every_command_and_subcommand_has_an_example() {
         &["routing", "import"],
         &["routing", "validate"],
         &["report"],
+        &["flows"],
+        &["flows", "export"],
+        &["flows", "import"],
+        &["flows", "validate"],
     ];
     for command in commands {
         for flag in ["--help", "-h"] {
@@ -1520,4 +1524,23 @@ fn serve_logs_json_lines_with_callers_numbers_masked() {
         assert!(!log.contains(&digits[digits.len().saturating_sub(10)..]), "{n} leaked into the log:\n{log}");
     }
     drop(server);
+}
+
+#[test]
+fn flows_files_validate_import_and_export_and_bad_ones_write_nothing() {
+    let d = Dialtone::with_store();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples/flows.yaml");
+    let example = example.to_str().unwrap();
+    d.dt(&["flows", "validate", example]).ok().stdout_has("3 usable flow(s); nothing was written");
+    d.dt(&["flows", "import", example]).ok().stdout_has("imported 3 flow(s)");
+    let out = d.dt(&["flows", "export"]);
+    out.ok().stdout_has("name: Callback follow-up").stdout_has("windowField: CallStartDateTime");
+    let again = d.file("again.yaml", &out.stdout);
+    d.dt(&["flows", "import", &again]).ok();
+    assert_eq!(d.dt(&["flows", "export"]).stdout, out.stdout, "what export writes imports back as it was");
+    let broken = d.file("broken.yaml", "flows:\n  - name: [oops\n");
+    d.dt(&["flows", "import", &broken]).code(2).stderr_has("line 2");
+    let wrong = d.file("wrong.yaml", "flows:\n  - name: A\n    object: Nowhere\n    when: created\n    actions: [{callback: {}}]\n");
+    d.dt(&["flows", "import", &wrong]).code(2).stderr_has("nothing was written").stderr_has("there is no object \"Nowhere\"");
+    assert_eq!(d.dt(&["flows", "export"]).stdout, out.stdout, "refused files changed nothing");
 }

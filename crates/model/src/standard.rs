@@ -32,7 +32,64 @@ fn person_name(b: O) -> O {
 pub(crate) fn objects() -> Vec<ObjectDef> {
     let mut all = vec![account(), contact(), lead(), case(), opportunity(), user(), call_center(), voice_call(), voice_call_recording(), conversation_entry(), task(), user_service_presence(), adapter_error_log()];
     all.extend(routing());
+    all.extend(flows());
     all
+}
+
+/// Record-triggered automation: `Flow` (administered, Manage Flows) and
+/// `FlowRun` (one per flow per change, written only by the runner).
+pub const FLOW_OBJECTS: &[&str] = &["Flow", "FlowRun"];
+
+fn flows() -> Vec<ObjectDef> {
+    vec![
+        O::new("Flow", "Flow", "Flows", "300", false)
+            .text("Name", "Name", 80)
+            .required()
+            .indexed()
+            .text("Object", "Object", 80)
+            .required()
+            .picklist("TriggerType", "Runs When", &["Created", "Updated", "CreatedOrUpdated", "FieldChangedTo", "Threshold"])
+            .restricted()
+            .required()
+            .text("TriggerField", "Field", 80)
+            .text("TriggerValue", "Changed To", 255)
+            .add(FieldType::LongTextArea, "Condition", "Condition (SOQL WHERE)", 4000)
+            .add(FieldType::LongTextArea, "Actions", "Actions (JSON)", 131072)
+            .add(FieldType::Int, "ExecutionOrder", "Order", 0)
+            .default(crate::Value::Int(100))
+            .boolean("IsActive", "Active")
+            .default(crate::Value::Bool(true))
+            .add(FieldType::LongTextArea, "Description", "Description", 32000)
+            .add(FieldType::LongTextArea, "Numerator", "Threshold: Records Counted (SOQL WHERE)", 4000)
+            .add(FieldType::LongTextArea, "Denominator", "Threshold: Out Of (SOQL WHERE)", 4000)
+            .text("WindowField", "Threshold: Window Field (DateTime)", 80)
+            .add(FieldType::Int, "WindowMinutes", "Threshold: Window (Minutes)", 0)
+            .add(FieldType::Percent, "ThresholdPercent", "Threshold (%)", 0)
+            .add(FieldType::Int, "MinimumCount", "Threshold: Minimum Records", 0)
+            .add(FieldType::Int, "CooldownMinutes", "Threshold: Cooldown (Minutes)", 0)
+            .build(),
+        O::new("FlowRun", "Flow Run", "Flow Runs", "0Fo", false)
+            .reference("FlowId", "Flow ID", &["Flow"])
+            .indexed()
+            .text("FlowName", "Flow", 80)
+            .text("RecordId", "Record ID", 18)
+            .indexed()
+            .text("Object", "Object", 80)
+            .add(FieldType::Int, "ChangeSeq", "Change Number", 0)
+            .picklist("Status", "Status", &["Running", "Succeeded", "Failed", "Retrying", "Parked", "Skipped"])
+            .restricted()
+            .indexed()
+            .add(FieldType::Int, "Attempts", "Attempts", 0)
+            .add(FieldType::Int, "ActionsDone", "Actions Done", 0)
+            .add(FieldType::Int, "Depth", "Chain Depth", 0)
+            .add(FieldType::LongTextArea, "LastError", "Last Error", 32000)
+            .add(FieldType::DateTime, "NextAttemptDateTime", "Next Attempt", 0)
+            .indexed()
+            .add(FieldType::DateTime, "StartedDateTime", "Started", 0)
+            .add(FieldType::DateTime, "FinishedDateTime", "Finished", 0)
+            .add(FieldType::LongTextArea, "Detail", "Detail", 32000)
+            .build(),
+    ]
 }
 
 /// The routing configuration's objects (Omni-Channel's), administered as

@@ -13,6 +13,8 @@ pub mod console;
 pub mod desktop;
 pub mod error;
 pub mod events;
+pub mod flows;
+pub mod flows_admin;
 pub mod governance;
 pub mod guard;
 pub mod health;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub metrics_access: Arc<metrics::MetricsAccess>,
     /// When this state was made (uptime in `/health`).
     pub started: std::time::Instant,
+    /// The flow runner's flows, settings and counters (`flows::start` runs it).
+    pub flows: Arc<flows::Runtime>,
 }
 
 impl AppState {
@@ -125,6 +129,7 @@ impl AppState {
             sip: Arc::default(),
             hub: Arc::default(),
             routing_status: Arc::default(),
+            flows: Arc::default(),
         };
         desktop::Hub::spawn(&state);
         routing::spawn(state.clone());
@@ -190,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .merge(desktop::routes())
         .merge(routing::routes())
         .merge(routing_admin::routes())
+        .merge(flows::routes())
         .merge(console::routes())
         .fallback(|| async { error::ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track_http))

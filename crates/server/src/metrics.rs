@@ -231,7 +231,7 @@ impl Metrics {
         for result in ["accepted", "declined", "timed_out", "missed", "withdrawn"] {
             m.offer_results.get_or_create_owned(&ResultLabel { result });
         }
-        for status in ["succeeded", "failed"] {
+        for status in ["succeeded", "skipped", "retrying", "failed", "parked"] {
             m.flow_runs.get_or_create_owned(&StatusLabel { status: status.to_string() });
         }
         Metrics { registry: r, ..m }
@@ -352,12 +352,12 @@ impl Metrics {
 
     /// **For the flow engine**: one flow run finished with `status`
     /// (`succeeded`, `failed`, `parked`, … — keep the set small: it is a label).
-    /// A status other than `succeeded` counts as a failure in `/health`.
+    /// `failed`, `retrying` and `parked` count as failures in `/health` (`skipped`: a condition not met).
     pub fn flow_run(&self, status: &str) {
         self.flows_running.store(true, Ordering::Relaxed);
         self.flow_runs.get_or_create(&StatusLabel { status: status.to_string() }).inc();
         self.flow_runs_seen.fetch_add(1, Ordering::Relaxed);
-        if status != "succeeded" {
+        if matches!(status, "failed" | "retrying" | "parked") {
             self.flow_failures_seen.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -504,6 +504,24 @@ impl Store for TimedStore {
     }
     async fn write_batch(&self, ops: Vec<WriteOp>, actor: Option<&SalesforceId>) -> StoreResult<Vec<Option<SalesforceId>>> {
         self.timed("write_batch", self.inner.write_batch(ops, actor)).await
+    }
+    async fn write_batch_at(&self, ops: Vec<WriteOp>, actor: Option<&SalesforceId>, depth: u32) -> StoreResult<Vec<Option<SalesforceId>>> {
+        self.timed("write_batch", self.inner.write_batch_at(ops, actor, depth)).await
+    }
+    fn set_outbox_objects(&self, objects: &[String]) {
+        self.inner.set_outbox_objects(objects)
+    }
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.outbox_signal()
+    }
+    async fn outbox_pending(&self, limit: u64) -> StoreResult<Vec<dialtone_store::OutboxEntry>> {
+        self.timed("outbox_pending", self.inner.outbox_pending(limit)).await
+    }
+    async fn ack_outbox(&self, seqs: &[i64]) -> StoreResult<()> {
+        self.timed("ack_outbox", self.inner.ack_outbox(seqs)).await
+    }
+    async fn outbox_backlog(&self) -> StoreResult<u64> {
+        self.timed("outbox_backlog", self.inner.outbox_backlog()).await
     }
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> StoreResult<()> {
         self.timed("update", self.inner.update(object, id, values, actor)).await

@@ -19,6 +19,9 @@ pub fn check_writable(o: &ObjectDef) -> Result<(), ApiError> {
             "Call centers are defined by Call Center definition files: use `dialtone callcenter import FILE`",
         ));
     }
+    if o.name == "FlowRun" {
+        return Err(ApiError::new("INVALID_TYPE", "FlowRun records are written by the flow runner only (retry one with POST /api/flows/runs/{id}/retry)"));
+    }
     Ok(())
 }
 
@@ -26,6 +29,9 @@ pub fn check_writable(o: &ObjectDef) -> Result<(), ApiError> {
 /// audited) or as one file, never in a composite batch.
 pub fn check_batchable(o: &ObjectDef) -> Result<(), ApiError> {
     check_writable(o)?;
+    if o.name == "Flow" {
+        return Err(ApiError::new("INVALID_TYPE", "Flow records are changed one at a time (sobjects/Flow) or as one file (PUT /api/flows/config, `dialtone flows import`)"));
+    }
     if crate::routing_admin::is_routing_object(&o.name) {
         return Err(ApiError::new(
             "INVALID_TYPE",

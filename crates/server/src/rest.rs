@@ -85,12 +85,14 @@ pub async fn create(
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Create)?;
     records::check_writable(o)?;
     crate::routing_admin::require_manage_routing(&s, &o.name)?;
+    crate::flows_admin::require_manage_flows(&s, &o.name)?;
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     let out = records::create_many(state.store.as_ref(), o, vec![raw], Some(&s.user_id), true).await?;
     match out.into_iter().next() {
         Some(Ok(id)) => {
             crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "create", id.as_str()).await;
+            crate::flows_admin::audit_write(&state, &s, &extensions, &o.name, "create", id.as_str()).await;
             Ok((StatusCode::CREATED, Json(json!({"id": id.to_string(), "success": true, "errors": []}))).into_response())
         }
         Some(Err(e)) => Err(e.into()),
@@ -131,12 +133,14 @@ pub async fn update(
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Edit)?;
     records::check_writable(o)?;
     crate::routing_admin::require_manage_routing(&s, &o.name)?;
+    crate::flows_admin::require_manage_flows(&s, &o.name)?;
     let id = records::record_id(o, &id)?;
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     records::update(state.store.as_ref(), o, &id, raw, Some(&s.user_id)).await?;
     crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "update", id.as_str()).await;
+    crate::flows_admin::audit_write(&state, &s, &extensions, &o.name, "update", id.as_str()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -150,10 +154,12 @@ pub async fn delete(
     let o = guard::object(&s.grants, state.store.schema(), &name, Op::Delete)?;
     records::check_writable(o)?;
     crate::routing_admin::require_manage_routing(&s, &o.name)?;
+    crate::flows_admin::require_manage_flows(&s, &o.name)?;
     let id = records::record_id(o, &id)?;
     guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
     state.store.delete(o, &id).await?;
     crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "delete", id.as_str()).await;
+    crate::flows_admin::audit_write(&state, &s, &extensions, &o.name, "delete", id.as_str()).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -229,6 +229,7 @@ async fn scripts_and_styles_are_served_with_their_types_and_revalidated() {
         ("/support/api/52.0/lightning/opencti_min.js", "text/javascript"),
         ("/assets/css/console.css", "text/css"),
         ("/assets/js/console/main.js", "text/javascript"),
+        ("/assets/js/console/flows.js", "text/javascript"),
     ] {
         let r = app.send(Request::get(path).body(Body::empty()).unwrap()).await;
         assert_eq!(r.status, StatusCode::OK, "{path}");

@@ -22,7 +22,25 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "case-insensitive indexes on text fields", sql: |_| case_insensitive_indexes(Schema::standard()) },
     Migration { version: 5, name: "manual shares", sql: share_tables },
     Migration { version: 6, name: "setup audit trail and field history", sql: audit_tables },
+    Migration { version: 7, name: "flows: the outbox of committed changes, one run per flow per change", sql: outbox_tables },
 ];
+
+/// The outbox: one row per committed change of a watched object, written in
+/// the change's own transaction. FlowRun (its table made here for stores
+/// older than the object) gets a unique (flow, change) so a change runs each
+/// flow once, whatever restarts or second nodes do.
+fn outbox_tables(d: Dialect) -> Vec<String> {
+    let key = serial_key(d);
+    let int = int_type(d);
+    let mut out = vec![format!(
+        "CREATE TABLE dt_outbox (seq {key}, object TEXT NOT NULL, record_id TEXT NOT NULL, op TEXT NOT NULL, changes TEXT NOT NULL, actor TEXT, at TEXT NOT NULL, depth {int} NOT NULL DEFAULT 0)"
+    )];
+    if let Some(run) = Schema::standard().object("FlowRun") {
+        out.extend(create_object(run, d));
+        out.push(format!("CREATE UNIQUE INDEX IF NOT EXISTS ux_flowrun_change ON {} (\"flowid\", \"changeseq\")", run.table()));
+    }
+    out
+}
 
 fn serial_key(d: Dialect) -> &'static str {
     match d {

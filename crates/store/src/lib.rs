@@ -16,7 +16,8 @@ use async_trait::async_trait;
 use dialtone_model::{ObjectDef, SalesforceId, Schema, Value};
 use dialtone_phone::{E164, Normalizer};
 use dialtone_soql::{Dialect, Plan};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
 
 /// A stored record: canonical field names in schema order.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +167,79 @@ pub(crate) fn resolve_ops(schema: &Schema, ops: Vec<WriteOp>) -> Result<Vec<(Obj
         .collect()
 }
 
+/// One committed change of a watched object (see [`Store::set_outbox_objects`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub object: String,
+    pub record_id: String,
+    /// `created` or `updated`.
+    pub op: String,
+    /// (field, old, new) of every field whose value changed (on create, every field written).
+    pub changes: Vec<(String, Option<String>, Option<String>)>,
+    pub actor: Option<String>,
+    pub at: String,
+    /// 0 for a person's or a telephony edge's write; a flow's action writes at its run's depth + 1.
+    pub depth: u32,
+}
+
+/// The objects whose changes go to the outbox, and the signal rung after a
+/// commit that wrote some. Shared by both backends.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    watched: RwLock<Arc<HashSet<String>>>,
+    pub(crate) signal: Arc<tokio::sync::Notify>,
+}
+
+impl Outbox {
+    pub(crate) fn set(&self, objects: &[String]) {
+        let set: HashSet<String> = objects.iter().map(|o| o.to_ascii_lowercase()).collect();
+        *self.watched.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+    }
+    pub(crate) fn snapshot(&self, depth: u32) -> Watch {
+        Watch { objects: self.watched.read().unwrap_or_else(|p| p.into_inner()).clone(), depth }
+    }
+}
+
+/// What one write transaction needs of the outbox: which objects are watched, and the writer's depth.
+#[derive(Clone)]
+pub(crate) struct Watch {
+    objects: Arc<HashSet<String>>,
+    pub(crate) depth: u32,
+}
+
+impl Watch {
+    pub(crate) fn watches(&self, obj: &ObjectDef) -> bool {
+        !self.objects.is_empty() && self.objects.contains(&obj.name.to_ascii_lowercase())
+    }
+}
+
+/// Fields that change on every write and never start a flow.
+fn bookkeeping(field: &str) -> bool {
+    matches!(field, "LastModifiedDate" | "SystemModstamp" | "LastModifiedById" | "CreatedDate" | "CreatedById")
+}
+
+/// The outbox changes of an insert (`old` empty) or an update, as JSON text; `None` when nothing changed.
+pub(crate) fn outbox_changes(old: Option<&[(String, Value)]>, values: &[(String, Value)]) -> Option<String> {
+    let text = |v: &Value| if v.is_null() { None } else { Some(v.to_string()) };
+    let rows: Vec<(String, Option<String>, Option<String>)> = values
+        .iter()
+        .filter(|(n, _)| !bookkeeping(n))
+        .filter_map(|(n, new)| {
+            let before = old.and_then(|o| o.iter().find(|(f, _)| f == n)).map(|(_, v)| v.clone()).unwrap_or(Value::Null);
+            (before != *new || (old.is_none() && n == "Id")).then(|| (n.clone(), text(&before), text(new)))
+        })
+        .collect();
+    if old.is_some() && rows.is_empty() {
+        return None;
+    }
+    Some(serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into()))
+}
+
+pub(crate) fn parse_changes(text: &str) -> Vec<(String, Option<String>, Option<String>)> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
 /// Which page of a query's result to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
@@ -187,6 +261,20 @@ pub trait Store: Send + Sync {
     /// the call desk): all are written and durable, or none. Returns, in
     /// order, the id of each insert (`None` for an update).
     async fn write_batch(&self, ops: Vec<WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>>;
+    /// [`Store::write_batch`] by a flow's action: the outbox rows it makes carry `depth`.
+    async fn write_batch_at(&self, ops: Vec<WriteOp>, actor: Option<&SalesforceId>, depth: u32) -> Result<Vec<Option<SalesforceId>>>;
+
+    /// The objects whose inserts and updates also write an outbox row in the
+    /// same transaction (those with an active flow); empty: none, at no cost.
+    fn set_outbox_objects(&self, objects: &[String]);
+    /// Rung after a commit that wrote outbox rows.
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify>;
+    /// The oldest outbox rows, in commit order.
+    async fn outbox_pending(&self, limit: u64) -> Result<Vec<OutboxEntry>>;
+    /// Removes handled outbox rows.
+    async fn ack_outbox(&self, seqs: &[i64]) -> Result<()>;
+    /// How many outbox rows wait.
+    async fn outbox_backlog(&self) -> Result<u64>;
     /// Applies validated changes; `NotFound` if the record does not exist.
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()>;
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()>;

@@ -3,7 +3,7 @@
 //! conformance suite in `tests/conformance.rs` runs against both.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, AuditEntry, Credential, FieldChange, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
+use crate::{App, AuditEntry, Credential, FieldChange, OutboxEntry, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token, Watch};
 use async_trait::async_trait;
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
@@ -16,6 +16,7 @@ use tokio_postgres::{NoTls, Row};
 pub struct PostgresStore {
     pool: Pool,
     normalizer: Normalizer,
+    outbox: crate::Outbox,
 }
 
 fn err(e: tokio_postgres::Error) -> StoreError {
@@ -132,7 +133,7 @@ impl PostgresStore {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Open(format!("PostgreSQL pool: {e}")))?;
-        let store = PostgresStore { pool, normalizer };
+        let store = PostgresStore { pool, normalizer, outbox: crate::Outbox::default() };
         store.migrate().await?;
         Ok(store)
     }
@@ -238,22 +239,70 @@ impl Store for PostgresStore {
     async fn insert(&self, object: &ObjectDef, rows: Vec<Vec<(String, Value)>>, actor: Option<&SalesforceId>) -> Result<Vec<SalesforceId>> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
-        let ids = insert_in(&tx, object, rows, actor, &self.normalizer, &crate::now_text()).await?;
+        let watch = self.outbox.snapshot(0);
+        let ids = insert_in(&tx, object, rows, actor, &self.normalizer, &crate::now_text(), &watch).await?;
         tx.commit().await.map_err(err)?;
+        if watch.watches(object) {
+            self.outbox.signal.notify_one();
+        }
         Ok(ids)
     }
 
     async fn write_batch(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>> {
+        self.write_batch_at(ops, actor, 0).await
+    }
+
+    fn set_outbox_objects(&self, objects: &[String]) {
+        self.outbox.set(objects);
+    }
+
+    fn outbox_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.outbox.signal.clone()
+    }
+
+    async fn outbox_pending(&self, limit: u64) -> Result<Vec<OutboxEntry>> {
+        let rows = self
+            .rows("SELECT seq, object, record_id, op, changes, actor, at, depth FROM dt_outbox ORDER BY seq LIMIT $1", &[Value::Int(limit as i64)])
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| OutboxEntry {
+                seq: r.get(0),
+                object: r.get(1),
+                record_id: r.get(2),
+                op: r.get(3),
+                changes: crate::parse_changes(&r.get::<_, String>(4)),
+                actor: r.get(5),
+                at: r.get(6),
+                depth: r.get::<_, i64>(7).clamp(0, u32::MAX as i64) as u32,
+            })
+            .collect())
+    }
+
+    async fn ack_outbox(&self, seqs: &[i64]) -> Result<()> {
+        let client = self.client().await?;
+        client.execute("DELETE FROM dt_outbox WHERE seq = ANY($1)", &[&seqs]).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64> {
+        let rows = self.rows("SELECT COUNT(*)::BIGINT FROM dt_outbox", &[]).await?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
+    async fn write_batch_at(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>, depth: u32) -> Result<Vec<Option<SalesforceId>>> {
         let ops = crate::resolve_ops(Schema::standard(), ops)?;
+        let watch = self.outbox.snapshot(depth);
+        let ring = ops.iter().any(|(o, _)| watch.watches(o));
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
         let now = crate::now_text();
         let mut out = Vec::with_capacity(ops.len());
         for (obj, op) in ops {
             match op {
-                crate::WriteOp::Insert { fields, .. } => out.push(insert_in(&tx, &obj, vec![fields], actor, &self.normalizer, &now).await?.pop()),
+                crate::WriteOp::Insert { fields, .. } => out.push(insert_in(&tx, &obj, vec![fields], actor, &self.normalizer, &now, &watch).await?.pop()),
                 crate::WriteOp::Update { id, fields, .. } => {
-                    update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now).await?;
+                    update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now, &watch).await?;
                     out.push(None);
                 }
                 crate::WriteOp::DeleteAll { .. } => {
@@ -266,6 +315,9 @@ impl Store for PostgresStore {
             }
         }
         tx.commit().await.map_err(err)?;
+        if ring {
+            self.outbox.signal.notify_one();
+        }
         Ok(out)
     }
 
@@ -278,8 +330,13 @@ impl Store for PostgresStore {
     async fn update(&self, object: &ObjectDef, id: &SalesforceId, values: Vec<(String, Value)>, actor: Option<&SalesforceId>) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(err)?;
-        update_in(&tx, object, id, values, actor, &self.normalizer, &crate::now_text()).await?;
-        tx.commit().await.map_err(err)
+        let watch = self.outbox.snapshot(0);
+        update_in(&tx, object, id, values, actor, &self.normalizer, &crate::now_text(), &watch).await?;
+        tx.commit().await.map_err(err)?;
+        if watch.watches(object) {
+            self.outbox.signal.notify_one();
+        }
+        Ok(())
     }
 
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()> {
@@ -515,6 +572,7 @@ async fn insert_in(
     actor: Option<&SalesforceId>,
     normalizer: &Normalizer,
     now: &str,
+    watch: &Watch,
 ) -> Result<Vec<SalesforceId>> {
     let n = rows.len() as i64;
     let next: i64 = tx
@@ -535,12 +593,18 @@ async fn insert_in(
         let b = binds(&vals);
         tx.execute(&stmt, &refs(&b)).await.map_err(err)?;
         index_phones(tx, object, id.as_str(), &crate::phone_entries(object, normalizer, &values)).await?;
+        if watch.watches(object)
+            && let Some(changes) = crate::outbox_changes(None, &values)
+        {
+            outbox_row(tx, object, &id, "created", &changes, actor, now, watch.depth).await?;
+        }
         ids.push(id);
     }
     Ok(ids)
 }
 
 /// Updates one record inside a transaction (field history, phone index).
+#[allow(clippy::too_many_arguments)]
 async fn update_in(
     tx: &deadpool_postgres::Transaction<'_>,
     object: &ObjectDef,
@@ -549,15 +613,17 @@ async fn update_in(
     actor: Option<&SalesforceId>,
     normalizer: &Normalizer,
     now: &str,
+    watch: &Watch,
 ) -> Result<()> {
     let values = crate::touch_row(values, actor, now);
+    let watched = watch.watches(object);
     let sets: Vec<String> = values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ${}", n.to_ascii_lowercase(), i + 1)).collect();
     let sql = format!("UPDATE {} SET {} WHERE \"id\" = ${}", object.table(), sets.join(", "), values.len() + 1);
     let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
     vals.push(text(id.as_str()));
     // Field history: the old values, read (and locked) in the same transaction.
     let fields: Vec<&dialtone_model::Field> = values.iter().filter_map(|(n, _)| object.field(n)).collect();
-    let old: Vec<(String, Value)> = if object.history && !fields.is_empty() {
+    let old: Vec<(String, Value)> = if (object.history || watched) && !fields.is_empty() {
         let cols: Vec<String> = fields.iter().map(|f| format!("\"{}\"", f.column())).collect();
         let q = format!("SELECT {} FROM {} WHERE \"id\" = $1 FOR UPDATE", cols.join(", "), object.table());
         match tx.query_opt(&q, &[&id.as_str()]).await.map_err(err)? {
@@ -582,8 +648,31 @@ async fn update_in(
         .await
         .map_err(err)?;
     }
+    if watched && let Some(changes) = crate::outbox_changes(Some(&old), &values) {
+        outbox_row(tx, object, id, "updated", &changes, actor, now, watch.depth).await?;
+    }
     for (name, _) in values.iter().filter(|(n, _)| object.field(n).is_some_and(|f| f.is_phone())) {
         tx.execute("DELETE FROM dt_phone_index WHERE record_id = $1 AND field = $2", &[&id.as_str(), name]).await.map_err(err)?;
     }
     index_phones(tx, object, id.as_str(), &crate::phone_entries(object, normalizer, &values)).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn outbox_row(
+    tx: &deadpool_postgres::Transaction<'_>,
+    object: &ObjectDef,
+    id: &SalesforceId,
+    op: &str,
+    changes: &str,
+    actor: Option<&SalesforceId>,
+    now: &str,
+    depth: u32,
+) -> Result<()> {
+    let stmt = tx
+        .prepare_cached("INSERT INTO dt_outbox (object, record_id, op, changes, actor, at, depth) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .await
+        .map_err(err)?;
+    let actor = actor.map(|a| a.to_string());
+    tx.execute(&stmt, &[&object.name, &id.as_str(), &op, &changes, &actor, &now, &(depth as i64)]).await.map_err(err)?;
+    Ok(())
 }

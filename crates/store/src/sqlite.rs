@@ -8,7 +8,7 @@
 //! tokio's blocking pool.
 
 use crate::ddl::{self, MIGRATIONS};
-use crate::{App, AuditEntry, Credential, FieldChange, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token};
+use crate::{App, AuditEntry, Credential, FieldChange, OutboxEntry, Page, PhoneMatch, Record, Result, Share, Store, StoreError, Token, Watch};
 use async_trait::async_trait;
 use dialtone_model::{ObjectDef, SalesforceId, Schema, Storage, Value};
 use dialtone_phone::{E164, Normalizer};
@@ -23,6 +23,7 @@ pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     normalizer: Normalizer,
+    outbox: crate::Outbox,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -80,6 +81,7 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Mutex::new(Vec::new())),
             normalizer,
+            outbox: crate::Outbox::default(),
         })
     }
 
@@ -120,6 +122,7 @@ fn insert_in(
     actor: Option<&SalesforceId>,
     normalizer: &Normalizer,
     now: &str,
+    watch: &Watch,
 ) -> Result<Vec<SalesforceId>> {
     let first = reserve(tx, &obj.name, rows.len() as u64)?;
     let mut ids = Vec::with_capacity(rows.len());
@@ -135,12 +138,18 @@ fn insert_in(
         let mut stmt = tx.prepare_cached(&sql).map_err(err)?;
         stmt.execute(params_from_iter(values.iter().map(|(_, v)| Bind(v)))).map_err(err)?;
         index_phones(tx, obj, id.as_str(), &crate::phone_entries(obj, normalizer, &values))?;
+        if watch.watches(obj)
+            && let Some(changes) = crate::outbox_changes(None, &values)
+        {
+            outbox_row(tx, obj, &id, "created", &changes, actor, now, watch.depth)?;
+        }
         ids.push(id);
     }
     Ok(ids)
 }
 
 /// Updates one record inside a write transaction (field history, phone index).
+#[allow(clippy::too_many_arguments)]
 fn update_in(
     tx: &rusqlite::Transaction<'_>,
     obj: &ObjectDef,
@@ -149,10 +158,12 @@ fn update_in(
     actor: Option<&SalesforceId>,
     normalizer: &Normalizer,
     now: &str,
+    watch: &Watch,
 ) -> Result<()> {
     let values = crate::touch_row(values, actor, now);
-    // Field history: the old values, read in the same transaction.
-    let old = if obj.history { old_values(tx, obj, id, &values)? } else { Vec::new() };
+    let watched = watch.watches(obj);
+    // Field history and the outbox: the old values, read in the same transaction.
+    let old = if obj.history || watched { old_values(tx, obj, id, &values)? } else { Vec::new() };
     let sets: Vec<String> = values.iter().enumerate().map(|(i, (n, _))| format!("\"{}\" = ?{}", n.to_ascii_lowercase(), i + 1)).collect();
     let sql = format!("UPDATE {} SET {} WHERE \"id\" = ?{}", obj.table(), sets.join(", "), values.len() + 1);
     let mut vals: Vec<Value> = values.iter().map(|(_, v)| v.clone()).collect();
@@ -167,10 +178,21 @@ fn update_in(
     for (field, before, after) in crate::history_rows(obj, &old, &values) {
         hist.execute(rusqlite::params![id.as_str(), obj.name, field, before, after, actor.map(|a| a.to_string()), now]).map_err(err)?;
     }
+    if watched && let Some(changes) = crate::outbox_changes(Some(&old), &values) {
+        outbox_row(tx, obj, id, "updated", &changes, actor, now, watch.depth)?;
+    }
     for (name, _) in values.iter().filter(|(n, _)| obj.field(n).is_some_and(|f| f.is_phone())) {
         tx.execute("DELETE FROM dt_phone_index WHERE record_id = ?1 AND field = ?2", [id.as_str(), name.as_str()]).map_err(err)?;
     }
     index_phones(tx, obj, id.as_str(), &crate::phone_entries(obj, normalizer, &values))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn outbox_row(tx: &rusqlite::Transaction<'_>, obj: &ObjectDef, id: &SalesforceId, op: &str, changes: &str, actor: Option<&SalesforceId>, now: &str, depth: u32) -> Result<()> {
+    tx.prepare_cached("INSERT INTO dt_outbox (object, record_id, op, changes, actor, at, depth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .and_then(|mut st| st.execute(rusqlite::params![obj.name, id.as_str(), op, changes, actor.map(|a| a.to_string()), now, depth as i64]))
+        .map_err(err)?;
+    Ok(())
 }
 
 fn with_reader<T>(path: &Path, readers: &Mutex<Vec<Connection>>, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -297,21 +319,84 @@ impl Store for SqliteStore {
         let obj = object.clone();
         let actor = actor.cloned();
         let normalizer = self.normalizer;
-        self.write(move |tx| insert_in(tx, &obj, rows, actor.as_ref(), &normalizer, &crate::now_text())).await
+        let watch = self.outbox.snapshot(0);
+        let ring = watch.watches(object);
+        let out = self.write(move |tx| insert_in(tx, &obj, rows, actor.as_ref(), &normalizer, &crate::now_text(), &watch)).await;
+        if ring && out.is_ok() {
+            self.outbox.signal.notify_one();
+        }
+        out
     }
 
     async fn write_batch(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>) -> Result<Vec<Option<SalesforceId>>> {
+        self.write_batch_at(ops, actor, 0).await
+    }
+
+    fn set_outbox_objects(&self, objects: &[String]) {
+        self.outbox.set(objects);
+    }
+
+    fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.outbox.signal.clone()
+    }
+
+    async fn outbox_pending(&self, limit: u64) -> Result<Vec<OutboxEntry>> {
+        self.read_blocking(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT seq, object, record_id, op, changes, actor, at, depth FROM dt_outbox ORDER BY seq LIMIT ?1")
+                .map_err(err)?;
+            let rows = stmt
+                .query_map([limit as i64], |r| {
+                    Ok(OutboxEntry {
+                        seq: r.get(0)?,
+                        object: r.get(1)?,
+                        record_id: r.get(2)?,
+                        op: r.get(3)?,
+                        changes: crate::parse_changes(&r.get::<_, String>(4)?),
+                        actor: r.get(5)?,
+                        at: r.get(6)?,
+                        depth: r.get::<_, i64>(7)?.clamp(0, u32::MAX as i64) as u32,
+                    })
+                })
+                .map_err(err)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        })
+        .await
+    }
+
+    async fn ack_outbox(&self, seqs: &[i64]) -> Result<()> {
+        let seqs = seqs.to_vec();
+        self.write(move |tx| {
+            let mut st = tx.prepare_cached("DELETE FROM dt_outbox WHERE seq = ?1").map_err(err)?;
+            for s in seqs {
+                st.execute([s]).map_err(err)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64> {
+        self.with_reader(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM dt_outbox", [], |r| r.get(0)).map_err(err)?;
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    async fn write_batch_at(&self, ops: Vec<crate::WriteOp>, actor: Option<&SalesforceId>, depth: u32) -> Result<Vec<Option<SalesforceId>>> {
         let ops = crate::resolve_ops(Schema::standard(), ops)?;
+        let watch = self.outbox.snapshot(depth);
+        let ring = ops.iter().any(|(o, _)| watch.watches(o));
         let actor = actor.cloned();
         let normalizer = self.normalizer;
-        self.write(move |tx| {
+        let result = self.write(move |tx| {
             let now = crate::now_text();
             let mut out = Vec::with_capacity(ops.len());
             for (obj, op) in ops {
                 match op {
-                    crate::WriteOp::Insert { fields, .. } => out.push(insert_in(tx, &obj, vec![fields], actor.as_ref(), &normalizer, &now)?.pop()),
+                    crate::WriteOp::Insert { fields, .. } => out.push(insert_in(tx, &obj, vec![fields], actor.as_ref(), &normalizer, &now, &watch)?.pop()),
                     crate::WriteOp::Update { id, fields, .. } => {
-                        update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now)?;
+                        update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now, &watch)?;
                         out.push(None);
                     }
                     crate::WriteOp::DeleteAll { .. } => {
@@ -325,7 +410,11 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
-        .await
+        .await;
+        if ring && result.is_ok() {
+            self.outbox.signal.notify_one();
+        }
+        result
     }
 
     async fn get(&self, object: &ObjectDef, id: &SalesforceId) -> Result<Option<Record>> {
@@ -349,7 +438,13 @@ impl Store for SqliteStore {
         let id = id.clone();
         let actor = actor.cloned();
         let normalizer = self.normalizer;
-        self.write(move |tx| update_in(tx, &obj, &id, values, actor.as_ref(), &normalizer, &crate::now_text())).await
+        let watch = self.outbox.snapshot(0);
+        let ring = watch.watches(object);
+        let out = self.write(move |tx| update_in(tx, &obj, &id, values, actor.as_ref(), &normalizer, &crate::now_text(), &watch)).await;
+        if ring && out.is_ok() {
+            self.outbox.signal.notify_one();
+        }
+        out
     }
 
     async fn delete(&self, object: &ObjectDef, id: &SalesforceId) -> Result<()> {

@@ -431,3 +431,59 @@ async fn a_write_batch_applies_inserts_and_updates_of_several_objects_all_or_not
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watched_objects_write_an_outbox_row_in_the_same_transaction_and_runs_are_unique_per_flow_and_change() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let text = |v: &str| Value::Text(v.to_string());
+        // Nothing watched: no outbox rows at all.
+        let before = create(&s, "VoiceCall", &[&[("VendorCallKey", "ob-0")]]).await.remove(0);
+        assert_eq!(s.outbox_backlog().await.unwrap(), 0);
+
+        s.set_outbox_objects(&["VoiceCall".to_string()]);
+        let signal = s.outbox_signal();
+        let call = create(&s, "VoiceCall", &[&[("VendorCallKey", "ob-1"), ("CallType", "Inbound")]]).await.remove(0);
+        tokio::time::timeout(std::time::Duration::from_secs(5), signal.notified()).await.expect("the commit rang the signal");
+        create(&s, "Contact", &[&[("LastName", "Unwatched")]]).await;
+        let vc = Schema::standard().object("VoiceCall").unwrap();
+        s.update(vc, &call, vec![("CallResolution".into(), text("Callback Requested"))], None).await.unwrap();
+        // An update that changes nothing makes no row.
+        s.update(vc, &call, vec![("CallResolution".into(), text("Callback Requested"))], None).await.unwrap();
+        // write_batch at a depth, and all-or-nothing: a failing batch leaves no outbox row.
+        s.write_batch_at(vec![WriteOp::Update { object: "VoiceCall".into(), id: before.clone(), fields: vec![("Description".into(), text("by a flow"))] }], None, 2).await.unwrap();
+        let missing = SalesforceId::parse("0LQDt00000000ZZIAA").unwrap();
+        let bad = vec![
+            WriteOp::Insert { object: "VoiceCall".into(), fields: vec![("VendorCallKey".into(), text("ob-x"))] },
+            WriteOp::Update { object: "VoiceCall".into(), id: missing, fields: vec![("Description".into(), text("x"))] },
+        ];
+        assert!(s.write_batch(bad, None).await.is_err());
+
+        let rows = s.outbox_pending(100).await.unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq), "commit order");
+        assert_eq!((rows[0].op.as_str(), rows[0].record_id.as_str(), rows[0].depth), ("created", call.as_str(), 0));
+        assert!(rows[0].changes.iter().any(|(f, o, n)| f == "VendorCallKey" && o.is_none() && n.as_deref() == Some("ob-1")));
+        assert_eq!(rows[1].op, "updated");
+        assert_eq!(rows[1].changes, vec![("CallResolution".to_string(), None, Some("Callback Requested".to_string()))]);
+        assert_eq!((rows[2].record_id.as_str(), rows[2].depth), (before.as_str(), 2));
+        s.ack_outbox(&[rows[0].seq, rows[1].seq]).await.unwrap();
+        assert_eq!(s.outbox_backlog().await.unwrap(), 1);
+
+        // One run per (flow, change): a second claim of the same change is a duplicate.
+        let flow = create(&s, "Flow", &[&[("Name", "f"), ("Object", "VoiceCall"), ("TriggerType", "Created")]]).await.remove(0);
+        let run = |seq: i64| WriteOp::Insert {
+            object: "FlowRun".into(),
+            fields: vec![("FlowId".into(), text(flow.as_str())), ("ChangeSeq".into(), Value::Int(seq)), ("Status".into(), text("Running"))],
+        };
+        s.write_batch(vec![run(rows[0].seq)], None).await.unwrap();
+        assert!(matches!(s.write_batch(vec![run(rows[0].seq)], None).await, Err(StoreError::Duplicate(_))));
+        s.write_batch(vec![run(rows[1].seq)], None).await.unwrap();
+
+        // Rows survive a reopen (a restart) until acknowledged.
+        drop(s);
+        let s = open(&loc).await;
+        assert_eq!(s.outbox_pending(10).await.unwrap().len(), 1);
+    })
+    .await;
+}

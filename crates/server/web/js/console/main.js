@@ -21,6 +21,7 @@ import { renderVoiceCall } from './voicecall.js';
 import { renderQueues } from './routing.js';
 import { renderHealth } from './health.js';
 import { renderDashboard } from './dashboard.js';
+import { renderFlows } from './flows.js';
 
 const view = document.getElementById('view');
 let current = null;
@@ -41,6 +42,7 @@ async function boot() {
   document.getElementById('nav-routing').hidden = !(p.monitorQueues || p.viewSetup || p.manageCallCenters || p.manageRouting);
   document.getElementById('nav-health').hidden = !(p.viewSetup || p.manageCallCenters);
   document.getElementById('nav-dashboard').hidden = !p.runReports;
+  document.getElementById('nav-flows').hidden = !(p.viewSetup || p.manageFlows);
   initBridge();
   sp.initPanel(session.callCenter);
   const cc = session.callCenter;
@@ -128,6 +130,9 @@ async function render() {
     } else if (path === '/console/dashboard') {
       markNav('dashboard'); showMain(full, 'Dashboard'); setView({});
       await renderDashboard(view, params, ctrl.signal, navigate);
+    } else if (path === '/console/flows') {
+      markNav('flows'); showMain(full, 'Flows'); setView({});
+      await renderFlows(view, ctrl.signal);
     } else if (path === '/console/search') {
       markNav(null); showMain(full, 'Search'); setView({});
       await renderSearchPage(view, params.get('q') || '', ctrl.signal);

@@ -2,6 +2,7 @@
 // API leaves them out), person fields for Person Accounts, lookups shown by
 // name, phone numbers as click-to-dial links, and cheap related lists.
 
+import { loadRuns } from './flows.js';
 import { DATA, get, query, soqlString } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { formatValue, formatDateTime, formatDuration } from '../lib/format.js';
@@ -117,9 +118,13 @@ export async function renderRecord(view, object, id, signal) {
     h('div', { class: 'grid-2' },
       h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', {}, 'Record')), h('div', { class: 'card-body' }, h('dl', { class: 'fields' }, sections))),
       related));
+  const runsBody = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
+  const runsCard = h('div', { class: 'card', id: 'record-automation' }, h('div', { class: 'card-head' }, h('h2', {}, 'Automation runs')), runsBody);
+  page.append(runsCard);
   replace(view, page);
   setView(info);
   renderRelated(related, object, rec, signal);
+  loadRuns(runsCard, runsBody, id, signal);
   return { title };
 }
 

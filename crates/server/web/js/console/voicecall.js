@@ -13,6 +13,7 @@ import { app, setView } from './app.js';
 import { labelRecord } from './tabs.js';
 import { recordHeader, recordSkeleton, valueNode } from './record.js';
 import { loadRouting } from './routing.js';
+import { loadRuns } from './flows.js';
 
 const FACTS = ['CallType', 'FromPhoneNumber', 'ToPhoneNumber', 'RelatedRecordId', 'CallDisposition', 'CallResolution', 'DisconnectReason',
   'QueueName', 'CallStartDateTime', 'CallAcceptDateTime', 'CallEndDateTime', 'CallDurationInSeconds', 'NumberOfHolds', 'CustomerHoldDuration',
@@ -39,6 +40,8 @@ export async function renderVoiceCall(view, id, signal) {
   const recording = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
   const task = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
   const routing = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
+  const runs = h('div', { class: 'card-body' }, h('span', { class: 'skeleton skel-line' }));
+  const runsCard = h('div', { class: 'card', id: 'vc-automation' }, h('div', { class: 'card-head' }, h('h2', {}, 'Automation runs')), runs);
   const page = h('div', { class: 'page', dataset: { object: 'VoiceCall', recordId: id } },
     recordHeader('Voice Call', `${title} · ${direction}`, []),
     h('div', { class: 'grid-2' },
@@ -49,7 +52,8 @@ export async function renderVoiceCall(view, id, signal) {
       h('div', {},
         h('div', { class: 'card', id: 'vc-timeline' }, h('div', { class: 'card-head' }, h('h2', {}, 'Timeline')), timeline),
         h('div', { class: 'card', id: 'vc-recording' }, h('div', { class: 'card-head' }, h('h2', {}, 'Recording')), recording),
-        h('div', { class: 'card', id: 'vc-task' }, h('div', { class: 'card-head' }, h('h2', {}, 'Task')), task))));
+        h('div', { class: 'card', id: 'vc-task' }, h('div', { class: 'card-head' }, h('h2', {}, 'Task')), task),
+        runsCard)));
   replace(view, page);
   setView({ recordId: id, objectType: 'VoiceCall', recordName: title });
 
@@ -59,6 +63,7 @@ export async function renderVoiceCall(view, id, signal) {
   loadRecording(recording, recordings);
   loadTask(task, rec, signal);
   loadRouting(routing, id, signal);
+  loadRuns(runsCard, runs, id, signal);
   return { title };
 }
 

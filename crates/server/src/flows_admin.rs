@@ -1,0 +1,573 @@
+//! Flows administered as records (`Flow`), and as one YAML or JSON file.
+//!
+//! - [`load`] reads the Flow records into `dialtone_flows::Flow`s (what the
+//!   runner executes), with every record that does not make sense as a problem.
+//! - [`FlowsFile`] is the file. [`import`] checks it whole — it parses, every
+//!   object, field, condition (planned with the SOQL planner), action and merge
+//!   field makes sense — and lists every problem with the flow it is in;
+//!   nothing is written on error. Then every Flow record is replaced in one
+//!   `write_batch` (`WriteOp::DeleteAll`). [`export`] writes the records back
+//!   out. `GET/PUT /api/flows/config` and `dialtone flows export|import|validate`
+//!   are the same functions.
+//!
+//! REST writes of Flow records need Manage Flows and are audited
+//! (`flows.Flow.<op>`); composite batches refuse them; FlowRun records are
+//! written only by the runner.
+
+use crate::auth::Session;
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dialtone_access::SystemPerm;
+use dialtone_flows::threshold::ThresholdSpec;
+use dialtone_flows::{Action, Flow, Trigger};
+use dialtone_model::{FieldType, RawValue, SalesforceId, Schema, Value};
+use dialtone_store::{Store, WriteOp};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Largest flows file taken.
+pub const MAX_FILE: usize = 1024 * 1024;
+
+/// The merge variables a threshold alert's actions may use.
+pub const THRESHOLD_VARS: &[&str] = &["Count", "Total", "Percent", "WindowMinutes", "FlowName"];
+
+/// The flows file (YAML or JSON, the same shape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlowsFile {
+    #[serde(default)]
+    pub flows: Vec<FlowFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FlowFile {
+    pub name: String,
+    pub object: String,
+    /// created, updated, createdOrUpdated, changedTo, threshold.
+    pub when: String,
+    /// changedTo: the field and the value it changes to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// SOQL WHERE text, e.g. `CallType = 'Inbound' AND Account.Rating = 'Hot'`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<ThresholdFile>,
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ThresholdFile {
+    /// SOQL WHERE: the records counted (e.g. `ScreenPopOutcome = 'Failed'`).
+    pub count: String,
+    /// SOQL WHERE: out of these (e.g. `ScreenPopOutcome != null`).
+    pub out_of: String,
+    /// A DateTime field of the object; the window ends now.
+    pub window_field: String,
+    pub window_minutes: i64,
+    pub percent: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cooldown_minutes: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+fn invalid(m: impl Into<String>) -> ApiError {
+    ApiError::new("INVALID_FLOW_CONFIG", m)
+}
+
+pub fn parse_file(bytes: &[u8]) -> Result<FlowsFile, ApiError> {
+    if bytes.len() > MAX_FILE {
+        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("the flows file is {} bytes; at most {MAX_FILE}", bytes.len())));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("the file is not UTF-8 text: {e}")))?;
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| invalid(format!("line {} column {}: {e}", e.line(), e.column())))
+    } else {
+        yaml_serde::from_str(text).map_err(|e| {
+            let at = e.location().map(|l| format!("line {} column {}: ", l.line(), l.column())).unwrap_or_default();
+            invalid(format!("{at}{e}"))
+        })
+    }
+}
+
+pub fn render(file: &FlowsFile, format: Format) -> Result<String, ApiError> {
+    match format {
+        Format::Json => serde_json::to_string_pretty(file).map_err(ApiError::ours),
+        Format::Yaml => yaml_serde::to_string(file).map_err(ApiError::ours),
+    }
+}
+
+/// A loaded flow and who its actions write as (the admin who last changed it).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub flow: Flow,
+    pub actor: Option<SalesforceId>,
+}
+
+const FLOW_FIELDS: &[&str] = &[
+    "Id", "Name", "Object", "TriggerType", "TriggerField", "TriggerValue", "Condition", "Actions", "ExecutionOrder", "IsActive", "Description",
+    "Numerator", "Denominator", "WindowField", "WindowMinutes", "ThresholdPercent", "MinimumCount", "CooldownMinutes", "LastModifiedById",
+];
+
+type Row = HashMap<&'static str, Value>;
+
+fn text<'a>(r: &'a Row, f: &str) -> Option<&'a str> {
+    r.get(f).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn int(r: &Row, f: &str) -> Option<i64> {
+    match r.get(f) {
+        Some(Value::Int(n)) => Some(*n),
+        Some(Value::Float(x)) => Some(*x as i64),
+        _ => None,
+    }
+}
+
+fn float(r: &Row, f: &str) -> Option<f64> {
+    match r.get(f) {
+        Some(Value::Int(n)) => Some(*n as f64),
+        Some(Value::Float(x)) => Some(*x),
+        _ => None,
+    }
+}
+
+async fn rows(store: &dyn Store) -> Result<Vec<Row>, ApiError> {
+    let plan = crate::query::compile(store, &format!("SELECT {} FROM Flow ORDER BY ExecutionOrder, Name", FLOW_FIELDS.join(", ")))?;
+    Ok(store.query(&plan, None).await?.into_iter().map(|r| FLOW_FIELDS.iter().copied().zip(r).collect()).collect())
+}
+
+fn flow_of(r: &Row) -> Result<Flow, String> {
+    let name = text(r, "Name").unwrap_or_default().to_string();
+    let trigger = match text(r, "TriggerType").unwrap_or_default() {
+        "Created" => Trigger::Created,
+        "Updated" => Trigger::Updated,
+        "CreatedOrUpdated" => Trigger::CreatedOrUpdated,
+        "FieldChangedTo" => Trigger::FieldChangedTo {
+            field: text(r, "TriggerField").ok_or_else(|| format!("flow {name:?}: a changed-to trigger needs its field"))?.to_string(),
+            value: r.get("TriggerValue").and_then(Value::as_str).unwrap_or_default().to_string(),
+        },
+        "Threshold" => Trigger::Threshold(ThresholdSpec {
+            numerator: text(r, "Numerator").ok_or_else(|| format!("flow {name:?}: a threshold needs the records it counts"))?.to_string(),
+            denominator: text(r, "Denominator").unwrap_or("Id != null").to_string(),
+            window_field: text(r, "WindowField").ok_or_else(|| format!("flow {name:?}: a threshold needs its window field"))?.to_string(),
+            window: time::Duration::minutes(int(r, "WindowMinutes").unwrap_or(5).max(1)),
+            percent: float(r, "ThresholdPercent").unwrap_or(0.0),
+            minimum_count: int(r, "MinimumCount").unwrap_or(1).max(1) as u64,
+            cooldown: time::Duration::minutes(int(r, "CooldownMinutes").unwrap_or(30).max(0)),
+        }),
+        t => return Err(format!("flow {name:?}: trigger type {t:?} is unknown")),
+    };
+    let actions: Vec<Action> = match text(r, "Actions") {
+        None => Vec::new(),
+        Some(a) => serde_json::from_str(a).map_err(|e| format!("flow {name:?}: its actions do not read: {e}"))?,
+    };
+    Ok(Flow {
+        id: text(r, "Id").unwrap_or_default().to_string(),
+        name,
+        object: text(r, "Object").unwrap_or_default().to_string(),
+        trigger,
+        condition: text(r, "Condition").map(str::to_string),
+        actions,
+        order: int(r, "ExecutionOrder").unwrap_or(100),
+        active: r.get("IsActive") != Some(&Value::Bool(false)),
+    })
+}
+
+/// The flows the records hold, and what in them does not make sense (those records are left out).
+pub async fn load(store: &dyn Store) -> Result<(Vec<Loaded>, Vec<String>), ApiError> {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for r in rows(store).await? {
+        match flow_of(&r) {
+            Ok(flow) => {
+                let mut p = Vec::new();
+                check_flow(store.schema(), &flow, &mut p);
+                if p.is_empty() {
+                    out.push(Loaded { flow, actor: text(&r, "LastModifiedById").and_then(|i| SalesforceId::parse(i).ok()) });
+                } else {
+                    problems.extend(p);
+                }
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    Ok((out, problems))
+}
+
+/// Plans `SELECT Id FROM object WHERE Id = … AND (condition)`: the condition
+/// is valid SOQL for this object (parents' fields included).
+pub fn condition_plan(schema: &Schema, dialect: dialtone_soql::Dialect, object: &str, id: &str, condition: &str) -> Result<dialtone_soql::Plan, dialtone_soql::SoqlError> {
+    dialtone_soql::compile(&format!("SELECT Id FROM {object} WHERE Id = '{id}' AND ({condition})"), schema, dialect, time::OffsetDateTime::now_utc())
+}
+
+/// Every problem of one flow, each naming the flow.
+pub fn check_flow(schema: &Schema, flow: &Flow, problems: &mut Vec<String>) {
+    let name = &flow.name;
+    let mut p = |m: String| problems.push(format!("flow {name:?}: {m}"));
+    let Some(obj) = schema.object(&flow.object) else {
+        p(format!("there is no object {:?}", flow.object));
+        return;
+    };
+    if dialtone_model::standard::FLOW_OBJECTS.contains(&obj.name.as_str()) {
+        p(format!("flows cannot run on {} records", obj.name));
+        return;
+    }
+    let dummy = SalesforceId::new(&obj.key_prefix, 1).to_string();
+    let dialect = dialtone_soql::Dialect::Sqlite;
+    if let Some(c) = &flow.condition
+        && let Err(e) = condition_plan(schema, dialect, &obj.name, &dummy, c)
+    {
+        p(format!("condition {c:?}: {e}"));
+    }
+    let threshold = matches!(flow.trigger, Trigger::Threshold(_));
+    match &flow.trigger {
+        Trigger::FieldChangedTo { field, .. } if obj.field(field).is_none() => p(format!("{} has no field {field:?}", obj.name)),
+        Trigger::Threshold(t) => {
+            for (what, c) in [("count", &t.numerator), ("outOf", &t.denominator)] {
+                if let Err(e) = dialtone_soql::compile(&format!("SELECT Id FROM {} WHERE {c}", obj.name), schema, dialect, time::OffsetDateTime::now_utc()) {
+                    p(format!("threshold {what} {c:?}: {e}"));
+                }
+            }
+            if !obj.field(&t.window_field).is_some_and(|f| f.ty == FieldType::DateTime) {
+                p(format!("threshold window field {:?} is not a date-time field of {}", t.window_field, obj.name));
+            }
+            if !(0.0..=100.0).contains(&t.percent) {
+                p(format!("threshold percent {} is not 0 to 100", t.percent));
+            }
+        }
+        _ => {}
+    }
+    if flow.actions.is_empty() {
+        p("it has no actions".into());
+    }
+    let vars: &[&str] = if threshold { THRESHOLD_VARS } else { &["FlowName"] };
+    let check_fields = |target: &dialtone_model::ObjectDef, fields: &std::collections::BTreeMap<String, String>, p: &mut dyn FnMut(String)| {
+        for (f, v) in fields {
+            if target.field(f).is_none() {
+                p(format!("{} has no field {f:?}", target.name));
+            }
+            if let Err(e) = dialtone_flows::template::check(v, vars) {
+                p(format!("{f}: {e}"));
+            }
+        }
+    };
+    for (i, a) in flow.actions.iter().enumerate() {
+        let n = i + 1;
+        match a {
+            Action::Update { record, fields } => {
+                if threshold {
+                    p(format!("action {n} (update): a threshold alert has no record to update"));
+                    continue;
+                }
+                let target = match record {
+                    None => Some(obj),
+                    Some(r) => match obj.field(r).map(|f| &f.ty) {
+                        Some(FieldType::Reference(targets)) if targets.len() == 1 => schema.object(&targets[0]),
+                        Some(FieldType::Reference(targets)) => {
+                            // Polymorphic (VoiceCall.RelatedRecordId): the fields must exist on every target.
+                            for t in targets {
+                                if let Some(o) = schema.object(t) {
+                                    for f in fields.keys().filter(|f| o.field(f).is_none()) {
+                                        p(format!("action {n} (update): {r} may point at a {t}, which has no field {f:?}"));
+                                    }
+                                }
+                            }
+                            None
+                        }
+                        _ => {
+                            p(format!("action {n} (update): {r:?} is not a reference field of {}", obj.name));
+                            None
+                        }
+                    },
+                };
+                if let Some(t) = target {
+                    check_fields(t, fields, &mut |m| p(format!("action {n} (update): {m}")));
+                } else if record.is_some() {
+                    for (f, v) in fields {
+                        if let Err(e) = dialtone_flows::template::check(v, vars) {
+                            p(format!("action {n} (update): {f}: {e}"));
+                        }
+                    }
+                }
+            }
+            Action::Create { object, fields } => match schema.object(object) {
+                Some(t) if dialtone_model::standard::FLOW_OBJECTS.contains(&t.name.as_str()) || t.name == "CallCenter" || t.name == "User" => {
+                    p(format!("action {n} (create): flows cannot create {} records", t.name))
+                }
+                Some(t) => check_fields(t, fields, &mut |m| p(format!("action {n} (create): {m}"))),
+                None => p(format!("action {n} (create): there is no object {object:?}")),
+            },
+            Action::ConvertLead { lead } => {
+                let ok = match lead {
+                    None => obj.name == "Lead",
+                    Some(f) => obj.field(f).is_some_and(|f| matches!(&f.ty, FieldType::Reference(t) if t.iter().any(|x| x == "Lead"))),
+                };
+                if !ok || threshold {
+                    p(format!("action {n} (convertLead): the flow runs on a Lead, or `lead` names a field of {} that can point at one", obj.name));
+                }
+            }
+            Action::Webhook { url, secret } => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    p(format!("action {n} (webhook): {url:?} is not an http(s) URL"));
+                }
+                if secret.is_empty() || !secret.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+                    p(format!("action {n} (webhook): the secret names a stored credential (letters, digits, . _ -): `dialtone credential set NAME`"));
+                }
+            }
+            Action::Callback {} => {
+                if obj.name != "VoiceCall" || threshold {
+                    p(format!("action {n} (callback): a callback is for a flow on VoiceCall"));
+                }
+            }
+        }
+    }
+}
+
+fn trigger_of(f: &FlowFile) -> Result<Trigger, String> {
+    let need = |x: &Option<String>, what: &str| x.clone().ok_or_else(|| format!("flow {:?}: `when: changedTo` needs `{what}`", f.name));
+    Ok(match f.when.to_ascii_lowercase().as_str() {
+        "created" => Trigger::Created,
+        "updated" => Trigger::Updated,
+        "createdorupdated" => Trigger::CreatedOrUpdated,
+        "changedto" => Trigger::FieldChangedTo { field: need(&f.field, "field")?, value: need(&f.value, "value")? },
+        "threshold" => {
+            let t = f.threshold.as_ref().ok_or_else(|| format!("flow {:?}: `when: threshold` needs a `threshold` section", f.name))?;
+            if t.window_minutes < 1 {
+                return Err(format!("flow {:?}: windowMinutes is at least 1", f.name));
+            }
+            Trigger::Threshold(ThresholdSpec {
+                numerator: t.count.clone(),
+                denominator: t.out_of.clone(),
+                window_field: t.window_field.clone(),
+                window: time::Duration::minutes(t.window_minutes),
+                percent: t.percent,
+                minimum_count: t.minimum_count.unwrap_or(1).max(1) as u64,
+                cooldown: time::Duration::minutes(t.cooldown_minutes.unwrap_or(30).max(0)),
+            })
+        }
+        w => return Err(format!("flow {:?}: when {w:?} is not created, updated, createdOrUpdated, changedTo or threshold", f.name)),
+    })
+}
+
+/// Checks a file whole: every problem, with the flow it is in; or the writes that replace every Flow.
+pub fn check(schema: &Schema, file: &FlowsFile) -> Result<Vec<WriteOp>, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut ops = vec![WriteOp::DeleteAll { object: "Flow".into() }];
+    let obj = schema.object("Flow").expect("Flow is standard");
+    let mut names = std::collections::HashSet::new();
+    for f in &file.flows {
+        if !names.insert(f.name.to_lowercase()) {
+            problems.push(format!("flow {:?}: two flows have this name", f.name));
+        }
+        if f.threshold.is_some() && !f.when.eq_ignore_ascii_case("threshold") {
+            problems.push(format!("flow {:?}: a `threshold` section needs `when: threshold`", f.name));
+        }
+        let trigger = match trigger_of(f) {
+            Ok(t) => t,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        let flow = Flow {
+            id: String::new(),
+            name: f.name.clone(),
+            object: f.object.clone(),
+            trigger: trigger.clone(),
+            condition: f.condition.clone().filter(|c| !c.trim().is_empty()),
+            actions: f.actions.clone(),
+            order: f.order.unwrap_or(100),
+            active: f.active.unwrap_or(true),
+        };
+        check_flow(schema, &flow, &mut problems);
+        let canonical = schema.object(&f.object).map_or(f.object.clone(), |o| o.name.clone());
+        let mut fields: Vec<(String, RawValue)> = vec![
+            ("Name".into(), RawValue::Text(f.name.clone())),
+            ("Object".into(), RawValue::Text(canonical)),
+            ("ExecutionOrder".into(), RawValue::Number(flow.order as f64)),
+            ("IsActive".into(), RawValue::Bool(flow.active)),
+            ("Actions".into(), RawValue::Text(serde_json::to_string(&f.actions).unwrap_or_default())),
+        ];
+        let mut put = |k: &str, v: Option<RawValue>| {
+            if let Some(v) = v {
+                fields.push((k.to_string(), v));
+            }
+        };
+        put("Condition", flow.condition.clone().map(RawValue::Text));
+        put("Description", f.description.clone().map(RawValue::Text));
+        match &trigger {
+            Trigger::Created => put("TriggerType", Some(RawValue::Text("Created".into()))),
+            Trigger::Updated => put("TriggerType", Some(RawValue::Text("Updated".into()))),
+            Trigger::CreatedOrUpdated => put("TriggerType", Some(RawValue::Text("CreatedOrUpdated".into()))),
+            Trigger::FieldChangedTo { field, value } => {
+                put("TriggerType", Some(RawValue::Text("FieldChangedTo".into())));
+                put("TriggerField", Some(RawValue::Text(field.clone())));
+                put("TriggerValue", Some(RawValue::Text(value.clone())));
+            }
+            Trigger::Threshold(s) => {
+                put("TriggerType", Some(RawValue::Text("Threshold".into())));
+                put("Numerator", Some(RawValue::Text(s.numerator.clone())));
+                put("Denominator", Some(RawValue::Text(s.denominator.clone())));
+                put("WindowField", Some(RawValue::Text(s.window_field.clone())));
+                put("WindowMinutes", Some(RawValue::Number(s.window.whole_minutes() as f64)));
+                put("ThresholdPercent", Some(RawValue::Number(s.percent)));
+                put("MinimumCount", Some(RawValue::Number(s.minimum_count as f64)));
+                put("CooldownMinutes", Some(RawValue::Number(s.cooldown.whole_minutes() as f64)));
+            }
+        }
+        match obj.check_create(fields) {
+            Ok(values) => ops.push(WriteOp::Insert { object: "Flow".into(), fields: values }),
+            Err(errors) => problems.extend(errors.into_iter().map(|e| format!("flow {:?}: {}", f.name, e.message))),
+        }
+    }
+    if problems.is_empty() { Ok(ops) } else { Err(problems) }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    pub flows: usize,
+}
+
+/// Replaces every flow with `file`'s, after checking it whole
+/// (`INVALID_FLOW_CONFIG` with every problem; nothing written). `dry_run` checks only.
+pub async fn import(store: &dyn Store, file: &FlowsFile, dry_run: bool, actor: Option<&SalesforceId>) -> Result<Imported, ApiError> {
+    let ops = check(store.schema(), file).map_err(|p| invalid(p.join("; ")))?;
+    let flows = ops.len() - 1;
+    if !dry_run {
+        store.write_batch(ops, actor).await?;
+    }
+    Ok(Imported { flows })
+}
+
+/// The Flow records as a file.
+pub async fn export(store: &dyn Store) -> Result<FlowsFile, ApiError> {
+    let mut file = FlowsFile::default();
+    for r in rows(store).await? {
+        let s = |f: &str| text(&r, f).map(str::to_string);
+        let when = match text(&r, "TriggerType").unwrap_or_default() {
+            "FieldChangedTo" => "changedTo",
+            "CreatedOrUpdated" => "createdOrUpdated",
+            "Created" => "created",
+            "Updated" => "updated",
+            _ => "threshold",
+        };
+        let threshold = (when == "threshold").then(|| ThresholdFile {
+            count: s("Numerator").unwrap_or_default(),
+            out_of: s("Denominator").unwrap_or_default(),
+            window_field: s("WindowField").unwrap_or_default(),
+            window_minutes: int(&r, "WindowMinutes").unwrap_or(5),
+            percent: float(&r, "ThresholdPercent").unwrap_or(0.0),
+            minimum_count: int(&r, "MinimumCount"),
+            cooldown_minutes: int(&r, "CooldownMinutes"),
+        });
+        file.flows.push(FlowFile {
+            name: s("Name").unwrap_or_default(),
+            object: s("Object").unwrap_or_default(),
+            when: when.into(),
+            field: s("TriggerField"),
+            value: r.get("TriggerValue").and_then(Value::as_str).map(str::to_string),
+            condition: s("Condition"),
+            order: int(&r, "ExecutionOrder"),
+            active: match r.get("IsActive") {
+                Some(Value::Bool(b)) => Some(*b),
+                _ => None,
+            },
+            description: s("Description"),
+            threshold,
+            actions: s("Actions").and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
+        });
+    }
+    Ok(file)
+}
+
+// ---------------------------------------------------------------- the API
+
+/// Writes to Flow records need Manage Flows.
+pub fn require_manage_flows(s: &Session, object: &str) -> Result<(), ApiError> {
+    if object == "Flow" && !s.grants.has(SystemPerm::ManageFlows) {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "changing Flow records needs the Manage Flows permission"));
+    }
+    Ok(())
+}
+
+/// Audits a single-record write of a Flow (REST create, update, delete) and applies it at once.
+pub async fn audit_write(state: &AppState, s: &Session, extensions: &axum::http::Extensions, object: &str, op: &str, id: &str) {
+    if object != "Flow" {
+        return;
+    }
+    if let Err(e) = crate::desktop::audit(state.store.as_ref(), s, extensions, &format!("flows.Flow.{op}"), id, None, None).await {
+        tracing::warn!(error = %e.message, "auditing a flow change");
+    }
+    state.flows.reload(state.store.as_ref()).await;
+}
+
+#[derive(Deserialize)]
+pub(crate) struct FormatQuery {
+    format: Option<String>,
+    #[serde(rename = "dryRun")]
+    dry_run: Option<bool>,
+}
+
+/// `GET /api/flows/config[?format=yaml]` (View Setup or Manage Flows).
+pub(crate) async fn get_config(State(state): State<AppState>, s: Session, Query(q): Query<FormatQuery>) -> Result<Response, ApiError> {
+    if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageFlows) {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"));
+    }
+    let format = match q.format.as_deref() {
+        None => Format::Json,
+        Some(f) => Format::parse(f).ok_or_else(|| ApiError::new("INVALID_FIELD", "format is yaml or json"))?,
+    };
+    let file = export(state.store.as_ref()).await?;
+    let ty = if format == Format::Yaml { "application/yaml" } else { "application/json" };
+    Ok(([(header::CONTENT_TYPE, ty)], render(&file, format)?).into_response())
+}
+
+/// `PUT /api/flows/config[?dryRun=true]`: replaces every flow, all or nothing; audited (`flows.import`).
+pub(crate) async fn put_config(State(state): State<AppState>, extensions: axum::http::Extensions, s: Session, Query(q): Query<FormatQuery>, body: Bytes) -> Result<Response, ApiError> {
+    if !s.grants.has(SystemPerm::ManageFlows) {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "replacing the flows needs the Manage Flows permission"));
+    }
+    let store = state.store.as_ref();
+    let file = parse_file(&body)?;
+    let dry_run = q.dry_run.unwrap_or(false);
+    let before = if dry_run { None } else { Some(render(&export(store).await?, Format::Json)?) };
+    let done = import(store, &file, dry_run, Some(&s.user_id)).await?;
+    if let Some(before) = before {
+        crate::desktop::audit(store, &s, &extensions, "flows.import", "flows", Some(before), Some(render(&file, Format::Json)?)).await?;
+        state.flows.reload(store).await;
+    }
+    Ok((StatusCode::OK, axum::Json(serde_json::json!({"flows": done.flows, "dryRun": dry_run}))).into_response())
+}
