@@ -3,6 +3,7 @@
 // runs) and the "Automation runs" card of a record's page (that record's
 // FlowRun rows). Everything goes through /api/flows/*, checked on the server.
 
+import { app } from './app.js';
 import { get, post } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { formatDateTime } from '../lib/format.js';
@@ -80,6 +81,9 @@ export async function renderFlows(view, signal) {
 
 /** The "Automation runs" card of a record page: removed when the user may not see runs. */
 export async function loadRuns(card, box, recordId, signal) {
+  // Runs are for admins (View Setup or Manage Flows): others never ask, so no refused request.
+  const p = app.session?.permissions || {};
+  if (!(p.viewSetup || p.manageFlows)) { card.remove(); return; }
   let d;
   try {
     d = await get(`/api/flows/runs?recordId=${encodeURIComponent(recordId)}&limit=20`, { signal });
