@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Largest flows file taken.
-pub const MAX_FILE: usize = 1024 * 1024;
+pub use crate::config_file::MAX_FILE;
 
 /// The merge variables a threshold alert's actions may use.
 pub const THRESHOLD_VARS: &[&str] = &["Count", "Total", "Percent", "WindowMinutes", "FlowName"];
@@ -87,46 +87,18 @@ pub struct ThresholdFile {
     pub cooldown_minutes: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Yaml,
-    Json,
-}
-
-impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        match s.to_ascii_lowercase().as_str() {
-            "yaml" | "yml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-}
+pub use crate::config_file::Format;
 
 fn invalid(m: impl Into<String>) -> ApiError {
     ApiError::new("INVALID_FLOW_CONFIG", m)
 }
 
 pub fn parse_file(bytes: &[u8]) -> Result<FlowsFile, ApiError> {
-    if bytes.len() > MAX_FILE {
-        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("the flows file is {} bytes; at most {MAX_FILE}", bytes.len())));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| invalid(format!("the file is not UTF-8 text: {e}")))?;
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| invalid(format!("line {} column {}: {e}", e.line(), e.column())))
-    } else {
-        yaml_serde::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!("line {} column {}: ", l.line(), l.column())).unwrap_or_default();
-            invalid(format!("{at}{e}"))
-        })
-    }
+    crate::config_file::parse(bytes, "flows file", "INVALID_FLOW_CONFIG")
 }
 
 pub fn render(file: &FlowsFile, format: Format) -> Result<String, ApiError> {
-    match format {
-        Format::Json => serde_json::to_string_pretty(file).map_err(ApiError::ours),
-        Format::Yaml => yaml_serde::to_string(file).map_err(ApiError::ours),
-    }
+    crate::config_file::render(file, format)
 }
 
 /// A loaded flow and who its actions write as (the admin who last changed it).

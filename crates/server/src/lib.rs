@@ -9,6 +9,7 @@
 pub mod agents;
 pub mod auth;
 pub mod calldesk;
+pub mod config_file;
 pub mod console;
 pub mod desktop;
 pub mod error;

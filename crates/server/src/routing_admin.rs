@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, HashMap};
 use time::Duration;
 
 /// Largest configuration file taken.
-pub const MAX_FILE: usize = 1024 * 1024;
+pub use crate::config_file::MAX_FILE;
 const DAYS: [(&str, time::Weekday); 7] = [
     ("Monday", time::Weekday::Monday),
     ("Tuesday", time::Weekday::Tuesday),
@@ -481,43 +481,15 @@ pub struct NeedFile {
     pub optional_after_seconds: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Yaml,
-    Json,
-}
-
-impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        match s.to_ascii_lowercase().as_str() {
-            "yaml" | "yml" => Some(Format::Yaml),
-            "json" => Some(Format::Json),
-            _ => None,
-        }
-    }
-}
+pub use crate::config_file::Format;
 
 /// Reads a file (JSON when it starts with `{`, else YAML); errors say where.
 pub fn parse_file(bytes: &[u8]) -> Result<ConfigFile, ApiError> {
-    if bytes.len() > MAX_FILE {
-        return Err(ApiError::new("EXCEEDED_MAX_SIZE_REQUEST", format!("the routing file is {} bytes; at most {MAX_FILE}", bytes.len())));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| ApiError::new("INVALID_ROUTING_CONFIG", format!("the file is not UTF-8 text: {e}")))?;
-    if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| ApiError::new("INVALID_ROUTING_CONFIG", format!("line {} column {}: {e}", e.line(), e.column())))
-    } else {
-        yaml_serde::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| format!("line {} column {}: ", l.line(), l.column())).unwrap_or_default();
-            ApiError::new("INVALID_ROUTING_CONFIG", format!("{at}{e}"))
-        })
-    }
+    crate::config_file::parse(bytes, "routing file", "INVALID_ROUTING_CONFIG")
 }
 
 pub fn render(file: &ConfigFile, format: Format) -> Result<String, ApiError> {
-    match format {
-        Format::Json => serde_json::to_string_pretty(file).map_err(ApiError::ours),
-        Format::Yaml => yaml_serde::to_string(file).map_err(ApiError::ours),
-    }
+    crate::config_file::render(file, format)
 }
 
 fn t(s: &str) -> Value {
