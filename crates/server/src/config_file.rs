@@ -2,8 +2,10 @@
 //! whole with the place of any mistake, written back in either format.
 
 use crate::error::ApiError;
-use serde::Serialize;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The largest configuration file accepted.
 pub const MAX_FILE: usize = 1024 * 1024;
@@ -46,4 +48,22 @@ pub fn render<T: Serialize>(file: &T, format: Format) -> Result<String, ApiError
         Format::Json => serde_json::to_string_pretty(file).map_err(ApiError::ours),
         Format::Yaml => yaml_serde::to_string(file).map_err(ApiError::ours),
     }
+}
+
+/// `?format=yaml|json&dryRun=true` of the `GET/PUT …/config` endpoints.
+#[derive(Deserialize)]
+pub(crate) struct FormatQuery {
+    pub format: Option<String>,
+    #[serde(rename = "dryRun")]
+    pub dry_run: Option<bool>,
+}
+
+/// A `GET …/config` answer: the file in the asked format (JSON by default).
+pub(crate) fn download<T: Serialize>(file: &T, format: Option<&str>) -> Result<Response, ApiError> {
+    let format = match format {
+        None => Format::Json,
+        Some(f) => Format::parse(f).ok_or_else(|| ApiError::new("INVALID_FIELD", "format is yaml or json"))?,
+    };
+    let ty = if format == Format::Yaml { "application/yaml" } else { "application/json" };
+    Ok(([(header::CONTENT_TYPE, ty)], render(file, format)?).into_response())
 }

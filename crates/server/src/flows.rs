@@ -147,6 +147,7 @@ pub async fn start(state: &AppState) {
     }
     rt.reload(state.store.as_ref()).await;
     resume_interrupted(state).await;
+    report_parked(state).await;
     let state = state.clone();
     tokio::spawn(async move {
         let signal = state.store.outbox_signal();
@@ -161,6 +162,7 @@ pub async fn start(state: &AppState) {
             if last_reload.elapsed() >= std::time::Duration::from_secs(5) {
                 // Flows changed by another node (or by SQL) show up within seconds.
                 state.flows.reload(state.store.as_ref()).await;
+                report_parked(&state).await;
                 last_reload = std::time::Instant::now();
             }
             if let Err(e) = drain(&state).await {
@@ -217,9 +219,9 @@ fn count_run(state: &AppState, status: &str, error: Option<&str>) {
     state.metrics.flow_run(&status.to_ascii_lowercase());
 }
 
-/// Parked runs right now (what `/health` shows until an admin retries them), and the backlog, on `/metrics`.
-async fn report_gauges(state: &AppState, backlog: usize) {
-    state.metrics.set_flow_backlog(backlog);
+/// Parked runs right now (what `/health` shows until an admin retries them), on `/metrics`:
+/// one count, read with the flows every few seconds rather than on every pass.
+async fn report_parked(state: &AppState) {
     let parked = crate::query::compile(state.store.as_ref(), "SELECT COUNT() FROM FlowRun WHERE Status = 'Parked'");
     if let Ok(plan) = parked
         && let Ok(n) = state.store.count(&plan).await
@@ -234,12 +236,12 @@ async fn drain(state: &AppState) -> Result<(), ApiError> {
     loop {
         let rows = store.outbox_pending(200).await?;
         state.flows.status.lock().unwrap_or_else(|p| p.into_inner()).backlog = rows.len() as u64;
+        state.metrics.set_flow_backlog(rows.len());
         if rows.is_empty() {
-            report_gauges(state, 0).await;
             return Ok(());
         }
-        report_gauges(state, rows.len()).await;
         let flows = state.flows.flows();
+        let plain: Vec<dialtone_flows::Flow> = flows.iter().map(|l| l.flow.clone()).collect();
         for row in rows {
             let change = Change {
                 seq: row.seq,
@@ -249,7 +251,6 @@ async fn drain(state: &AppState) -> Result<(), ApiError> {
                 deltas: row.changes.iter().map(|(f, o, n)| Delta { field: f.clone(), old: o.clone(), new: n.clone() }).collect(),
                 depth: row.depth,
             };
-            let plain: Vec<dialtone_flows::Flow> = flows.iter().map(|l| l.flow.clone()).collect();
             for flow in dialtone_flows::matching(&plain, &change) {
                 let Some(loaded) = flows.iter().find(|l| l.flow.id == flow.id) else { continue };
                 if let Err(e) = run_change(state, loaded, &change).await {
@@ -562,16 +563,7 @@ async fn record_json(store: &dyn Store, object: &str, id: &str) -> Json_ {
         Ok(Some(r)) => Json_::Object(
             r.values
                 .iter()
-                .map(|(k, v)| {
-                    let j = match v {
-                        Value::Null => Json_::Null,
-                        Value::Bool(b) => json!(b),
-                        Value::Int(n) => json!(n),
-                        Value::Float(x) => json!(x),
-                        Value::Text(s) => json!(s),
-                    };
-                    (k.clone(), j)
-                })
+                .map(|(k, v)| (k.clone(), crate::wire::value_to_json(v)))
                 .collect(),
         ),
         _ => Json_::Null,
@@ -767,16 +759,7 @@ async fn runs(State(state): State<AppState>, s: Session, Query(q): Query<RunsQue
                 fields
                     .iter()
                     .zip(r)
-                    .map(|(k, v)| {
-                        let j = match v {
-                            Value::Null => Json_::Null,
-                            Value::Bool(b) => json!(b),
-                            Value::Int(n) => json!(n),
-                            Value::Float(x) => json!(x),
-                            Value::Text(s) => json!(s),
-                        };
-                        (k.to_string(), j)
-                    })
+                    .map(|(k, v)| (k.to_string(), crate::wire::value_to_json(&v)))
                     .collect(),
             )
         })

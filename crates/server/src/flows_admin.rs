@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dialtone_access::SystemPerm;
 use dialtone_flows::threshold::ThresholdSpec;
@@ -506,25 +506,14 @@ pub async fn audit_write(state: &AppState, s: &Session, extensions: &axum::http:
     state.flows.reload(state.store.as_ref()).await;
 }
 
-#[derive(Deserialize)]
-pub(crate) struct FormatQuery {
-    format: Option<String>,
-    #[serde(rename = "dryRun")]
-    dry_run: Option<bool>,
-}
+use crate::config_file::FormatQuery;
 
 /// `GET /api/flows/config[?format=yaml]` (View Setup or Manage Flows).
 pub(crate) async fn get_config(State(state): State<AppState>, s: Session, Query(q): Query<FormatQuery>) -> Result<Response, ApiError> {
     if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageFlows) {
         return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"));
     }
-    let format = match q.format.as_deref() {
-        None => Format::Json,
-        Some(f) => Format::parse(f).ok_or_else(|| ApiError::new("INVALID_FIELD", "format is yaml or json"))?,
-    };
-    let file = export(state.store.as_ref()).await?;
-    let ty = if format == Format::Yaml { "application/yaml" } else { "application/json" };
-    Ok(([(header::CONTENT_TYPE, ty)], render(&file, format)?).into_response())
+    crate::config_file::download(&export(state.store.as_ref()).await?, q.format.as_deref())
 }
 
 /// `PUT /api/flows/config[?dryRun=true]`: replaces every flow, all or nothing; audited (`flows.import`).

@@ -23,7 +23,7 @@ use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -767,25 +767,14 @@ pub fn require_manage_routing(s: &Session, object: &str) -> Result<(), ApiError>
     Ok(())
 }
 
-#[derive(Deserialize)]
-struct FormatQuery {
-    format: Option<String>,
-    #[serde(rename = "dryRun")]
-    dry_run: Option<bool>,
-}
+use crate::config_file::FormatQuery;
 
 /// `GET /api/routing/config[?format=yaml]`: the configuration as one file (View Setup or Manage Routing).
 async fn get_config(State(state): State<AppState>, s: Session, Query(q): Query<FormatQuery>) -> Result<Response, ApiError> {
     if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageRouting) {
         return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the routing configuration needs View Setup or Manage Routing"));
     }
-    let format = match q.format.as_deref() {
-        None => Format::Json,
-        Some(f) => Format::parse(f).ok_or_else(|| ApiError::new("INVALID_FIELD", "format is yaml or json"))?,
-    };
-    let file = export(state.store.as_ref()).await?;
-    let ty = if format == Format::Yaml { "application/yaml" } else { "application/json" };
-    Ok(([(header::CONTENT_TYPE, ty)], render(&file, format)?).into_response())
+    crate::config_file::download(&export(state.store.as_ref()).await?, q.format.as_deref())
 }
 
 /// `PUT /api/routing/config[?dryRun=true]` with a YAML or JSON file: replaces
