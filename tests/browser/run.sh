@@ -107,7 +107,7 @@ if [ -n "$SIP_BASE" ]; then
   SIP_USERS=$(node -e '
 const [admin, a1] = process.argv.slice(1);
 console.log(JSON.stringify({ admin: { username: "admin@dialtone.demo", password: admin }, agent1: { username: "agent1@dialtone.demo", password: a1 } }));
-' "$(spw admin@dialtone.demo)" "$(spw agent1@dialtone.demo)")
+' -- "$(spw admin@dialtone.demo)" "$(spw agent1@dialtone.demo)")
   export SIP_URL="$SIP_BASE" SIP_USERS
 fi
 export SIP_SCENARIOS="$(cd "$here/../../crates/dialtone/tests/sip" && pwd)"
@@ -119,7 +119,7 @@ const u = (username, password) => ({ username, password });
 console.log(JSON.stringify({
   admin: u("admin@dialtone.demo", admin), agent1: u("agent1@dialtone.demo", a1), agent3: u("agent3@dialtone.demo", a3),
   acme: u("acme@dialtone.test", acme), failover: u("failover@dialtone.test", fo) }));
-' "$(pw admin@dialtone.demo)" "$(pw agent1@dialtone.demo)" "$(pw agent3@dialtone.demo)" "$ACME_PW" "$FO_PW")
+' -- "$(pw admin@dialtone.demo)" "$(pw agent1@dialtone.demo)" "$(pw agent3@dialtone.demo)" "$ACME_PW" "$FO_PW")
 
 export DIALTONE_URL="$BASE" ADAPTER_URL="$ABASE" DIALTONE_USERS="$USERS"
 if [ "$#" -gt 0 ]; then files=("$@"); else files=(tests/*.test.mjs); fi
