@@ -83,6 +83,7 @@ const ASSETS: &[Asset] = &[
     asset!("js/console/routing.js", JS),
     asset!("js/console/health.js", JS),
     asset!("js/console/flows.js", JS),
+    asset!("js/console/flow-editor.js", JS),
     asset!("js/console/modal.js", JS),
     asset!("js/console/tabs.js", JS),
     asset!("js/console/pops.js", JS),

@@ -696,6 +696,8 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/flows/config", get(crate::flows_admin::get_config).put(crate::flows_admin::put_config))
+        .route("/api/flows/flows", get(crate::flows_admin::list_flows).post(crate::flows_admin::create_flow))
+        .route("/api/flows/flows/{id}", axum::routing::put(crate::flows_admin::replace_flow).delete(crate::flows_admin::delete_flow))
         .route("/api/flows/status", get(status))
         .route("/api/flows/runs", get(runs))
         .route("/api/flows/runs/{id}/retry", post(retry))
@@ -726,11 +728,18 @@ struct RunsQuery {
     limit: Option<u64>,
 }
 
-/// `GET /api/flows/runs[?status=Parked][&recordId=…]`: recent runs, newest first
-/// (View Setup or Manage Flows; a record's own runs through SOQL on FlowRun).
+/// `GET /api/flows/runs[?status=Parked][&recordId=…]`: recent runs, newest
+/// first (View Setup or Manage Flows). Anyone who can read a record sees the
+/// runs it triggered (`recordId=`), without their error text and detail, which
+/// may name other systems.
 async fn runs(State(state): State<AppState>, s: Session, Query(q): Query<RunsQuery>) -> Result<Json<Json_>, ApiError> {
-    if !can_monitor(&s) {
-        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "flow runs need View Setup or Manage Flows"));
+    let admin = can_monitor(&s);
+    if !admin {
+        let refused = || ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "flow runs need View Setup or Manage Flows; a record's own runs need access to the record");
+        let id = q.record_id.as_deref().and_then(|r| SalesforceId::parse(r).ok()).ok_or_else(refused)?;
+        let schema = state.store.schema();
+        let o = schema.by_key_prefix(&id.as_str()[..3]).filter(|o| s.grants.can(&o.name, dialtone_access::Op::Read)).ok_or_else(refused)?;
+        crate::guard::read(state.store.as_ref(), &s.grants, o, &id).await.map_err(|_| refused())?;
     }
     let mut wheres = Vec::new();
     if let Some(st) = &q.status {
@@ -759,6 +768,7 @@ async fn runs(State(state): State<AppState>, s: Session, Query(q): Query<RunsQue
                 fields
                     .iter()
                     .zip(r)
+                    .filter(|(k, _)| admin || !matches!(**k, "LastError" | "Detail"))
                     .map(|(k, v)| (k.to_string(), crate::wire::value_to_json(&v)))
                     .collect(),
             )

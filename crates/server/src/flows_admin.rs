@@ -18,7 +18,7 @@ use crate::auth::Session;
 use crate::error::ApiError;
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dialtone_access::SystemPerm;
@@ -353,6 +353,81 @@ fn trigger_of(f: &FlowFile) -> Result<Trigger, String> {
     })
 }
 
+/// The Flow fields whose absence is written as an explicit null when a flow is
+/// replaced in place (a changed-to trigger turned into a created one loses its field).
+const OPTIONAL_FIELDS: &[&str] = &[
+    "TriggerField", "TriggerValue", "Condition", "Description", "Numerator", "Denominator", "WindowField", "WindowMinutes", "ThresholdPercent", "MinimumCount",
+    "CooldownMinutes",
+];
+
+/// One flow of a file as the fields of its Flow record, after checking it
+/// (every problem names the flow). Every optional field is present, null when unset.
+pub fn flow_fields(schema: &Schema, f: &FlowFile) -> Result<Vec<(String, RawValue)>, Vec<String>> {
+    let mut problems = Vec::new();
+    if f.threshold.is_some() && !f.when.eq_ignore_ascii_case("threshold") {
+        problems.push(format!("flow {:?}: a `threshold` section needs `when: threshold`", f.name));
+    }
+    let trigger = match trigger_of(f) {
+        Ok(t) => t,
+        Err(p) => {
+            problems.push(p);
+            return Err(problems);
+        }
+    };
+    let flow = Flow {
+        id: String::new(),
+        name: f.name.clone(),
+        object: f.object.clone(),
+        trigger: trigger.clone(),
+        condition: f.condition.clone().filter(|c| !c.trim().is_empty()),
+        actions: f.actions.clone(),
+        order: f.order.unwrap_or(100),
+        active: f.active.unwrap_or(true),
+    };
+    check_flow(schema, &flow, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let canonical = schema.object(&f.object).map_or(f.object.clone(), |o| o.name.clone());
+    let mut fields: Vec<(String, RawValue)> = vec![
+        ("Name".into(), RawValue::Text(f.name.clone())),
+        ("Object".into(), RawValue::Text(canonical)),
+        ("ExecutionOrder".into(), RawValue::Number(flow.order as f64)),
+        ("IsActive".into(), RawValue::Bool(flow.active)),
+        ("Actions".into(), RawValue::Text(serde_json::to_string(&f.actions).unwrap_or_default())),
+    ];
+    let mut put = |k: &str, v: Option<RawValue>| fields.push((k.to_string(), v.unwrap_or(RawValue::Null)));
+    put("Condition", flow.condition.clone().map(RawValue::Text));
+    put("Description", f.description.clone().filter(|d| !d.trim().is_empty()).map(RawValue::Text));
+    let kind = match &trigger {
+        Trigger::Created => "Created",
+        Trigger::Updated => "Updated",
+        Trigger::CreatedOrUpdated => "CreatedOrUpdated",
+        Trigger::FieldChangedTo { field, value } => {
+            put("TriggerField", Some(RawValue::Text(field.clone())));
+            put("TriggerValue", Some(RawValue::Text(value.clone())));
+            "FieldChangedTo"
+        }
+        Trigger::Threshold(s) => {
+            put("Numerator", Some(RawValue::Text(s.numerator.clone())));
+            put("Denominator", Some(RawValue::Text(s.denominator.clone())));
+            put("WindowField", Some(RawValue::Text(s.window_field.clone())));
+            put("WindowMinutes", Some(RawValue::Number(s.window.whole_minutes() as f64)));
+            put("ThresholdPercent", Some(RawValue::Number(s.percent)));
+            put("MinimumCount", Some(RawValue::Number(s.minimum_count as f64)));
+            put("CooldownMinutes", Some(RawValue::Number(s.cooldown.whole_minutes() as f64)));
+            "Threshold"
+        }
+    };
+    put("TriggerType", Some(RawValue::Text(kind.into())));
+    for k in OPTIONAL_FIELDS {
+        if !fields.iter().any(|(n, _)| n == k) {
+            fields.push((k.to_string(), RawValue::Null));
+        }
+    }
+    Ok(fields)
+}
+
 /// Checks a file whole: every problem, with the flow it is in; or the writes that replace every Flow.
 pub fn check(schema: &Schema, file: &FlowsFile) -> Result<Vec<WriteOp>, Vec<String>> {
     let mut problems = Vec::new();
@@ -363,65 +438,10 @@ pub fn check(schema: &Schema, file: &FlowsFile) -> Result<Vec<WriteOp>, Vec<Stri
         if !names.insert(f.name.to_lowercase()) {
             problems.push(format!("flow {:?}: two flows have this name", f.name));
         }
-        if f.threshold.is_some() && !f.when.eq_ignore_ascii_case("threshold") {
-            problems.push(format!("flow {:?}: a `threshold` section needs `when: threshold`", f.name));
-        }
-        let trigger = match trigger_of(f) {
-            Ok(t) => t,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
-        let flow = Flow {
-            id: String::new(),
-            name: f.name.clone(),
-            object: f.object.clone(),
-            trigger: trigger.clone(),
-            condition: f.condition.clone().filter(|c| !c.trim().is_empty()),
-            actions: f.actions.clone(),
-            order: f.order.unwrap_or(100),
-            active: f.active.unwrap_or(true),
-        };
-        check_flow(schema, &flow, &mut problems);
-        let canonical = schema.object(&f.object).map_or(f.object.clone(), |o| o.name.clone());
-        let mut fields: Vec<(String, RawValue)> = vec![
-            ("Name".into(), RawValue::Text(f.name.clone())),
-            ("Object".into(), RawValue::Text(canonical)),
-            ("ExecutionOrder".into(), RawValue::Number(flow.order as f64)),
-            ("IsActive".into(), RawValue::Bool(flow.active)),
-            ("Actions".into(), RawValue::Text(serde_json::to_string(&f.actions).unwrap_or_default())),
-        ];
-        let mut put = |k: &str, v: Option<RawValue>| {
-            if let Some(v) = v {
-                fields.push((k.to_string(), v));
-            }
-        };
-        put("Condition", flow.condition.clone().map(RawValue::Text));
-        put("Description", f.description.clone().map(RawValue::Text));
-        match &trigger {
-            Trigger::Created => put("TriggerType", Some(RawValue::Text("Created".into()))),
-            Trigger::Updated => put("TriggerType", Some(RawValue::Text("Updated".into()))),
-            Trigger::CreatedOrUpdated => put("TriggerType", Some(RawValue::Text("CreatedOrUpdated".into()))),
-            Trigger::FieldChangedTo { field, value } => {
-                put("TriggerType", Some(RawValue::Text("FieldChangedTo".into())));
-                put("TriggerField", Some(RawValue::Text(field.clone())));
-                put("TriggerValue", Some(RawValue::Text(value.clone())));
-            }
-            Trigger::Threshold(s) => {
-                put("TriggerType", Some(RawValue::Text("Threshold".into())));
-                put("Numerator", Some(RawValue::Text(s.numerator.clone())));
-                put("Denominator", Some(RawValue::Text(s.denominator.clone())));
-                put("WindowField", Some(RawValue::Text(s.window_field.clone())));
-                put("WindowMinutes", Some(RawValue::Number(s.window.whole_minutes() as f64)));
-                put("ThresholdPercent", Some(RawValue::Number(s.percent)));
-                put("MinimumCount", Some(RawValue::Number(s.minimum_count as f64)));
-                put("CooldownMinutes", Some(RawValue::Number(s.cooldown.whole_minutes() as f64)));
-            }
-        }
-        match obj.check_create(fields) {
-            Ok(values) => ops.push(WriteOp::Insert { object: "Flow".into(), fields: values }),
-            Err(errors) => problems.extend(errors.into_iter().map(|e| format!("flow {:?}: {}", f.name, e.message))),
+        match flow_fields(schema, f).map(|fields| obj.check_create(fields.into_iter().filter(|(_, v)| *v != RawValue::Null).collect())) {
+            Ok(Ok(values)) => ops.push(WriteOp::Insert { object: "Flow".into(), fields: values }),
+            Ok(Err(errors)) => problems.extend(errors.into_iter().map(|e| format!("flow {:?}: {}", f.name, e.message))),
+            Err(p) => problems.extend(p),
         }
     }
     if problems.is_empty() { Ok(ops) } else { Err(problems) }
@@ -446,43 +466,44 @@ pub async fn import(store: &dyn Store, file: &FlowsFile, dry_run: bool, actor: O
 
 /// The Flow records as a file.
 pub async fn export(store: &dyn Store) -> Result<FlowsFile, ApiError> {
-    let mut file = FlowsFile::default();
-    for r in rows(store).await? {
-        let s = |f: &str| text(&r, f).map(str::to_string);
-        let when = match text(&r, "TriggerType").unwrap_or_default() {
-            "FieldChangedTo" => "changedTo",
-            "CreatedOrUpdated" => "createdOrUpdated",
-            "Created" => "created",
-            "Updated" => "updated",
-            _ => "threshold",
-        };
-        let threshold = (when == "threshold").then(|| ThresholdFile {
-            count: s("Numerator").unwrap_or_default(),
-            out_of: s("Denominator").unwrap_or_default(),
-            window_field: s("WindowField").unwrap_or_default(),
-            window_minutes: int(&r, "WindowMinutes").unwrap_or(5),
-            percent: float(&r, "ThresholdPercent").unwrap_or(0.0),
-            minimum_count: int(&r, "MinimumCount"),
-            cooldown_minutes: int(&r, "CooldownMinutes"),
-        });
-        file.flows.push(FlowFile {
-            name: s("Name").unwrap_or_default(),
-            object: s("Object").unwrap_or_default(),
-            when: when.into(),
-            field: s("TriggerField"),
-            value: r.get("TriggerValue").and_then(Value::as_str).map(str::to_string),
-            condition: s("Condition"),
-            order: int(&r, "ExecutionOrder"),
-            active: match r.get("IsActive") {
-                Some(Value::Bool(b)) => Some(*b),
-                _ => None,
-            },
-            description: s("Description"),
-            threshold,
-            actions: s("Actions").and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
-        });
+    Ok(FlowsFile { flows: rows(store).await?.iter().map(file_of).collect() })
+}
+
+/// One Flow record as it reads in a file.
+fn file_of(r: &Row) -> FlowFile {
+    let s = |f: &str| text(r, f).map(str::to_string);
+    let when = match text(r, "TriggerType").unwrap_or_default() {
+        "FieldChangedTo" => "changedTo",
+        "CreatedOrUpdated" => "createdOrUpdated",
+        "Created" => "created",
+        "Updated" => "updated",
+        _ => "threshold",
+    };
+    let threshold = (when == "threshold").then(|| ThresholdFile {
+        count: s("Numerator").unwrap_or_default(),
+        out_of: s("Denominator").unwrap_or_default(),
+        window_field: s("WindowField").unwrap_or_default(),
+        window_minutes: int(r, "WindowMinutes").unwrap_or(5),
+        percent: float(r, "ThresholdPercent").unwrap_or(0.0),
+        minimum_count: int(r, "MinimumCount"),
+        cooldown_minutes: int(r, "CooldownMinutes"),
+    });
+    FlowFile {
+        name: s("Name").unwrap_or_default(),
+        object: s("Object").unwrap_or_default(),
+        when: when.into(),
+        field: s("TriggerField"),
+        value: r.get("TriggerValue").and_then(Value::as_str).map(str::to_string),
+        condition: s("Condition"),
+        order: int(r, "ExecutionOrder"),
+        active: match r.get("IsActive") {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        },
+        description: s("Description"),
+        threshold,
+        actions: s("Actions").and_then(|a| serde_json::from_str(&a).ok()).unwrap_or_default(),
     }
-    Ok(file)
 }
 
 // ---------------------------------------------------------------- the API
@@ -531,4 +552,163 @@ pub(crate) async fn put_config(State(state): State<AppState>, extensions: axum::
         state.flows.reload(store).await;
     }
     Ok((StatusCode::OK, axum::Json(serde_json::json!({"flows": done.flows, "dryRun": dry_run}))).into_response())
+}
+
+// ------------------------------------------------- one flow at a time (the console's editor)
+
+/// A flow with its record id, as `GET /api/flows/flows` lists it.
+#[derive(Serialize)]
+struct FlowEntry {
+    id: String,
+    #[serde(flatten)]
+    flow: FlowFile,
+}
+
+fn problems_error(problems: Vec<String>) -> crate::error::ApiErrors {
+    crate::error::ApiErrors(problems.into_iter().map(invalid).collect())
+}
+
+fn manage(s: &Session, what: &str) -> Result<(), ApiError> {
+    if s.grants.has(SystemPerm::ManageFlows) {
+        Ok(())
+    } else {
+        Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", format!("{what} needs the Manage Flows permission")))
+    }
+}
+
+/// A flow named like another one (other than `except`) is a problem: runs and the file name flows.
+fn duplicate_name(existing: &[Row], name: &str, except: Option<&SalesforceId>) -> Option<String> {
+    existing
+        .iter()
+        .filter(|r| except.is_none_or(|id| text(r, "Id") != Some(id.as_str())))
+        .any(|r| text(r, "Name").is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim())))
+        .then(|| format!("flow {name:?}: another flow has this name"))
+}
+
+async fn flow_row(store: &dyn Store, id: &str) -> Result<(SalesforceId, Row), ApiError> {
+    let id = SalesforceId::parse(id).map_err(|_| ApiError::not_found())?;
+    let row = rows(store).await?.into_iter().find(|r| text(r, "Id") == Some(id.as_str())).ok_or_else(ApiError::not_found)?;
+    Ok((id, row))
+}
+
+/// `GET /api/flows/flows`: every flow, in run order, with its record id (View Setup or Manage Flows).
+pub(crate) async fn list_flows(State(state): State<AppState>, s: Session) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageFlows) {
+        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"));
+    }
+    let flows: Vec<FlowEntry> = rows(state.store.as_ref()).await?.iter().map(|r| FlowEntry { id: text(r, "Id").unwrap_or_default().into(), flow: file_of(r) }).collect();
+    Ok(axum::Json(serde_json::json!({ "flows": flows })))
+}
+
+/// `POST /api/flows/flows[?dryRun=true]`: one new flow (JSON or YAML, a file's
+/// entry), checked like a file; every problem is its own INVALID_FLOW_CONFIG
+/// error and nothing is written. Audited (`flows.Flow.create`).
+pub(crate) async fn create_flow(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    s: Session,
+    Query(q): Query<FormatQuery>,
+    body: Bytes,
+) -> Result<Response, crate::error::ApiErrors> {
+    manage(&s, "adding a flow")?;
+    let store = state.store.as_ref();
+    let f: FlowFile = crate::config_file::parse(&body, "flow", "INVALID_FLOW_CONFIG")?;
+    let obj = store.schema().object("Flow").expect("Flow is standard");
+    let mut fields = flow_fields(store.schema(), &f).map_err(problems_error)?;
+    if let Some(p) = duplicate_name(&rows(store).await?, &f.name, None) {
+        return Err(problems_error(vec![p]));
+    }
+    fields.retain(|(_, v)| *v != RawValue::Null);
+    let values = obj.check_create(fields)?;
+    if q.dry_run.unwrap_or(false) {
+        return Ok(axum::Json(serde_json::json!({ "dryRun": true })).into_response());
+    }
+    let id = store.insert(obj, vec![values], Some(&s.user_id)).await?.into_iter().next().ok_or_else(|| ApiError::ours("the flow was not stored"))?;
+    crate::desktop::audit(store, &s, &extensions, "flows.Flow.create", id.as_str(), None, Some(render_one(&f)?)).await?;
+    state.flows.reload(store).await;
+    Ok((StatusCode::CREATED, axum::Json(serde_json::json!({ "id": id.as_str(), "dryRun": false }))).into_response())
+}
+
+fn render_one(f: &FlowFile) -> Result<String, ApiError> {
+    serde_json::to_string(f).map_err(|e| ApiError::ours(format!("rendering a flow: {e}")))
+}
+
+/// `PUT /api/flows/flows/{id}[?dryRun=true]`: replaces one flow in place, so
+/// its runs keep pointing at it; checked like `create_flow`. Audited
+/// (`flows.Flow.update`, before and after).
+pub(crate) async fn replace_flow(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    s: Session,
+    Path(id): Path<String>,
+    Query(q): Query<FormatQuery>,
+    body: Bytes,
+) -> Result<Response, crate::error::ApiErrors> {
+    manage(&s, "changing a flow")?;
+    let store = state.store.as_ref();
+    let (id, row) = flow_row(store, &id).await?;
+    let f: FlowFile = crate::config_file::parse(&body, "flow", "INVALID_FLOW_CONFIG")?;
+    let obj = store.schema().object("Flow").expect("Flow is standard");
+    let fields = flow_fields(store.schema(), &f).map_err(problems_error)?;
+    if let Some(p) = duplicate_name(&rows(store).await?, &f.name, Some(&id)) {
+        return Err(problems_error(vec![p]));
+    }
+    let current: Vec<(String, Value)> = row.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let values = obj.check_update(fields, &current)?;
+    if q.dry_run.unwrap_or(false) {
+        return Ok(axum::Json(serde_json::json!({ "dryRun": true })).into_response());
+    }
+    store.update(obj, &id, values, Some(&s.user_id)).await?;
+    crate::desktop::audit(store, &s, &extensions, "flows.Flow.update", id.as_str(), Some(render_one(&file_of(&row))?), Some(render_one(&f)?)).await?;
+    state.flows.reload(store).await;
+    Ok(axum::Json(serde_json::json!({ "id": id.as_str(), "dryRun": false })).into_response())
+}
+
+/// `DELETE /api/flows/flows/{id}`: the flow goes; its runs stay, naming it. Audited.
+pub(crate) async fn delete_flow(State(state): State<AppState>, extensions: axum::http::Extensions, s: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    manage(&s, "deleting a flow")?;
+    let store = state.store.as_ref();
+    let (id, row) = flow_row(store, &id).await?;
+    store.delete(store.schema().object("Flow").expect("Flow is standard"), &id).await?;
+    crate::desktop::audit(store, &s, &extensions, "flows.Flow.delete", id.as_str(), Some(render_one(&file_of(&row))?), None).await?;
+    state.flows.reload(store).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A REST create or update of a Flow record is checked as the flow it makes
+/// (the record as it would be after the write): a flow that cannot run is
+/// refused with every problem rather than saved and left out by the runner.
+/// Field-level errors are left to the write itself.
+pub async fn check_record_write(store: &dyn Store, id: Option<&SalesforceId>, raw: &[(String, RawValue)]) -> Result<(), crate::error::ApiErrors> {
+    let obj = store.schema().object("Flow").expect("Flow is standard");
+    let existing = rows(store).await?;
+    let mut row: Row = match id {
+        Some(id) => match existing.iter().find(|r| text(r, "Id") == Some(id.as_str())) {
+            Some(r) => r.clone(),
+            None => return Ok(()),
+        },
+        None => Row::new(),
+    };
+    let current: Vec<(String, Value)> = row.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let values = match id {
+        Some(_) => obj.check_update(raw.to_vec(), &current),
+        None => obj.check_create(raw.to_vec()),
+    };
+    let Ok(values) = values else { return Ok(()) };
+    for (k, v) in values {
+        if let Some(name) = FLOW_FIELDS.iter().find(|f| f.eq_ignore_ascii_case(&k)) {
+            row.insert(name, v);
+        }
+    }
+    let mut problems = Vec::new();
+    match flow_of(&row) {
+        Ok(flow) => check_flow(store.schema(), &flow, &mut problems),
+        Err(p) => problems.push(p),
+    }
+    if let Some(name) = text(&row, "Name")
+        && let Some(p) = duplicate_name(&existing, name, id)
+    {
+        problems.push(p);
+    }
+    if problems.is_empty() { Ok(()) } else { Err(problems_error(problems)) }
 }

@@ -88,6 +88,9 @@ pub async fn create(
     crate::flows_admin::require_manage_flows(&s, &o.name)?;
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
+    if o.name == "Flow" {
+        crate::flows_admin::check_record_write(state.store.as_ref(), None, &raw).await?;
+    }
     let out = records::create_many(state.store.as_ref(), o, vec![raw], Some(&s.user_id), true).await?;
     match out.into_iter().next() {
         Some(Ok(id)) => {
@@ -138,6 +141,9 @@ pub async fn update(
     let raw = wire::raw_fields(&body)?;
     guard::writable(&s.grants, state.store.schema(), o, &raw)?;
     guard::editable(state.store.as_ref(), &s.grants, o, &id).await?;
+    if o.name == "Flow" {
+        crate::flows_admin::check_record_write(state.store.as_ref(), Some(&id), &raw).await?;
+    }
     records::update(state.store.as_ref(), o, &id, raw, Some(&s.user_id)).await?;
     crate::routing_admin::audit_write(&state, &s, &extensions, &o.name, "update", id.as_str()).await;
     crate::flows_admin::audit_write(&state, &s, &extensions, &o.name, "update", id.as_str()).await;

@@ -619,7 +619,7 @@ async fn only_flow_managers_write_flows_and_nobody_writes_runs() {
     let app = spawn_app().await;
     let (st, _) = app.flows("ann", CALLBACK_TASK).await;
     assert_eq!(st, StatusCode::FORBIDDEN);
-    let body = json!({"Name": "x", "Object": "Case", "TriggerType": "Created", "Actions": "[]"}).to_string();
+    let body = json!({"Name": "x", "Object": "Case", "TriggerType": "Created", "Actions": r#"[{"update":{"fields":{"Priority":"High"}}}]"#}).to_string();
     let (st, _) = app.raw("POST", "/services/data/v60.0/sobjects/Flow", "ann", body.clone()).await;
     assert!(st.is_client_error(), "{st}");
     assert!(app.rows("SELECT Id FROM Flow").await.is_empty());
@@ -628,6 +628,18 @@ async fn only_flow_managers_write_flows_and_nobody_writes_runs() {
     assert_eq!(st, StatusCode::CREATED, "{b}");
     let audit = app.state.store.audit_trail(5).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "flows.Flow.create"), "{audit:?}");
+    // A Flow record that could not run is refused, whole, with every problem, rather than saved and left out.
+    let bad = json!({"Name": "y", "Object": "Case", "TriggerType": "Created", "Condition": "Nonsense = 1", "Actions": "[]"}).to_string();
+    let (st, b) = app.raw("POST", "/services/data/v60.0/sobjects/Flow", "admin", bad).await;
+    assert_eq!((st, b[0]["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_FLOW_CONFIG")), "{b}");
+    let all = b.to_string();
+    assert!(all.contains("Nonsense") && all.contains("no actions"), "{b}");
+    let id = app.rows("SELECT Id FROM Flow").await[0][0].as_str().unwrap().to_string();
+    let (st, b) = app.raw("PATCH", &format!("/services/data/v60.0/sobjects/Flow/{id}"), "admin", json!({"TriggerType": "FieldChangedTo"}).to_string()).await;
+    assert_eq!((st, b[0]["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_FLOW_CONFIG")), "a changed-to trigger with no field: {b}");
+    let (st, b) = app.raw("PATCH", &format!("/services/data/v60.0/sobjects/Flow/{id}"), "admin", json!({"TriggerType": "FieldChangedTo", "TriggerField": "Status", "TriggerValue": "Closed"}).to_string()).await;
+    assert_eq!(st, StatusCode::NO_CONTENT, "{b}");
+    assert_eq!(app.rows("SELECT Id FROM Flow").await.len(), 1);
     let (st, b) = app.raw("POST", "/services/data/v60.0/sobjects/FlowRun", "admin", json!({"Status": "Succeeded"}).to_string()).await;
     assert_eq!((st, b[0]["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_TYPE")));
     let (st, _) = app.raw("GET", "/api/flows/runs", "ann", String::new()).await;
@@ -647,4 +659,78 @@ async fn the_example_file_imports_and_round_trips() {
     for (a, b) in back.flows.iter().zip(&sent.flows) {
         assert_eq!((&a.name, &a.when, &a.field, &a.value, &a.condition, &a.threshold, &a.actions), (&b.name, &b.when, &b.field, &b.value, &b.condition, &b.threshold, &b.actions));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_editor_adds_checks_changes_and_deletes_one_flow_at_a_time() {
+    let app = spawn_app().await;
+    // Checked like a file: each problem is its own error, and nothing is written (dry run or not).
+    let bad = json!({"name": "Bad", "object": "VoiceCall", "when": "created", "condition": "Nonsense = 1",
+        "actions": [{"create": {"object": "Task", "fields": {"Subjekt": "x"}}}]});
+    for path in ["/api/flows/flows?dryRun=true", "/api/flows/flows"] {
+        let (st, b) = app.raw("POST", path, "admin", bad.to_string()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+        let errors = b.as_array().unwrap();
+        assert_eq!(errors.len(), 2, "{b}");
+        assert!(errors.iter().all(|e| e["errorCode"] == "INVALID_FLOW_CONFIG"), "{b}");
+        assert!(b.to_string().contains("Nonsense") && b.to_string().contains("Subjekt"), "{b}");
+    }
+    assert!(app.rows("SELECT Id FROM Flow").await.is_empty());
+    // A good one: the dry run writes nothing, the save does.
+    let good = json!({"name": "Callback task", "object": "VoiceCall", "when": "changedTo", "field": "CallResolution", "value": "Callback Requested",
+        "actions": [{"create": {"object": "Task", "fields": {"Subject": "Call back {!FromPhoneNumber}", "WhatId": "{!Id}"}}}]});
+    let (st, b) = app.raw("POST", "/api/flows/flows?dryRun=true", "admin", good.to_string()).await;
+    assert_eq!((st, &b["dryRun"]), (StatusCode::OK, &json!(true)), "{b}");
+    assert!(app.rows("SELECT Id FROM Flow").await.is_empty());
+    let (st, b) = app.raw("POST", "/api/flows/flows", "admin", good.to_string()).await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let (st, _) = app.raw("POST", "/api/flows/flows", "ann", good.to_string()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "agents do not add flows");
+    let (st, b) = app.raw("POST", "/api/flows/flows", "admin", good.to_string()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(b[0]["message"].as_str().unwrap().contains("another flow has this name"), "{b}");
+    let (st, list) = app.raw("GET", "/api/flows/flows", "admin", String::new()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!((list["flows"][0]["id"].as_str(), list["flows"][0]["field"].as_str()), (Some(id.as_str()), Some("CallResolution")));
+    // It runs, and its run points at it.
+    let call = app.insert("VoiceCall", vec![("VendorCallKey", t("ed-1")), ("CallType", t("Inbound")), ("FromPhoneNumber", t("+14155550123"))]).await;
+    app.patch("VoiceCall", &call, json!({"CallResolution": "Callback Requested"})).await;
+    let runs = app.until(&format!("SELECT FlowId, Status FROM FlowRun WHERE RecordId = '{call}'"), |r| r.first().is_some_and(|x| s(&x[1]) == "Succeeded")).await;
+    assert_eq!(s(&runs[0][0]), id);
+    // Changed in place: the same record (its runs still point at it); a field the new trigger has no use for is cleared.
+    let changed = json!({"name": "Callback task", "object": "VoiceCall", "when": "updated", "condition": "CallType = 'Inbound'", "order": 5, "active": false,
+        "actions": [{"update": {"fields": {"Description": "seen by {!FlowName}"}}}]});
+    let (st, b) = app.raw("PUT", &format!("/api/flows/flows/{id}"), "admin", changed.to_string()).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (_, list) = app.raw("GET", "/api/flows/flows", "admin", String::new()).await;
+    let f = &list["flows"][0];
+    assert_eq!((f["id"].as_str(), f["when"].as_str(), f["order"].as_i64(), f["active"].as_bool()), (Some(id.as_str()), Some("updated"), Some(5), Some(false)), "{list}");
+    assert!(f.get("field").is_none() && f.get("value").is_none(), "{list}");
+    assert_eq!(app.rows(&format!("SELECT Id FROM Flow WHERE Id = '{}'", s(&runs[0][0]))).await.len(), 1);
+    let (st, b) = app.raw("PUT", &format!("/api/flows/flows/{id}"), "admin", json!({"name": "Callback task", "object": "VoiceCall", "when": "changedTo", "actions": [{"callback": {}}]}).to_string()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "changedTo without a field: {b}");
+    let (st, _) = app.raw("PUT", "/api/flows/flows/300000000000000AAA", "admin", good.to_string()).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let audit = app.state.store.audit_trail(10).await.unwrap();
+    let upd = audit.iter().find(|a| a.action == "flows.Flow.update").expect("audited");
+    assert!(upd.before.as_deref().unwrap_or("").contains("changedTo") && upd.after.as_deref().unwrap_or("").contains("updated"), "{upd:?}");
+    // The agent who owns the call sees its runs, without their error text; not every run.
+    let (st, b) = app.raw("GET", &format!("/api/flows/runs?recordId={call}"), "ann", String::new()).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["runs"][0]["FlowName"], "Callback task");
+    assert!(b["runs"][0].get("LastError").is_none(), "{b}");
+    let (st, b) = app.raw("GET", &format!("/api/flows/runs?recordId={call}"), "admin", String::new()).await;
+    assert!(st == StatusCode::OK && b["runs"][0].get("LastError").is_some(), "{b}");
+    for q in ["/api/flows/runs", "/api/flows/runs?recordId=0LQ000000000001AAA", "/api/flows/runs?recordId=nonsense"] {
+        let (st, _) = app.raw("GET", q, "ann", String::new()).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{q}");
+    }
+    // Deleted: gone from the runner, its runs kept.
+    let (st, _) = app.raw("DELETE", &format!("/api/flows/flows/{id}"), "ann", String::new()).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = app.raw("DELETE", &format!("/api/flows/flows/{id}"), "admin", String::new()).await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert!(app.rows("SELECT Id FROM Flow").await.is_empty());
+    assert_eq!(app.rows(&format!("SELECT Id FROM FlowRun WHERE RecordId = '{call}'")).await.len(), 1);
 }

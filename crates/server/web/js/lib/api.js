@@ -26,14 +26,14 @@ async function parse(res) {
   try { return JSON.parse(text); } catch { return text; }
 }
 
-/** fetch + JSON + errors. A 401 sends the page to the sign-in page. */
-export async function request(method, path, body, { signal, redirectOn401 = true, headers: extra = {} } = {}) {
+/** fetch + JSON + errors (`raw`: the body is sent as the text it is). A 401 sends the page to the sign-in page. */
+export async function request(method, path, body, { signal, redirectOn401 = true, headers: extra = {}, raw = false } = {}) {
   const headers = { Accept: 'application/json', ...extra };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = raw ? 'text/plain; charset=utf-8' : 'application/json';
   if (method !== 'GET' && method !== 'HEAD' && csrfToken) headers['X-CSRF-Token'] = csrfToken;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
+    res = await fetch(path, { method, headers, body: body === undefined || raw ? body : JSON.stringify(body), credentials: 'same-origin', signal });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'NETWORK', 'Dialtone could not be reached. Check the connection and try again.');
