@@ -192,3 +192,65 @@ test('a supervisor reads the dashboard: tiles, server-drawn charts, the SOQL beh
   assert.equal(await agent.page.$eval('#nav-dashboard', (e) => e.hidden), true, 'no dashboard for agents');
   await agent.context.close();
 });
+
+test('an admin writes a flow in the console editor: Check lists problems, Save adds it, it runs, the record shows its run', async () => {
+  const { context, page } = await openConsole(browser, 'admin');
+  page.on('dialog', (d) => d.accept());
+  await page.waitForSelector('#nav-flows:not([hidden]) a');
+  await page.click('#nav-flows a');
+  await page.waitForSelector('#flows-new');
+  await page.click('#flows-new');
+  await page.waitForSelector('#flow-form');
+  const name = `Welcome task ${Date.now()}`;
+  await page.fill('#flow-name', name);
+  await page.fill('#flow-object', 'Contact');
+  await page.dispatchEvent('#flow-object', 'change');
+  await page.selectOption('#flow-when', 'created');
+  assert.equal(await page.isVisible('#flow-field'), false, 'the changed-to inputs only for "When a field changes to"');
+  assert.equal(await page.isVisible('#flow-th-count'), false, 'the threshold inputs only for alerts');
+  await page.fill('#flow-condition', "Title = 'Browser");
+  await page.fill('#flow-actions .flow-field-value', 'Welcome {!LastName}');
+  await page.click('#flow-check');
+  await page.waitForSelector('#flow-problems .notice-error');
+  assert.match(await page.textContent('#flow-problems'), /condition/i, 'the problem names the condition');
+  assert.deepEqual(page.errors.splice(0), ['Failed to load resource: the server responded with a status of 400 (Bad Request)'], 'only the refused check');
+
+  await page.fill('#flow-condition', "Title = 'Browser test'");
+  await page.click('#flow-check');
+  await page.waitForSelector('#flow-problems .notice-ok');
+  await screenshot(page, 'console-flow-editor');
+  await page.click('#flow-save');
+  await page.waitForSelector(`#flows-list tr[data-flow="${name}"]`);
+  assert.equal(await page.$('#flow-form'), null, 'the editor closed once saved');
+
+  // The flow runs on the next Contact an agent creates, and the agent sees the run on the Contact.
+  const agent = await openConsole(browser, 'agent1');
+  assert.equal(await agent.page.$eval('#nav-flows', (e) => e.hidden), true, 'no Flows link for agents');
+  const last = `Browserflow${Date.now()}`;
+  const made = await rest(agent.page, 'POST', '/services/data/v60.0/sobjects/Contact', { LastName: last, Title: 'Browser test' });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const tasks = await eventually(async () => {
+    const rows = await soql(page, `SELECT Id, WhoId FROM Task WHERE Subject = 'Welcome ${last}'`);
+    return rows.length ? rows : null;
+  }, 'the Task the flow creates');
+  assert.equal(tasks.length, 1, 'exactly once');
+  await go(agent.page, `/console/r/${made.body.id}`);
+  await agent.page.waitForSelector('#record-runs tr[data-status="Succeeded"]');
+  assert.match(await agent.page.textContent('#record-runs'), new RegExp(name));
+  assert.deepEqual(agent.page.errors, []);
+  await agent.context.close();
+
+  // Edit: switch it off; then delete it.
+  await page.click(`#flows-list tr[data-flow="${name}"] button`);
+  await page.waitForSelector('#flow-form');
+  assert.equal(await page.inputValue('#flow-condition'), "Title = 'Browser test'", 'the editor opens with the saved flow');
+  await page.uncheck('#flow-active');
+  await page.click('#flow-save');
+  await until(page, (n) => document.querySelector(`#flows-list tr[data-flow="${n}"]`)?.children[6]?.textContent === 'No', name, 'the flow shown inactive');
+  await page.click(`#flows-list tr[data-flow="${name}"] button`);
+  await page.waitForSelector('#flow-delete');
+  await page.click('#flow-delete');
+  await until(page, (n) => !document.querySelector(`#flows-list tr[data-flow="${n}"]`), name, 'the flow gone from the list');
+  assert.deepEqual(page.errors, []);
+  await context.close();
+});
