@@ -13,8 +13,10 @@
 //!    (<condition>)`, i.e. against the record **as committed when the run
 //!    executes** (parents' fields included);
 //! 3. runs the actions in order. A store action (update, create) commits in
-//!    the same transaction as the run's `ActionsDone`, so after a crash the run
-//!    resumes at the next action and never repeats a write. Webhooks are
+//!    the same transaction as the run's `ActionsDone`, guarded by a
+//!    compare-and-set on it (`WriteOp::Expect`), so after a crash the run
+//!    resumes at the next action and never repeats a write — even when a
+//!    second runner took over a run the first still held. Webhooks are
 //!    at-least-once (the `X-Dialtone-Delivery` header is the run id, for the
 //!    receiver to drop repeats);
 //! 4. records the outcome: Succeeded; Skipped (condition not met, or the chain
@@ -203,14 +205,23 @@ async fn resume_interrupted(state: &AppState) {
     for r in rows {
         if let Some(id) = r.first().and_then(Value::as_str).and_then(|s| SalesforceId::parse(s).ok()) {
             let fields = vec![("Status".into(), t("Retrying")), ("NextAttemptDateTime".into(), now_text(OffsetDateTime::now_utc())), ("LastError".into(), t("interrupted: Dialtone stopped while this run was executing; it resumes at its next action"))];
-            let _ = update_run(store, &id, fields).await;
+            let _ = update_run(store, &id, "Running", fields).await;
         }
     }
 }
 
-async fn update_run(store: &dyn Store, id: &SalesforceId, fields: Vec<(String, Value)>) -> Result<(), ApiError> {
-    store.write_batch(vec![WriteOp::Update { object: "FlowRun".into(), id: id.clone(), fields }], None).await?;
-    Ok(())
+/// Changes a run only while it is still `status`: false when another runner
+/// (a second node, or a restart that took it over) changed it first.
+async fn update_run(store: &dyn Store, id: &SalesforceId, status: &str, fields: Vec<(String, Value)>) -> Result<bool, ApiError> {
+    match store.write_batch(vec![expect_status(id, status), WriteOp::Update { object: "FlowRun".into(), id: id.clone(), fields }], None).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::Conflict { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn expect_status(id: &SalesforceId, status: &str) -> WriteOp {
+    WriteOp::Expect { object: "FlowRun".into(), id: id.clone(), fields: vec![("Status".into(), t(status))] }
 }
 
 /// Counts a finished run on the runner and on `/metrics` (`dialtone_flow_runs_total{status}`).
@@ -321,14 +332,19 @@ async fn execute(state: &AppState, loaded: &Loaded, run_id: &SalesforceId, recor
             Err(e) => return finish(state, run_id, "Failed", attempts + 1, Some(format!("condition: {e}")), None).await,
         };
         if !met {
-            update_run(store, run_id, vec![("Status".into(), t("Skipped")), ("Detail".into(), t("the condition was not met")), ("FinishedDateTime".into(), now_text(now))]).await?;
-            count_run(state, "Skipped", None);
+            if update_run(store, run_id, "Running", vec![("Status".into(), t("Skipped")), ("Detail".into(), t("the condition was not met")), ("FinishedDateTime".into(), now_text(now))]).await? {
+                count_run(state, "Skipped", None);
+            }
             return Ok(());
         }
     }
     for (i, action) in flow.actions.iter().enumerate().skip(done) {
         let outcome = run_action(state, loaded, action, run_id, record_id, i, figures).await;
-        if let Err(err) = outcome {
+        if let Err(ActionFail::Lost) = outcome {
+            tracing::info!(run = %run_id, "another runner took this run over; it carries on there");
+            return Ok(());
+        }
+        if let Err(ActionFail::Failed(err)) = outcome {
             let attempts = attempts + 1;
             let message = format!("action {} ({}): {err}", i + 1, action.kind());
             let settings = state.flows.settings();
@@ -353,7 +369,9 @@ async fn finish(state: &AppState, run_id: &SalesforceId, status: &str, attempts:
     if status != "Retrying" {
         fields.push(("FinishedDateTime".into(), now_text(now)));
     }
-    update_run(state.store.as_ref(), run_id, fields).await?;
+    if !update_run(state.store.as_ref(), run_id, "Running", fields).await? {
+        return Ok(()); // another runner took it over and records the outcome
+    }
     if let Some(e) = &error {
         tracing::warn!(run = %run_id, status, error = %e, "a flow run did not succeed");
     }
@@ -361,8 +379,35 @@ async fn finish(state: &AppState, run_id: &SalesforceId, status: &str, attempts:
     Ok(())
 }
 
-/// An action's failure, in words for the run's LastError.
-type ActionResult = Result<(), String>;
+/// Why an action did not complete.
+enum ActionFail {
+    /// In words, for the run's LastError.
+    Failed(String),
+    /// Another runner moved the run on first (its `ActionsDone` or `Status`
+    /// guard failed): nothing of this action was written, and this runner stops.
+    Lost,
+}
+
+impl From<String> for ActionFail {
+    fn from(s: String) -> Self {
+        ActionFail::Failed(s)
+    }
+}
+
+impl From<&str> for ActionFail {
+    fn from(s: &str) -> Self {
+        ActionFail::Failed(s.to_string())
+    }
+}
+
+fn store_fail(e: StoreError) -> ActionFail {
+    match e {
+        StoreError::Conflict { .. } => ActionFail::Lost,
+        e => ActionFail::Failed(e.to_string()),
+    }
+}
+
+type ActionResult = Result<(), ActionFail>;
 
 /// The record's values for templates: the fields the templates name (parents too), read with SOQL.
 async fn template_values(store: &dyn Store, object: &str, id: &str, templates: &[&String]) -> Result<HashMap<String, Option<String>>, String> {
@@ -410,8 +455,14 @@ fn field_errors(e: Vec<dialtone_model::FieldError>) -> String {
     e.iter().map(|x| format!("{} ({})", x.message, x.code)).collect::<Vec<_>>().join("; ")
 }
 
-fn progress(run_id: &SalesforceId, done: usize) -> WriteOp {
-    WriteOp::Update { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("ActionsDone".into(), Value::Int(done as i64))] }
+/// Action `done - 1` is done: written in the action's own transaction, and
+/// only if the run is still Running at that action — so two runners holding
+/// one run (a restart racing a second node) never both write an action.
+fn progress(run_id: &SalesforceId, done: usize) -> Vec<WriteOp> {
+    vec![
+        WriteOp::Expect { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("Status".into(), t("Running")), ("ActionsDone".into(), Value::Int(done as i64 - 1))] },
+        WriteOp::Update { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("ActionsDone".into(), Value::Int(done as i64))] },
+    ]
 }
 
 async fn run_depth(store: &dyn Store, run_id: &SalesforceId) -> u32 {
@@ -461,8 +512,8 @@ async fn run_action(state: &AppState, loaded: &Loaded, action: &Action, run_id: 
             if !checked.is_empty() {
                 ops.push(WriteOp::Update { object: obj.name.clone(), id, fields: checked });
             }
-            ops.push(done);
-            store.write_batch_at(ops, actor, depth).await.map_err(|e| e.to_string())?;
+            ops.extend(done);
+            store.write_batch_at(ops, actor, depth).await.map_err(store_fail)?;
             Ok(())
         }
         Action::Create { object, fields } => {
@@ -478,13 +529,13 @@ async fn run_action(state: &AppState, loaded: &Loaded, action: &Action, run_id: 
                 }
             }
             let checked = obj.check_create(input).map_err(field_errors)?;
-            store.write_batch_at(vec![WriteOp::Insert { object: obj.name.clone(), fields: checked }, done], actor, depth).await.map_err(|e| e.to_string())?;
+            store.write_batch_at([vec![WriteOp::Insert { object: obj.name.clone(), fields: checked }], done].concat(), actor, depth).await.map_err(store_fail)?;
             Ok(())
         }
         Action::ConvertLead { lead } => convert_lead(store, &flow.object, record_id, lead.as_deref(), actor, depth, done).await,
         Action::Webhook { url, secret } => {
             webhook(state, loaded, run_id, record_id, url, secret, figures).await?;
-            store.write_batch(vec![done], None).await.map_err(|e| e.to_string())?;
+            store.write_batch(done, None).await.map_err(store_fail)?;
             Ok(())
         }
         Action::Callback {} => {
@@ -496,13 +547,13 @@ async fn run_action(state: &AppState, loaded: &Loaded, action: &Action, run_id: 
             if !ok {
                 return Err("routing holds no waiting work item for this call (it was answered, ended, or never queued)".into());
             }
-            store.write_batch(vec![done], None).await.map_err(|e| e.to_string())?;
+            store.write_batch(done, None).await.map_err(store_fail)?;
             Ok(())
         }
     }
 }
 
-async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: Option<&str>, actor: Option<&SalesforceId>, depth: u32, done: WriteOp) -> ActionResult {
+async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: Option<&str>, actor: Option<&SalesforceId>, depth: u32, done: Vec<WriteOp>) -> ActionResult {
     let schema = store.schema();
     let lead_id = match field {
         None => record_id.to_string(),
@@ -511,7 +562,7 @@ async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: O
     let lead_id = SalesforceId::parse(&lead_id).map_err(|e| e.to_string())?;
     let lo = schema.object("Lead").expect("Lead is standard");
     if lead_id.key_prefix() != lo.key_prefix {
-        return Err(format!("{lead_id} is not a Lead"));
+        return Err(format!("{lead_id} is not a Lead").into());
     }
     let lead = store.get(lo, &lead_id).await.map_err(|e| e.to_string())?.ok_or("the lead no longer exists")?;
     if lead.get("IsConverted") == Some(&Value::Bool(true)) {
@@ -552,7 +603,7 @@ async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: O
         ("ConvertedContactId".into(), t(contact_id.as_str())),
         ("ConvertedDate".into(), t(&dialtone_model::format_date(today))),
     ];
-    store.write_batch_at(vec![WriteOp::Update { object: "Lead".into(), id: lead_id, fields: converted }, done], actor, depth).await.map_err(|e| e.to_string())?;
+    store.write_batch_at([vec![WriteOp::Update { object: "Lead".into(), id: lead_id, fields: converted }], done].concat(), actor, depth).await.map_err(store_fail)?;
     Ok(())
 }
 
@@ -613,6 +664,7 @@ async fn webhook(state: &AppState, loaded: &Loaded, run_id: &SalesforceId, recor
     })
     .await
     .map_err(|e| format!("webhook task: {e}"))?
+    .map_err(ActionFail::Failed)
 }
 
 /// Runs whose retry time has come.
@@ -630,11 +682,14 @@ async fn due_retries(state: &AppState) -> Result<(), ApiError> {
         let s = |i: usize| r.get(i).and_then(Value::as_str).unwrap_or_default().to_string();
         let n = |i: usize| if let Some(Value::Int(n)) = r.get(i) { *n } else { 0 };
         let Ok(run_id) = SalesforceId::parse(&s(0)) else { continue };
+        // Claimed by one runner only: the first to turn it from Retrying to Running.
+        if !update_run(store, &run_id, "Retrying", vec![("Status".into(), t("Running"))]).await? {
+            continue;
+        }
         let Some(loaded) = flows.iter().find(|l| l.flow.id == s(1)) else {
             finish(state, &run_id, "Failed", n(4), Some("the flow no longer exists (it was deleted or the flows file was imported again)".into()), None).await?;
             continue;
         };
-        update_run(store, &run_id, vec![("Status".into(), t("Running"))]).await?;
         let detail: Option<Json_> = serde_json::from_str(&s(5)).ok();
         let figures = detail.as_ref().and_then(|d| d.get("figures")).cloned();
         execute(state, loaded, &run_id, &s(2), n(3).max(0) as usize, n(4), figures.as_ref()).await?;
@@ -791,7 +846,9 @@ async fn retry(State(state): State<AppState>, extensions: axum::http::Extensions
         return Err(ApiError::new("FLOW_RUN_NOT_RETRYABLE", format!("the run is {status}; only Parked and Failed runs are retried")));
     }
     // A retried run gets a fresh set of attempts.
-    update_run(store, &run_id, vec![("Status".into(), t("Retrying")), ("Attempts".into(), Value::Int(0)), ("NextAttemptDateTime".into(), now_text(OffsetDateTime::now_utc()))]).await?;
+    if !update_run(store, &run_id, &status, vec![("Status".into(), t("Retrying")), ("Attempts".into(), Value::Int(0)), ("NextAttemptDateTime".into(), now_text(OffsetDateTime::now_utc()))]).await? {
+        return Err(ApiError::new("FLOW_RUN_NOT_RETRYABLE", "the run changed while you asked (someone else retried it); reload the page"));
+    }
     crate::desktop::audit(store, &s, &extensions, "flows.run.retry", run_id.as_str(), Some(status), Some("Retrying".into())).await?;
     state.flows.wake.notify_one();
     Ok(Json(json!({"id": run_id.as_str(), "status": "Retrying"})))

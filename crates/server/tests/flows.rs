@@ -40,7 +40,7 @@ fn t(s: &str) -> RawValue {
 fn fast() -> Settings {
     Settings {
         retry: dialtone_flows::RetryPolicy { base: time::Duration::milliseconds(100), cap: time::Duration::milliseconds(300), max_attempts: 3 },
-        webhook_timeout: Duration::from_secs(3),
+        webhook_timeout: Duration::from_secs(10),
         threshold_every: Duration::from_secs(3600),
     }
 }
@@ -260,13 +260,72 @@ async fn a_change_committed_before_a_restart_runs_once_even_with_two_runners() {
     assert_eq!(first.state.store.outbox_backlog().await.unwrap(), 2, "the insert and the change wait in the outbox");
     drop(first);
     // Two processes start on the same database (a restart racing a second node): one run, one task.
-    let a = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
-    let b = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
+    let (a, b) = tokio::join!(
+        async { app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await },
+        async { app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await }
+    );
     a.until(&format!("SELECT Id FROM Task WHERE WhatId = '{call}'"), |r| r.len() == 1).await;
     a.settle().await;
     b.settle().await;
     assert_eq!(a.rows(&format!("SELECT Id FROM Task WHERE WhatId = '{call}'")).await.len(), 1);
     assert_eq!(a.rows(&format!("SELECT Id FROM FlowRun WHERE RecordId = '{call}'")).await.len(), 1);
+    drop(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_runner_that_takes_over_a_live_run_never_repeats_its_actions() {
+    let (store, dir, loc) = sqlite().await;
+    let hook = receiver().await;
+    let first = app_on(store, None, false).await;
+    first
+        .import(&format!(
+            r#"
+flows:
+  - name: Tell, then follow up
+    object: VoiceCall
+    when: changedTo
+    field: CallResolution
+    value: Callback Requested
+    actions:
+      - webhook: {{url: "{url}", secret: hook}}
+      - create: {{object: Task, fields: {{Subject: "Call back {{!FromPhoneNumber}}", WhatId: "{{!Id}}"}}}}
+"#,
+            url = hook.url
+        ))
+        .await;
+    let call = first.insert("VoiceCall", vec![("VendorCallKey", t("f-3")), ("FromPhoneNumber", t("+14155550125"))]).await;
+    first.patch("VoiceCall", &call, json!({"CallResolution": "Callback Requested"})).await;
+    drop(first);
+    // Runner A claims the run and waits on the webhook; runner B starts meanwhile, finds
+    // the run Running, takes it over as interrupted and calls the webhook again.
+    hook.hold.store(1, Ordering::SeqCst);
+    let a = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
+    for _ in 0..200 {
+        if !hook.got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
+    for _ in 0..200 {
+        if hook.got.lock().unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(hook.got.lock().unwrap().len(), 2, "both runners are inside the webhook");
+    // Both answers come back: only one runner may go on to create the Task.
+    hook.hold.store(0, Ordering::SeqCst);
+    let tasks = format!("SELECT Id FROM Task WHERE WhatId = '{call}'");
+    a.until(&tasks, |r| !r.is_empty()).await;
+    a.settle().await;
+    b.settle().await;
+    assert_eq!(a.rows(&tasks).await.len(), 1, "the follow-up is created once");
+    let runs = a.rows(&format!("SELECT Status, ActionsDone FROM FlowRun WHERE RecordId = '{call}'")).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!((s(&runs[0][0]), &runs[0][1]), ("Succeeded", &Value::Int(2)), "{runs:?}");
+    let got = hook.got.lock().unwrap();
+    assert_eq!(got[0].0.get("x-dialtone-delivery"), got[1].0.get("x-dialtone-delivery"), "a repeated delivery carries the same id for the receiver to drop");
     drop(dir);
 }
 
@@ -302,11 +361,13 @@ flows:
 /// Requests a receiver got: headers (lower-case names) and body.
 type Got = Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>;
 
-/// A local webhook receiver: records requests; answers 500 while `fail` is set.
+/// A local webhook receiver: records requests; answers 500 while `fail` is set,
+/// and holds its answers while `hold` is set.
 struct Receiver {
     url: String,
     got: Got,
     fail: Arc<AtomicU16>,
+    hold: Arc<AtomicU16>,
 }
 
 async fn receiver() -> Receiver {
@@ -314,11 +375,12 @@ async fn receiver() -> Receiver {
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got: Got = Arc::default();
     let fail = Arc::new(AtomicU16::new(0));
-    let (g, f) = (got.clone(), fail.clone());
+    let hold = Arc::new(AtomicU16::new(0));
+    let (g, f, hd) = (got.clone(), fail.clone(), hold.clone());
     tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else { return };
-            let (g, f) = (g.clone(), f.clone());
+            let (g, f, hd) = (g.clone(), f.clone(), hd.clone());
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
@@ -344,12 +406,15 @@ async fn receiver() -> Receiver {
                 }
                 let body = buf[head_end..].to_vec();
                 g.lock().unwrap().push((headers, body));
+                while hd.load(Ordering::SeqCst) > 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
                 let status = if f.load(Ordering::SeqCst) > 0 { "500 Internal Server Error" } else { "200 OK" };
                 let _ = sock.write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes()).await;
             });
         }
     });
-    Receiver { url, got, fail }
+    Receiver { url, got, fail, hold }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

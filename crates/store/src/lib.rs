@@ -140,6 +140,9 @@ pub enum StoreError {
     Open(String),
     #[error("store failure: {0}")]
     Backend(String),
+    /// A [`WriteOp::Expect`] found other values: someone else changed the record first.
+    #[error("{object} {id} was changed by someone else")]
+    Conflict { object: String, id: String },
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -152,6 +155,22 @@ pub enum WriteOp {
     Update { object: String, id: SalesforceId, fields: Vec<(String, Value)> },
     /// Every record of the object goes (a configuration replaced whole, e.g. `dialtone routing import`).
     DeleteAll { object: String },
+    /// A compare-and-set guard: the batch goes on only if the record holds
+    /// these values (read, and on PostgreSQL locked, in the batch's
+    /// transaction); otherwise nothing of the batch is written and it fails
+    /// with [`StoreError::Conflict`]. How two flow runners never run one action twice.
+    Expect { object: String, id: SalesforceId, fields: Vec<(String, Value)> },
+}
+
+/// The WHERE clause of a [`WriteOp::Expect`]: `"id" = P1 AND "col" IS P2 …`
+/// (`IS` also matches two nulls), with `param(n)` naming the n-th parameter.
+pub(crate) fn expect_where(obj: &ObjectDef, fields: &[(String, Value)], is: &str, param: impl Fn(usize) -> String) -> Result<String> {
+    let mut clause = format!("\"id\" = {}", param(1));
+    for (i, (name, _)) in fields.iter().enumerate() {
+        let f = obj.field(name).ok_or_else(|| StoreError::Backend(format!("{} has no field {name}", obj.name)))?;
+        clause.push_str(&format!(" AND \"{}\" {is} {}", f.column(), param(i + 2)));
+    }
+    Ok(clause)
 }
 
 /// Looks up each op's object before the transaction starts.
@@ -159,7 +178,7 @@ pub(crate) fn resolve_ops(schema: &Schema, ops: Vec<WriteOp>) -> Result<Vec<(Obj
     ops.into_iter()
         .map(|op| {
             let name = match &op {
-                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } | WriteOp::DeleteAll { object } => object,
+                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } | WriteOp::DeleteAll { object } | WriteOp::Expect { object, .. } => object,
             };
             let obj = schema.object(name).ok_or_else(|| StoreError::Backend(format!("no object named {name}")))?.clone();
             Ok((obj, op))

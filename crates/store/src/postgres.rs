@@ -305,6 +305,17 @@ impl Store for PostgresStore {
                     update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now, &watch).await?;
                     out.push(None);
                 }
+                crate::WriteOp::Expect { id, fields, .. } => {
+                    // FOR UPDATE: a second runner waits here, then sees the first one's values.
+                    let sql = format!("SELECT 1 FROM {} WHERE {} FOR UPDATE", obj.table(), crate::expect_where(&obj, &fields, "IS NOT DISTINCT FROM", |n| format!("${n}"))?);
+                    let mut vals = vec![text(id.as_str())];
+                    vals.extend(fields.into_iter().map(|(_, v)| v));
+                    let b = binds(&vals);
+                    if tx.query_opt(&sql, &refs(&b)).await.map_err(err)?.is_none() {
+                        return Err(StoreError::Conflict { object: obj.name.clone(), id: id.to_string() });
+                    }
+                    out.push(None);
+                }
                 crate::WriteOp::DeleteAll { .. } => {
                     let t = obj.table();
                     tx.execute(&format!("DELETE FROM dt_phone_index WHERE record_id IN (SELECT \"id\" FROM {t})"), &[]).await.map_err(err)?;

@@ -399,6 +399,16 @@ impl Store for SqliteStore {
                         update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now, &watch)?;
                         out.push(None);
                     }
+                    crate::WriteOp::Expect { id, fields, .. } => {
+                        let sql = format!("SELECT 1 FROM {} WHERE {}", obj.table(), crate::expect_where(&obj, &fields, "IS", |n| format!("?{n}"))?);
+                        let mut vals = vec![Value::Text(id.to_string())];
+                        vals.extend(fields.into_iter().map(|(_, v)| v));
+                        let found = tx.prepare_cached(&sql).and_then(|mut st| st.exists(params_from_iter(binds(&vals)))).map_err(err)?;
+                        if !found {
+                            return Err(StoreError::Conflict { object: obj.name.clone(), id: id.to_string() });
+                        }
+                        out.push(None);
+                    }
                     crate::WriteOp::DeleteAll { .. } => {
                         let t = obj.table();
                         tx.execute(&format!("DELETE FROM dt_phone_index WHERE record_id IN (SELECT \"id\" FROM {t})"), []).map_err(err)?;

@@ -433,6 +433,42 @@ async fn a_write_batch_applies_inserts_and_updates_of_several_objects_all_or_not
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expect_guard_lets_one_of_two_racing_writers_through_and_the_other_writes_nothing() {
+    both(|loc| async move {
+        let text = |v: &str| Value::Text(v.to_string());
+        let s = open(&loc).await;
+        let run = s
+            .write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields: vec![("FlowId".into(), text("f1")), ("Status".into(), text("Running")), ("ActionsDone".into(), Value::Int(0))] }], None)
+            .await
+            .unwrap()
+            .remove(0)
+            .unwrap();
+        // Two processes on one database each do "action 1" of the same run.
+        let step = |subject: &str| {
+            vec![
+                WriteOp::Expect { object: "FlowRun".into(), id: run.clone(), fields: vec![("Status".into(), text("Running")), ("ActionsDone".into(), Value::Int(0)), ("NextAttemptDateTime".into(), Value::Null)] },
+                WriteOp::Insert { object: "Task".into(), fields: vec![("Subject".into(), text(subject))] },
+                WriteOp::Update { object: "FlowRun".into(), id: run.clone(), fields: vec![("ActionsDone".into(), Value::Int(1))] },
+            ]
+        };
+        let (a, b) = (open(&loc).await, open(&loc).await);
+        let (ra, rb) = tokio::join!(a.write_batch(step("race"), None), b.write_batch(step("race"), None));
+        let (ok, conflicts) = [&ra, &rb].iter().fold((0, 0), |(o, c), r| match r {
+            Ok(_) => (o + 1, c),
+            Err(StoreError::Conflict { object, .. }) if object == "FlowRun" => (o, c + 1),
+            Err(e) => panic!("{e}"),
+        });
+        assert_eq!((ok, conflicts), (1, 1), "{ra:?} / {rb:?}");
+        assert_eq!(count(&s, "SELECT Id FROM Task WHERE Subject = 'race'").await, 1, "the loser wrote nothing");
+        // A value that does not match: refused, nothing written.
+        let late = s.write_batch(step("late"), None).await;
+        assert!(matches!(late, Err(StoreError::Conflict { .. })), "{late:?}");
+        assert_eq!(count(&s, "SELECT Id FROM Task WHERE Subject = 'late'").await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watched_objects_write_an_outbox_row_in_the_same_transaction_and_runs_are_unique_per_flow_and_change() {
     both(|loc| async move {
         let s = open(&loc).await;
