@@ -1544,3 +1544,26 @@ fn flows_files_validate_import_and_export_and_bad_ones_write_nothing() {
     d.dt(&["flows", "import", &wrong]).code(2).stderr_has("nothing was written").stderr_has("there is no object \"Nowhere\"");
     assert_eq!(d.dt(&["flows", "export"]).stdout, out.stdout, "refused files changed nothing");
 }
+
+#[test]
+fn rows_imported_while_no_server_runs_still_fire_their_flows_once_it_starts() {
+    let d = Dialtone::new();
+    drop(d.serve_demo()); // a set-up org, then the server is stopped
+    let flows = d.file(
+        "welcome.yaml",
+        "flows:\n  - name: Welcome call\n    object: Contact\n    when: created\n    condition: \"Title = 'Buyer'\"\n    actions:\n      - create: {object: Task, fields: {Subject: \"Welcome {!LastName}\", WhoId: \"{!Id}\"}}\n",
+    );
+    d.dt(&["flows", "import", &flows]).ok();
+    let csv = d.file("new.csv", "FirstName,LastName,Title\nAda,Offline,Buyer\nGrace,Offline,Buyer\nAlan,Offline,Engineer\n");
+    d.dt(&["import", "Contact", &csv]).ok().stdout_has("imported 3 of 3");
+    assert_eq!(d.count("Task WHERE Subject LIKE 'Welcome %'"), 0, "nothing runs the flows yet");
+    let _server = d.serve_demo();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while d.count("FlowRun WHERE FlowName = 'Welcome call' AND Status IN ('Succeeded', 'Skipped')") < 3 {
+        assert!(std::time::Instant::now() < deadline, "the imported rows never reached the flows");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (rows, _) = d.query("SELECT Subject FROM Task WHERE Subject LIKE 'Welcome %' ORDER BY Subject");
+    let subjects: Vec<&str> = rows.iter().filter_map(|r| r["Subject"].as_str()).collect();
+    assert_eq!(subjects, ["Welcome Offline", "Welcome Offline"], "one Task per Buyer, none for the engineer");
+}

@@ -112,7 +112,9 @@ impl Runtime {
         match crate::flows_admin::load(store).await {
             Ok((flows, problems)) => {
                 let plain: Vec<dialtone_flows::Flow> = flows.iter().map(|l| l.flow.clone()).collect();
-                store.set_outbox_objects(&dialtone_flows::watched_objects(&plain));
+                if let Err(e) = dialtone_store::keep_outbox_objects(store, &dialtone_flows::watched_objects(&plain)).await {
+                    tracing::error!(error = %e, "keeping the outbox's objects");
+                }
                 for p in &problems {
                     tracing::warn!(problem = %p, "a flow was left out");
                 }

@@ -460,6 +460,11 @@ pub async fn import(store: &dyn Store, file: &FlowsFile, dry_run: bool, actor: O
     let flows = ops.len() - 1;
     if !dry_run {
         store.write_batch(ops, actor).await?;
+        // A running server picks the flows up within seconds; until then (or with
+        // no server at all) the changes this process writes still reach the outbox.
+        let (loaded, _) = load(store).await?;
+        let plain: Vec<dialtone_flows::Flow> = loaded.into_iter().map(|l| l.flow).collect();
+        dialtone_store::keep_outbox_objects(store, &dialtone_flows::watched_objects(&plain)).await?;
     }
     Ok(Imported { flows })
 }

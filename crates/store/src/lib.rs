@@ -359,13 +359,34 @@ impl Location {
     }
 }
 
-/// Opens (creating and migrating as needed) the store at `location`.
+/// Opens (creating and migrating as needed) the store at `location`. The
+/// outbox watches the objects last kept with [`keep_outbox_objects`], so a
+/// process that is not the server (`dialtone import`) still notes its changes
+/// for the server's flows.
 pub async fn open(location: &Location, region: &str) -> Result<DynStore> {
     let normalizer = Normalizer::new(region).map_err(|e| StoreError::Open(e.to_string()))?;
-    Ok(match location {
+    let store: DynStore = match location {
         Location::Sqlite(path) => Arc::new(SqliteStore::open(path, normalizer)?),
         Location::Postgres(url) => Arc::new(PostgresStore::open(url, normalizer).await?),
-    })
+    };
+    if let Some(kept) = store.setting(OUTBOX_OBJECTS).await? {
+        store.set_outbox_objects(&kept.split(',').filter(|o| !o.is_empty()).map(str::to_string).collect::<Vec<_>>());
+    }
+    Ok(store)
+}
+
+/// The setting that holds the objects the outbox watches (comma-separated).
+pub const OUTBOX_OBJECTS: &str = "outbox.objects";
+
+/// [`Store::set_outbox_objects`], and the list kept in the store's settings
+/// (written only when it changed) for every process that opens the store later.
+pub async fn keep_outbox_objects(store: &dyn Store, objects: &[String]) -> Result<()> {
+    store.set_outbox_objects(objects);
+    let list = objects.join(",");
+    if store.setting(OUTBOX_OBJECTS).await?.unwrap_or_default() != list {
+        store.put_setting(OUTBOX_OBJECTS, &list).await?;
+    }
+    Ok(())
 }
 
 /// How to read each column of a plan's rows: the visible columns, then the
