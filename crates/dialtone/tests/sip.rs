@@ -472,11 +472,9 @@ fn the_agent_holds_resumes_and_hangs_up_a_sip_call_from_the_desktop() {
         assert!(status == 202 || status == 409, "{status} {body}");
         (status == 202).then_some(())
     });
-    // Let the resume's re-INVITE finish: the B2BUA sends the BYE at once even while its
-    // re-INVITE is in flight (allowed by RFC 3261, and what it should defer — see the
-    // issue 8 note), and this sipp carrier insists on ACK before BYE. Nothing here is
-    // observable from outside, so the test gives it a second.
-    std::thread::sleep(Duration::from_secs(1));
+    // Hung up at once, possibly while the resume's re-INVITE is still in flight: the
+    // B2BUA holds the carrier's BYE until it has ACKed that re-INVITE's answer, which is
+    // the order this sipp carrier insists on.
     eventually("the hangup", || {
         let (status, body) = desk_post(http, &token, &path("hangup"));
         assert!(status == 202 || status == 409, "{status} {body}");

@@ -383,6 +383,9 @@ struct Call {
     /// The branch of the re-INVITE in progress on the call (relayed or our
     /// own): another one meanwhile is glare, answered 491 or refused.
     reneg: Option<String>,
+    /// A BYE held back until our re-INVITE on that leg has its final
+    /// response (and its ACK): a peer may not take a BYE before the ACK.
+    bye_after_reneg: Option<Leg>,
     transfers: u32,
     /// Click-to-dial: the phone's 200 (its SDP offer) waiting for the
     /// customer's answer to go back in the ACK; the customer INVITE's branch.
@@ -773,6 +776,7 @@ impl B2bua {
             carrier_version: 0,
             agent_version: 0,
             reneg: None,
+            bye_after_reneg: None,
             transfers: 0,
             outbound: None,
         };
@@ -955,6 +959,11 @@ impl B2bua {
         body: Option<(&str, &[u8])>,
         purpose: Purpose,
     ) -> Option<String> {
+        if method == Method::Bye && self.reneg_leg(id) == Some(leg) {
+            // Sent once the re-INVITE in flight on this leg is answered (`reneg_over`).
+            self.calls.get_mut(&id)?.bye_after_reneg = Some(leg);
+            return None;
+        }
         let call = self.calls.get_mut(&id)?;
         let dialog = match leg {
             Leg::A => &mut call.a,
@@ -999,6 +1008,29 @@ impl B2bua {
                 });
                 None
             }
+        }
+    }
+
+    /// The leg on which our own re-INVITE (sent by us: call control, a relayed
+    /// one, a refresh) waits for its final response.
+    fn reneg_leg(&self, id: u64) -> Option<Leg> {
+        let call = self.calls.get(&id)?;
+        let tx = self.client.get(call.reneg.as_deref()?).filter(|t| !t.done && t.method == Method::Invite)?;
+        let call_id = &tx.ack.as_ref()?.3;
+        if *call_id == call.a.call_id {
+            Some(Leg::A)
+        } else {
+            call.b.as_ref().filter(|b| b.dialog.call_id == *call_id).map(|_| Leg::B)
+        }
+    }
+
+    /// The re-INVITE `branch` of the call is over (answered, or timed out):
+    /// the call may renegotiate again, and a BYE held back for it goes now.
+    fn reneg_over(&mut self, now: OffsetDateTime, id: u64, branch: &str) {
+        let Some(c) = self.calls.get_mut(&id).filter(|c| c.reneg.as_deref() == Some(branch)) else { return };
+        c.reneg = None;
+        if let Some(leg) = c.bye_after_reneg.take() {
+            self.in_dialog(now, id, leg, Method::Bye, None, Purpose::Bye);
         }
     }
 
@@ -1265,13 +1297,8 @@ impl B2bua {
             Purpose::Relay { call, .. } | Purpose::Refresh { call } | Purpose::Control { call, .. },
         ) = self.client.get(&branch).map(|t| &t.purpose)
         {
-            if let Some(c) = self
-                .calls
-                .get_mut(call)
-                .filter(|c| c.reneg.as_deref() == Some(branch.as_str()))
-            {
-                c.reneg = None;
-            }
+            let id = *call;
+            self.reneg_over(now, id, &branch);
         }
         match self.client.get(&branch).map(|t| &t.purpose) {
             Some(Purpose::Offer { call }) => {
@@ -1848,6 +1875,7 @@ impl B2bua {
             carrier_version: 0,
             agent_version: 0,
             reneg: None,
+            bye_after_reneg: None,
             transfers: 0,
             outbound: Some(OutboundState { agent_answer: None, agent_invite_branch: String::new(), customer_branch: None }),
         };
@@ -2276,13 +2304,7 @@ impl B2bua {
                         to_tag,
                     } => {
                         // The other leg never answered: neither does the origin's re-INVITE succeed.
-                        if let Some(c) = self
-                            .calls
-                            .get_mut(&call)
-                            .filter(|c| c.reneg.as_deref() == Some(branch.as_str()))
-                        {
-                            c.reneg = None;
-                        }
+                        self.reneg_over(now, call, &branch);
                         let origin_branch = origin
                             .transaction_id()
                             .ok()
@@ -2300,6 +2322,7 @@ impl B2bua {
                         );
                     }
                     Purpose::Refresh { call } | Purpose::Control { call, .. } => {
+                        self.reneg_over(now, call, &branch);
                         self.reneg_failed(now, call, 408, host)
                     }
                     _ => {}

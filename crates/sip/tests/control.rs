@@ -250,6 +250,30 @@ fn hangup_from_the_browser_byes_both_legs_as_the_phones_own_bye_ends_the_call() 
 }
 
 #[test]
+fn hangup_while_our_hold_is_in_flight_byes_the_carrier_only_after_acking_its_answer() {
+    let (mut sim, _, _) = connected();
+    let hold = sim.command(KEY, CallAction::Hold).unwrap().request_to(CARRIER, Method::Invite);
+    let out = sim.command(KEY, CallAction::Hangup).unwrap();
+    out.request_to(AGENT1, Method::Bye);
+    assert!(out.to(CARRIER).iter().all(|p| method_of(p) != Some(Method::Bye)), "no BYE before the re-INVITE's answer: {:?}", out.summary());
+    assert_eq!(out.kinds(), vec![EventKind::Ended { reason: EndReason::AgentDisconnect }], "the call ends for the agent at once");
+    assert_eq!(sim.host.busy(), 0);
+    // The carrier answers the hold: ACK, then the BYE, and no Held for an ended call.
+    let out = sim.carrier(&answer(&hold, 200, "OK", "x", CARRIER, Some(&carrier_sdp("a=recvonly"))));
+    let methods: Vec<Option<Method>> = out.to(CARRIER).iter().map(method_of).collect();
+    assert_eq!(methods, vec![Some(Method::Ack), Some(Method::Bye)], "{:?}", out.summary());
+    assert!(out.kinds().is_empty());
+    assert!(out.to(AGENT1).is_empty(), "the phone's leg was hung up already");
+
+    // A carrier that never answers the hold still gets its BYE once the re-INVITE times out.
+    let (mut sim, _, _) = connected();
+    sim.command(KEY, CallAction::Hold).unwrap();
+    sim.command(KEY, CallAction::Hangup).unwrap();
+    let out = sim.run_for(Duration::seconds(33), Duration::milliseconds(500));
+    assert!(out.to(CARRIER).iter().any(|p| method_of(p) == Some(Method::Bye)), "{:?}", out.summary());
+}
+
+#[test]
 fn hangup_while_the_phone_rings_cancels_it_and_refuses_the_caller() {
     let mut sim = Sim::new();
     let b_invite = sim.carrier(&invite(KEY, BRANCH)).request_to(AGENT1, Method::Invite);
