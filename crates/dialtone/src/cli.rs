@@ -59,8 +59,8 @@ pub enum Command {
     /// Run a standard contact-centre report (the dashboard's figures) over the store, as CSV or JSON.
     #[command(
         after_help = "Reports: summary, calls-by-day, calls-by-hour, inbound-outbound, outcomes, dispositions, agents, queues, presence, screen-pops, adapter-errors.\n\
-Days are UTC; --from and --to are inclusive (default: the last 7 days).\n\n\
-Examples:\n  dialtone report summary --from 2026-12-01 --to 2026-12-07\n  dialtone report agents --from 2026-12-01 --to 2026-12-31 --format csv > agents.csv\n  dialtone report queues --queue Billing --service-level 30 --format json"
+Days and hours are those of --time-zone (UTC unless given); --from and --to are inclusive (default: the last 7 days).\n\n\
+Examples:\n  dialtone report summary --from 2026-12-01 --to 2026-12-07\n  dialtone report agents --from 2026-12-01 --to 2026-12-31 --format csv > agents.csv\n  dialtone report queues --queue Billing --service-level 30 --format json\n  dialtone report calls-by-hour --time-zone America/New_York"
     )]
     Report(ReportArgs),
     /// Flows: automation that runs when records are created or changed, and threshold alerts — as one YAML or JSON file.
@@ -599,15 +599,19 @@ fn on_off(s: &str) -> Result<bool, String> {
 pub struct ReportArgs {
     /// The report's name (see below), or `list` for every report with what it shows.
     pub name: String,
-    /// First day (YYYY-MM-DD, UTC), inclusive.
+    /// First day (YYYY-MM-DD, in --time-zone), inclusive.
     #[arg(long)]
     pub from: Option<String>,
-    /// Last day (YYYY-MM-DD, UTC), inclusive. Default: today.
+    /// Last day (YYYY-MM-DD, in --time-zone), inclusive. Default: today.
     #[arg(long)]
     pub to: Option<String>,
     /// Only calls of this queue.
     #[arg(long)]
     pub queue: Option<String>,
+    /// The time zone whose days and hours the report counts (an IANA name such
+    /// as America/New_York or Europe/London).
+    #[arg(long = "time-zone", default_value = "UTC")]
+    pub time_zone: String,
     /// The service-level threshold in seconds (answered within it).
     #[arg(long = "service-level", default_value_t = 20)]
     pub service_level: u64,

@@ -1240,6 +1240,21 @@ fn simulate_drives_calls_through_a_running_server() {
     csv.code(0).stdout_has("Outcome,Calls");
     d.dt(&["report", "nonsense"]).code(2).stderr_has("calls-by-day");
     d.dt(&["report", "summary", "--from", "2026-02-30"]).code(2).stderr_has("YYYY-MM-DD");
+    // In a time zone: its days and hours, the hours of the same calls moved by the zone's offset.
+    let tomorrow = (today + time::Duration::days(1)).to_string();
+    let hours = |zone: &str| {
+        let out = d.dt(&["report", "calls-by-hour", "--from", &from, "--to", &tomorrow, "--format", "json", "--time-zone", zone]);
+        out.code(0);
+        let j: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(j["timeZone"], zone);
+        j["rows"].as_array().unwrap().iter().map(|r| r[1].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    let (utc, tokyo) = (hours("UTC"), hours("Asia/Tokyo"));
+    assert_eq!((utc.len(), utc.iter().sum::<u64>()), (24, total as u64));
+    for h in 0..24 {
+        assert_eq!(tokyo[(h + 9) % 24], utc[h], "Tokyo is UTC+9 all year: {utc:?} / {tokyo:?}");
+    }
+    d.dt(&["report", "summary", "--time-zone", "Mars/Olympus_Mons"]).code(2).stderr_has("is not a time zone");
 }
 
 // ---------------------------------------------------------------------------------------------

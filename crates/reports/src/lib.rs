@@ -9,8 +9,11 @@
 //! system — and gives the rows back to [`Report::shape`], which builds the
 //! [`Table`]. [`render`] turns a table into CSV or JSON, [`svg`] draws its chart.
 //!
-//! Days are UTC days: `from` and `to` are inclusive dates, the range is
-//! `[from 00:00Z, to + 1 00:00Z)` on the record's start field.
+//! Days are those of the report's time zone ([`Params::in_zone`]; UTC when
+//! none): `from` and `to` are inclusive dates, the range is `[from 00:00,
+//! to + 1 00:00)` local time on the record's start field, and days and hours
+//! are grouped with `DAY_ONLY(convertTimezone(…))` / `HOUR_IN_DAY(…)`, which
+//! the caller plans in the same zone (`dialtone_soql::compile_in`).
 
 pub mod render;
 pub mod svg;
@@ -30,6 +33,9 @@ pub struct Params {
     pub queue: Option<String>,
     /// The service-level threshold: answered within this many seconds.
     pub service_level_seconds: u32,
+    /// The IANA time zone whose days and hours the report counts in
+    /// (`from`/`to` are its dates); `None`: UTC.
+    pub zone: Option<String>,
 }
 
 /// The most days one report may cover (about ten years).
@@ -47,6 +53,8 @@ pub enum ParamsError {
     QueueTooLong(usize),
     #[error("the service-level threshold is {0} seconds; give 1 to 86400")]
     BadThreshold(u64),
+    #[error("{0:?} is not a time zone: give an IANA name such as America/New_York, Europe/London or UTC")]
+    BadZone(String),
 }
 
 /// Parses `YYYY-MM-DD`.
@@ -71,13 +79,54 @@ impl Params {
         if !(1..=86_400).contains(&service_level_seconds) {
             return Err(ParamsError::BadThreshold(service_level_seconds));
         }
-        Ok(Params { from, to, queue: queue.filter(|q| !q.trim().is_empty()), service_level_seconds: service_level_seconds as u32 })
+        Ok(Params { from, to, queue: queue.filter(|q| !q.trim().is_empty()), service_level_seconds: service_level_seconds as u32, zone: None })
     }
 
-    /// The SOQL condition of the range on `field` (a DateTime).
+    /// The same report counted in the days and hours of `zone` (an IANA name; `UTC`: none).
+    pub fn in_zone(mut self, zone: &str) -> Result<Params, ParamsError> {
+        let zone = zone.trim();
+        let bad = || ParamsError::BadZone(zone.chars().take(80).collect());
+        if zone.eq_ignore_ascii_case("UTC") || zone.is_empty() {
+            self.zone = None;
+            return Ok(self);
+        }
+        let named = zone.len() <= 64 && zone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '/'));
+        if !named || jiff::tz::TimeZone::get(zone).is_err() {
+            return Err(bad());
+        }
+        self.zone = Some(zone.to_string());
+        Ok(self)
+    }
+
+    /// The zone's name as shown with the report.
+    pub fn zone_name(&self) -> &str {
+        self.zone.as_deref().unwrap_or("UTC")
+    }
+
+    /// The instant `day` starts in the report's zone, as a SOQL date-time literal (UTC).
+    fn start_of(&self, day: Date) -> String {
+        let utc = || format!("{day}T00:00:00Z");
+        let Some(zone) = &self.zone else { return utc() };
+        let civil = jiff::civil::date(day.year() as i16, u8::from(day.month()) as i8, day.day() as i8).to_datetime(jiff::civil::Time::midnight());
+        match jiff::tz::TimeZone::get(zone).ok().and_then(|tz| civil.to_zoned(tz).ok()) {
+            Some(z) => z.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            None => utc(),
+        }
+    }
+
+    /// The SOQL condition of the range on `field` (a DateTime): from the start
+    /// of `from` to the end of `to`, in the report's zone.
     pub fn range(&self, field: &str) -> String {
         let end = self.to.next_day().unwrap_or(self.to);
-        format!("{field} >= {}T00:00:00Z AND {field} < {}T00:00:00Z", self.from, end)
+        format!("{field} >= {} AND {field} < {}", self.start_of(self.from), self.start_of(end))
+    }
+
+    /// A date function of `field` in the report's zone: `DAY_ONLY(convertTimezone(F))`, or `DAY_ONLY(F)` in UTC.
+    fn local(&self, func: &str, field: &str) -> String {
+        match self.zone {
+            Some(_) => format!("{func}(convertTimezone({field}))"),
+            None => format!("{func}({field})"),
+        }
     }
 
     /// The range (and the queue) on VoiceCall, plus `more`.
@@ -137,6 +186,8 @@ pub struct Table {
     pub from: String,
     pub to: String,
     pub queue: Option<String>,
+    /// The zone whose days and hours it counts (`UTC` or an IANA name).
+    pub time_zone: String,
     pub columns: Vec<Column>,
     /// Serialized by [`render::json`] (the model's values are not serde types).
     #[serde(skip)]
@@ -174,7 +225,7 @@ enum Kind {
 pub const REPORTS: &[Report] = &[
     Report { name: "summary", title: "Service summary", description: "Calls, answered, abandoned, voicemail, average speed of answer, average handle time (talk + hold + wrap-up), service level and abandonment rate.", kind: Kind::Summary },
     Report { name: "calls-by-day", title: "Calls by day", description: "Calls started each day, inbound and outbound.", kind: Kind::CallsByDay },
-    Report { name: "calls-by-hour", title: "Calls by hour of day", description: "Calls started in each hour of the day (UTC), all days of the range together.", kind: Kind::CallsByHour },
+    Report { name: "calls-by-hour", title: "Calls by hour of day", description: "Calls started in each hour of the day (in the report's time zone), all days of the range together.", kind: Kind::CallsByHour },
     Report { name: "inbound-outbound", title: "Inbound vs outbound", description: "Calls by call type.", kind: Kind::Direction },
     Report { name: "outcomes", title: "Answered, abandoned, voicemail", description: "Ended calls by outcome.", kind: Kind::Outcomes },
     Report { name: "dispositions", title: "Disposition mix", description: "Wrapped-up calls by the agent's disposition (CallResolution).", kind: Kind::Dispositions },
@@ -197,16 +248,14 @@ impl Report {
     pub fn queries(&self, p: &Params) -> Vec<String> {
         let vc = |select: &str, more: &str, tail: &str| format!("SELECT {select} FROM VoiceCall WHERE {}{tail}", p.calls(more));
         match self.kind {
-            Kind::CallsByDay => vec![vc(
-                "DAY_ONLY(CallStartDateTime) day, CallType, COUNT(Id) calls",
-                "",
-                " GROUP BY DAY_ONLY(CallStartDateTime), CallType ORDER BY DAY_ONLY(CallStartDateTime), CallType",
-            )],
-            Kind::CallsByHour => vec![vc(
-                "HOUR_IN_DAY(CallStartDateTime) hour, COUNT(Id) calls",
-                "",
-                " GROUP BY HOUR_IN_DAY(CallStartDateTime) ORDER BY HOUR_IN_DAY(CallStartDateTime)",
-            )],
+            Kind::CallsByDay => {
+                let day = p.local("DAY_ONLY", "CallStartDateTime");
+                vec![vc(&format!("{day} day, CallType, COUNT(Id) calls"), "", &format!(" GROUP BY {day}, CallType ORDER BY {day}, CallType"))]
+            }
+            Kind::CallsByHour => {
+                let hour = p.local("HOUR_IN_DAY", "CallStartDateTime");
+                vec![vc(&format!("{hour} hour, COUNT(Id) calls"), "", &format!(" GROUP BY {hour} ORDER BY {hour}"))]
+            }
             Kind::Direction => vec![vc("CallType, COUNT(Id) calls", "", " GROUP BY CallType ORDER BY COUNT(Id) DESC, CallType")],
             Kind::Outcomes => vec![vc("CallOutcome, COUNT(Id) calls", "CallOutcome != null", " GROUP BY CallOutcome ORDER BY COUNT(Id) DESC, CallOutcome")],
             Kind::Dispositions => {
@@ -311,6 +360,7 @@ impl Report {
             from: p.from.to_string(),
             to: p.to.to_string(),
             queue: p.queue.clone(),
+            time_zone: p.zone_name().to_string(),
             columns,
             rows,
             chart,

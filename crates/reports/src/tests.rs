@@ -32,6 +32,26 @@ fn ranges_are_whole_utc_days_and_a_queue_is_quoted() {
 }
 
 #[test]
+fn a_zone_moves_the_range_to_local_midnights_across_daylight_saving_and_converts_days_and_hours() {
+    // New York: EDT (-4) on 1 November until 2 a.m., EST (-5) from then on.
+    let p = Params::new(date!(2026 - 10 - 31), date!(2026 - 11 - 01), None, 20).unwrap().in_zone("America/New_York").unwrap();
+    let q = &find("calls-by-hour").unwrap().queries(&p)[0];
+    assert!(q.contains("CallStartDateTime >= 2026-10-31T04:00:00Z AND CallStartDateTime < 2026-11-02T05:00:00Z"), "{q}");
+    assert!(q.contains("GROUP BY HOUR_IN_DAY(convertTimezone(CallStartDateTime))"), "{q}");
+    let day = &find("calls-by-day").unwrap().queries(&p)[0];
+    assert!(day.starts_with("SELECT DAY_ONLY(convertTimezone(CallStartDateTime)) day"), "{day}");
+    let empty = vec![Vec::new()];
+    assert_eq!(find("calls-by-hour").unwrap().shape(&p, empty).time_zone, "America/New_York");
+    // UTC (any case) is no zone: the plain functions.
+    let utc = Params::new(date!(2026 - 12 - 01), date!(2026 - 12 - 01), None, 20).unwrap().in_zone("utc").unwrap();
+    assert_eq!(utc.zone, None);
+    assert!(find("calls-by-hour").unwrap().queries(&utc)[0].contains("GROUP BY HOUR_IN_DAY(CallStartDateTime)"));
+    for bad in ["Mars/Olympus_Mons", "America/New_York'; DROP", "x".repeat(100).as_str()] {
+        assert!(matches!(params().in_zone(bad), Err(ParamsError::BadZone(_))), "{bad}");
+    }
+}
+
+#[test]
 fn bad_parameters_are_refused_with_words() {
     assert_eq!(parse_date("2026-13-01"), Err(ParamsError::BadDate("2026-13-01".into())));
     assert!(matches!(Params::new(date!(2026 - 12 - 02), date!(2026 - 12 - 01), None, 20), Err(ParamsError::Backwards { .. })));

@@ -139,6 +139,21 @@ pub fn compile_for(store: &dyn Store, soql: &str, grants: &Grants) -> Result<Pla
     Ok(dialtone_soql::compile_for(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc(), grants)?)
 }
 
+/// [`compile_for`] (or, without grants, the system's [`compile`]) with
+/// `convertTimezone(…)` converting to `zone`.
+pub fn compile_in(store: &dyn Store, soql: &str, grants: Option<&Grants>, zone: Option<&str>) -> Result<Plan, ApiError> {
+    Ok(dialtone_soql::compile_in(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc(), grants, zone)?)
+}
+
+/// The user's time zone (`User.TimeZoneSidKey`), when it names one: what
+/// `convertTimezone(…)` in their SOQL and their reports' days use, as in Salesforce.
+pub async fn user_zone(store: &dyn Store, user: &SalesforceId) -> Option<String> {
+    let o = store.schema().object("User")?;
+    let r = store.get(o, user).await.ok()??;
+    let zone = r.get("TimeZoneSidKey").and_then(Value::as_str)?.trim().to_string();
+    (dialtone_soql::check_zone(&zone).is_ok() && jiff::tz::TimeZone::get(&zone).is_ok()).then_some(zone)
+}
+
 pub async fn query(
     State(state): State<AppState>,
     Path(v): Path<String>,
@@ -148,7 +163,9 @@ pub async fn query(
 ) -> Result<Json<Json_>, ApiError> {
     let v = version(&v)?;
     let soql = q.get("q").ok_or_else(|| ApiError::new("MALFORMED_QUERY", "A query needs the q parameter: /query?q=SELECT+Id+FROM+Contact"))?;
-    let plan = compile_for(state.store.as_ref(), soql, &s.grants)?;
+    // The user's zone matters only to convertTimezone(): no lookup for other queries.
+    let zone = if soql.to_ascii_lowercase().contains("converttimezone") { user_zone(state.store.as_ref(), &s.user_id).await } else { None };
+    let plan = compile_in(state.store.as_ref(), soql, Some(&s.grants), zone.as_deref())?;
     if plan.kind == PlanKind::CountOnly {
         let total = state.store.count(&plan).await?;
         return Ok(Json(json!({"totalSize": total, "done": true, "records": []})));

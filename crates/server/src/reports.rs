@@ -1,9 +1,10 @@
 //! Reports and the dashboard (`dialtone-reports`), run over the store.
 //!
 //! - `GET /api/reports`: the standard reports (name, title, description).
-//! - `GET /api/reports/{name}?from=YYYY-MM-DD&to=YYYY-MM-DD[&queue=Q][&serviceLevelSeconds=20][&format=json|csv][&chart=1]`:
+//! - `GET /api/reports/{name}?from=YYYY-MM-DD&to=YYYY-MM-DD[&queue=Q][&serviceLevelSeconds=20][&timeZone=America/New_York][&format=json|csv][&chart=1]`:
 //!   one report; JSON (the table, the SOQL it ran, with `chart=1` the SVG)
-//!   or CSV. Without dates, the last 7 days (UTC) up to today.
+//!   or CSV. Days and hours are the time zone's: `timeZone`, else the user's
+//!   (`User.TimeZoneSidKey`). Without dates, the last 7 days up to today there.
 //! - `GET /api/dashboard?…`: every report at once, each with its chart.
 //!
 //! Needs the Run Reports permission. Every query runs as the user
@@ -37,10 +38,7 @@ impl From<dialtone_reports::ParamsError> for ApiError {
 pub async fn run(store: &dyn Store, grants: Option<&Grants>, report: &Report, params: &Params) -> Result<Table, ApiError> {
     let mut results = Vec::new();
     for soql in report.queries(params) {
-        let plan = match grants {
-            Some(g) => crate::query::compile_for(store, &soql, g)?,
-            None => crate::query::compile(store, &soql)?,
-        };
+        let plan = crate::query::compile_in(store, &soql, grants, params.zone.as_deref())?;
         let rows = if plan.kind == PlanKind::CountOnly {
             let n = store.count(&plan).await?;
             vec![vec![Value::Int(i64::try_from(n).unwrap_or(i64::MAX))]]
@@ -52,8 +50,12 @@ pub async fn run(store: &dyn Store, grants: Option<&Grants>, report: &Report, pa
     Ok(report.shape(params, results))
 }
 
-/// The parameters of a request: `from`, `to` (default: the last 7 days), `queue`, `serviceLevelSeconds` (default 20).
-pub fn params(q: &HashMap<String, String>, today: time::Date) -> Result<Params, ApiError> {
+/// The parameters of a request: `from`, `to` (default: the last 7 days up to
+/// today in the zone), `queue`, `serviceLevelSeconds` (default 20), `timeZone`
+/// (default `zone`: the user's).
+pub fn params(q: &HashMap<String, String>, zone: Option<&str>) -> Result<Params, ApiError> {
+    let zone = q.get("timeZone").map(String::as_str).or(zone).unwrap_or("UTC");
+    let today = local_today(zone);
     let date = |k: &str| q.get(k).map(|s| dialtone_reports::parse_date(s)).transpose();
     let to = date("to")?.unwrap_or(today);
     let from = date("from")?.unwrap_or(to - Duration::days(6));
@@ -61,7 +63,15 @@ pub fn params(q: &HashMap<String, String>, today: time::Date) -> Result<Params, 
         Some(s) => s.trim().parse::<u64>().map_err(|_| ApiError::new("INVALID_REPORT_PARAMS", format!("serviceLevelSeconds={s:?}: a whole number of seconds, e.g. 20")))?,
         None => 20,
     };
-    Ok(Params::new(from, to, q.get("queue").cloned(), sl)?)
+    Ok(Params::new(from, to, q.get("queue").cloned(), sl)?.in_zone(zone)?)
+}
+
+/// Today's date in `zone` (UTC when it names none).
+pub fn local_today(zone: &str) -> time::Date {
+    let utc = OffsetDateTime::now_utc().date();
+    let Ok(tz) = jiff::tz::TimeZone::get(zone) else { return utc };
+    let d = jiff::Timestamp::now().to_zoned(tz).date();
+    time::Month::try_from(d.month() as u8).ok().and_then(|m| time::Date::from_calendar_date(d.year() as i32, m, d.day() as u8).ok()).unwrap_or(utc)
 }
 
 fn allowed(s: &Session) -> Result<(), ApiError> {
@@ -92,7 +102,7 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
         let names: Vec<&str> = REPORTS.iter().map(|r| r.name).collect();
         ApiError::new("NOT_FOUND", format!("no report named {name:?}: {}", names.join(", ")))
     })?;
-    let p = params(&q, OffsetDateTime::now_utc().date())?;
+    let p = params(&q, crate::query::user_zone(state.store.as_ref(), &s.user_id).await.as_deref())?;
     let format = q.get("format").map(|f| f.to_ascii_lowercase()).unwrap_or_else(|| "json".into());
     if format != "json" && format != "csv" {
         return Err(ApiError::new("INVALID_REPORT_PARAMS", format!("format={format:?}: csv or json")));
@@ -109,12 +119,12 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
 /// `GET /api/dashboard`: every standard report, with charts.
 pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, s: Session) -> Result<Json<Json_>, ApiError> {
     allowed(&s)?;
-    let p = params(&q, OffsetDateTime::now_utc().date())?;
+    let p = params(&q, crate::query::user_zone(state.store.as_ref(), &s.user_id).await.as_deref())?;
     let mut reports = Vec::with_capacity(REPORTS.len());
     for r in REPORTS {
         reports.push(with_chart(&run(state.store.as_ref(), Some(&s.grants), r, &p).await?));
     }
-    Ok(Json(json!({"from": p.from.to_string(), "to": p.to.to_string(), "queue": p.queue, "serviceLevelSeconds": p.service_level_seconds, "reports": reports})))
+    Ok(Json(json!({"from": p.from.to_string(), "to": p.to.to_string(), "queue": p.queue, "serviceLevelSeconds": p.service_level_seconds, "timeZone": p.zone_name(), "reports": reports})))
 }
 
 /// `POST /api/desktop/adapter-errors` `{"errors": [{"code", "method", "message"}]}`: errors the

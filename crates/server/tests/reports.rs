@@ -194,7 +194,7 @@ async fn every_dashboard_figure_equals_the_matching_soql_on_the_same_data() {
     let org = org().await;
     let generated = calls(&org).await;
     assert_eq!(org.count("SELECT COUNT() FROM VoiceCall").await as usize, generated);
-    let (s, dash) = org.get("sue", "/api/dashboard?from=2026-11-20&to=2026-11-22&serviceLevelSeconds=20").await;
+    let (s, dash) = org.get("sue", "/api/dashboard?from=2026-11-20&to=2026-11-22&serviceLevelSeconds=20&timeZone=UTC").await;
     assert_eq!(s, StatusCode::OK, "{dash}");
     let in_range = org.count(&format!("SELECT COUNT() FROM VoiceCall WHERE {RANGE}")).await;
     assert!(in_range > 40 && (in_range as usize) < generated, "the range holds some calls, not all: {in_range}");
@@ -281,12 +281,51 @@ async fn every_dashboard_figure_equals_the_matching_soql_on_the_same_data() {
         close(row[5].as_f64(), (answered + abandoned > 0).then(|| pct(abandoned, answered + abandoned)), "queue abandonment");
     }
     // A queue filter narrows every figure.
-    let (_, billing) = org.get("sue", "/api/reports/summary?from=2026-11-20&to=2026-11-22&queue=Billing").await;
+    let (_, billing) = org.get("sue", "/api/reports/summary?from=2026-11-20&to=2026-11-22&queue=Billing&timeZone=UTC").await;
     let calls = rows(&billing).iter().find(|r| r[0] == "calls").unwrap()[2].as_i64();
     assert_eq!(calls, Some(org.count(&count(" AND QueueName = 'Billing'")).await));
     // The admin sees the same figures as the supervisor (both see every call).
-    let (_, admin_dash) = org.get("admin", "/api/dashboard?from=2026-11-20&to=2026-11-22&serviceLevelSeconds=20").await;
+    let (_, admin_dash) = org.get("admin", "/api/dashboard?from=2026-11-20&to=2026-11-22&serviceLevelSeconds=20&timeZone=UTC").await;
     assert_eq!(rows(report(&admin_dash, "summary")), summary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisors_days_and_hours_are_those_of_her_time_zone_and_her_soql_agrees() {
+    let org = org().await;
+    calls(&org).await;
+    // Sue keeps the default time zone, America/Los_Angeles: in November 2026, UTC-8.
+    let (s, dash) = org.get("sue", "/api/dashboard?from=2026-11-20&to=2026-11-22").await;
+    assert_eq!(s, StatusCode::OK, "{dash}");
+    assert_eq!(dash["timeZone"], "America/Los_Angeles");
+    let range = "CallStartDateTime >= 2026-11-20T08:00:00Z AND CallStartDateTime < 2026-11-23T08:00:00Z";
+    let in_range = org.count(&format!("SELECT COUNT() FROM VoiceCall WHERE {range}")).await;
+    let summary = rows(report(&dash, "summary"));
+    assert_eq!(summary.iter().find(|r| r[0] == "calls").unwrap()[2].as_i64(), Some(in_range), "the range runs from local midnight to local midnight");
+    // Each local day, counted by UTC bounds written by hand.
+    let days = rows(report(&dash, "calls-by-day"));
+    assert_eq!(days.iter().map(|r| r[0].as_str().unwrap()).collect::<Vec<_>>(), ["2026-11-20", "2026-11-21", "2026-11-22"]);
+    for row in &days {
+        let day = dialtone_reports::parse_date(row[0].as_str().unwrap()).unwrap();
+        let next = day.next_day().unwrap();
+        let n = org.count(&format!("SELECT COUNT() FROM VoiceCall WHERE CallStartDateTime >= {day}T08:00:00Z AND CallStartDateTime < {next}T08:00:00Z")).await;
+        assert_eq!(row[1..].iter().map(|v| v.as_i64().unwrap_or(0)).sum::<i64>(), n, "{day}");
+    }
+    // Each local hour h is UTC hour h + 8, and her own convertTimezone() SOQL says the same.
+    let hours = rows(report(&dash, "calls-by-hour"));
+    assert_eq!(hours.iter().map(|r| r[1].as_i64().unwrap()).sum::<i64>(), in_range);
+    let mut nonzero = 0;
+    for (h, row) in hours.iter().enumerate() {
+        let utc = org.count(&format!("SELECT COUNT() FROM VoiceCall WHERE {range} AND HOUR_IN_DAY(CallStartDateTime) = {}", (h + 8) % 24)).await;
+        assert_eq!(row[1].as_i64(), Some(utc), "local hour {h}");
+        let (st, mine) = org.get("sue", &format!("{V}/query?q={}", urlencoding::encode(&format!("SELECT COUNT() FROM VoiceCall WHERE {range} AND HOUR_IN_DAY(convertTimezone(CallStartDateTime)) = {h}")))).await;
+        assert_eq!((st, mine["totalSize"].as_i64()), (StatusCode::OK, Some(utc)), "her SOQL, local hour {h}");
+        nonzero += usize::from(utc > 0);
+    }
+    assert!(nonzero > 5, "the calls spread over the hours");
+    // Another zone on request.
+    let (_, tokyo) = org.get("sue", "/api/reports/calls-by-day?from=2026-11-20&to=2026-11-22&timeZone=Asia/Tokyo").await;
+    assert_eq!(tokyo["timeZone"], "Asia/Tokyo");
+    assert!(tokyo["soql"][0].as_str().unwrap().contains("CallStartDateTime >= 2026-11-19T15:00:00Z"), "{}", tokyo["soql"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +383,7 @@ async fn reports_need_the_permission_speak_csv_and_refuse_bad_parameters() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["reports"].as_array().unwrap().len(), dialtone_reports::REPORTS.len());
 
-    let (s, ctype, csv) = org.send("sue", Request::get("/api/reports/outcomes?from=2026-11-20&to=2026-11-22&format=csv"), Body::empty()).await;
+    let (s, ctype, csv) = org.send("sue", Request::get("/api/reports/outcomes?from=2026-11-20&to=2026-11-22&format=csv&timeZone=UTC"), Body::empty()).await;
     assert_eq!(s, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"), "{ctype}");
     let mut lines = csv.lines();
@@ -359,6 +398,8 @@ async fn reports_need_the_permission_speak_csv_and_refuse_bad_parameters() {
         ("/api/reports/summary?serviceLevelSeconds=0", "INVALID_REPORT_PARAMS"),
         ("/api/reports/summary?serviceLevelSeconds=abc", "INVALID_REPORT_PARAMS"),
         ("/api/reports/no-such-report", "NOT_FOUND"),
+        ("/api/reports/summary?timeZone=Mars/Olympus_Mons", "INVALID_REPORT_PARAMS"),
+        ("/api/reports/summary?timeZone=UTC'%20OR%20'1", "INVALID_REPORT_PARAMS"),
     ] {
         let (s, j) = org.get("sue", path).await;
         assert!(s.is_client_error(), "{path}: {s}");

@@ -54,16 +54,24 @@ pub enum SelectItem {
 }
 
 /// `FUNC(field)` for a date function: `HOUR_IN_DAY(CallStartDateTime)`.
-/// Date-times are taken in UTC (Dialtone stores them in UTC).
+/// Date-times are taken in UTC (Dialtone stores them in UTC), or, written
+/// `HOUR_IN_DAY(convertTimezone(CallStartDateTime))`, in the time zone the
+/// query is planned in (the user's, as in Salesforce).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateFunction {
     pub func: DateFn,
     pub field: FieldPath,
+    /// Wrapped in `convertTimezone(…)`.
+    pub local: bool,
 }
 
 impl fmt::Display for DateFunction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.func.name(), self.field)
+        if self.local {
+            write!(f, "{}(convertTimezone({}))", self.func.name(), self.field)
+        } else {
+            write!(f, "{}({})", self.func.name(), self.field)
+        }
     }
 }
 

@@ -149,7 +149,7 @@ pub use ast::{
 };
 pub use error::SoqlError;
 pub use parser::{MAX_NESTING, MAX_QUERY_LENGTH, parse};
-pub use plan::{MAX_OFFSET, MAX_PARAMS, plan};
+pub use plan::{MAX_OFFSET, MAX_PARAMS, check_zone, plan};
 pub use restrict::{SHARES_TABLE, compile_for, plan_for, record_visible_plan, visibility_sql};
 pub use sql::{Dialect, OutputColumn, Plan, PlanKind, Relationship};
 
@@ -165,6 +165,22 @@ pub fn compile(
     now: OffsetDateTime,
 ) -> Result<Plan, SoqlError> {
     plan(&parse(soql)?, schema, dialect, now)
+}
+
+/// [`compile`] (without `grants`) or [`compile_for`] (with them), with the
+/// date functions' `convertTimezone(field)` converting to `zone` (an IANA
+/// name, e.g. `America/New_York`; `UTC` or `None`: no conversion).
+pub fn compile_in(
+    soql: &str,
+    schema: &Schema,
+    dialect: Dialect,
+    now: OffsetDateTime,
+    grants: Option<&dialtone_access::Grants>,
+    zone: Option<&str>,
+) -> Result<Plan, SoqlError> {
+    let q = parse(soql)?;
+    let access = grants.map(|grants| restrict::Access { grants, mode: dialtone_access::Mode::Read });
+    plan::plan_with(&q, schema, dialect, now, access, zone)
 }
 
 #[cfg(test)]

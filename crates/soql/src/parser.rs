@@ -297,9 +297,17 @@ impl Parser {
         let Some(func) = func else { return Ok(None) };
         self.advance();
         self.expect(&Tok::LParen)?;
+        let local = matches!(&self.peek().tok, Tok::Word(w) if w.eq_ignore_ascii_case("convertTimezone")) && matches!(self.peek_at(1), Tok::LParen);
+        if local {
+            self.advance();
+            self.expect(&Tok::LParen)?;
+        }
         let field = self.field_path()?;
+        if local {
+            self.expect(&Tok::RParen)?;
+        }
         self.expect(&Tok::RParen)?;
-        Ok(Some(DateFunction { func, field }))
+        Ok(Some(DateFunction { func, field, local }))
     }
 
     /// A GROUP BY key: a field or a date function.

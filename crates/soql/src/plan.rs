@@ -31,7 +31,18 @@ pub fn plan(
     dialect: Dialect,
     now: OffsetDateTime,
 ) -> Result<Plan, SoqlError> {
-    plan_with(q, schema, dialect, now, None)
+    plan_with(q, schema, dialect, now, None, None)
+}
+
+/// The longest time-zone name a query may be planned in.
+const MAX_ZONE: usize = 64;
+
+/// Checks a time-zone name for [`crate::compile_in`]: an IANA name such as
+/// `America/New_York` (letters, digits, `_`, `+`, `-`, `/`). Whether the zone
+/// exists is the store's to say (its SQL function knows the zones).
+pub fn check_zone(zone: &str) -> Result<(), SoqlError> {
+    let ok = !zone.is_empty() && zone.len() <= MAX_ZONE && zone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '/'));
+    if ok { Ok(()) } else { Err(SoqlError::malformed(format!("{zone:?} is not a time zone name (write one such as America/New_York)"))) }
 }
 
 /// The one code path of [`plan`] and [`crate::plan_for`]: with `access`, the
@@ -42,7 +53,11 @@ pub(crate) fn plan_with(
     dialect: Dialect,
     now: OffsetDateTime,
     access: Option<Access<'_>>,
+    zone: Option<&str>,
 ) -> Result<Plan, SoqlError> {
+    if let Some(z) = zone {
+        check_zone(z)?;
+    }
     let unknown = || SoqlError::UnknownObject {
         object: q.from.clone(),
     };
@@ -63,6 +78,7 @@ pub(crate) fn plan_with(
         access,
         subqueries: 0,
         sharing_params: 0,
+        zone: zone.filter(|z| !z.eq_ignore_ascii_case("UTC")).map(str::to_string),
     };
 
     let counts = q
@@ -336,6 +352,8 @@ pub(crate) struct Planner<'s> {
     pub(crate) subqueries: usize,
     /// How many of `params` the user's sharing added.
     pub(crate) sharing_params: usize,
+    /// The time zone `convertTimezone(…)` converts to; `None`: UTC.
+    pub(crate) zone: Option<String>,
 }
 
 impl<'s> Planner<'s> {
@@ -578,6 +596,9 @@ impl<'s> Planner<'s> {
             DateFn::DayOnly | DateFn::HourInDay => is_datetime,
             _ => is_datetime || matches!(c.field.ty, FieldType::Date),
         };
+        if d.local && !is_datetime {
+            return Err(SoqlError::malformed_field(&c.written, format!("convertTimezone() needs a date-time field; {} is not one", c.field.name)));
+        }
         if !fits {
             return Err(SoqlError::malformed_field(
                 &c.written,
@@ -589,7 +610,14 @@ impl<'s> Planner<'s> {
                 ),
             ));
         }
-        let col = &c.sql;
+        // The local time as text laid out like the stored UTC (`2026-12-05T04:14:07`), so the slices below apply.
+        let col = &match (&self.zone, d.local) {
+            (Some(z), true) => match self.dialect {
+                Dialect::Sqlite => format!("dt_local({}, '{z}')", c.sql),
+                Dialect::Postgres => format!("to_char(CAST({} AS timestamptz) AT TIME ZONE '{z}', 'YYYY-MM-DD\"T\"HH24:MI:SS')", c.sql),
+            },
+            _ => c.sql.clone(),
+        };
         let int = |from: u8, len: u8| format!("CAST(substr({col}, {from}, {len}) AS INTEGER)");
         let (sql, ty) = match d.func {
             DateFn::DayOnly => (format!("substr({col}, 1, 10)"), FieldType::Date),

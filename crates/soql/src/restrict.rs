@@ -19,8 +19,8 @@ pub const SHARES_TABLE: &str = "dt_shares";
 /// Whose query a plan is for, and which rows they need (seeing or changing).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Access<'g> {
-    grants: &'g Grants,
-    mode: Mode,
+    pub(crate) grants: &'g Grants,
+    pub(crate) mode: Mode,
 }
 
 impl Access<'_> {
@@ -42,7 +42,7 @@ pub fn plan_for(
         grants,
         mode: Mode::Read,
     };
-    plan_with(q, schema, dialect, now, Some(access))
+    plan_with(q, schema, dialect, now, Some(access), None)
 }
 
 /// Parses and plans a user's query in one step: `plan_for(&parse(soql)?, …)`.
@@ -85,7 +85,7 @@ pub fn record_visible_plan(
     };
     // No relative dates here: any instant will do.
     let now = date!(2000 - 01 - 01).midnight().assume_utc();
-    plan_with(&q, schema, dialect, now, Some(Access { grants, mode }))
+    plan_with(&q, schema, dialect, now, Some(Access { grants, mode }), None)
 }
 
 /// The condition keeping the rows of `object` (aliased `alias` in the
@@ -125,6 +125,7 @@ pub fn visibility_sql(
         access: None,
         subqueries: 0,
         sharing_params: 0,
+        zone: None,
     };
     let sql = p.visible(obj, alias, visibility);
     p.params.drain(..skip);

@@ -1227,3 +1227,28 @@ fn date_functions_parse_plan_and_refuse_what_salesforce_refuses() {
     let w = sqlite("SELECT Id FROM VoiceCall WHERE HOUR_IN_DAY(CallStartDateTime) >= 9 AND DAY_ONLY(CallStartDateTime) = 2026-12-05");
     assert_eq!(w.params.len(), 2);
 }
+
+#[test]
+fn convert_timezone_converts_inside_date_functions_in_the_zone_planned_in() {
+    let q = "SELECT HOUR_IN_DAY(convertTimezone(CallStartDateTime)) h, COUNT(Id) FROM VoiceCall GROUP BY HOUR_IN_DAY(convertTimezone(CallStartDateTime))";
+    let zoned = |dialect| crate::compile_in(q, Schema::standard(), dialect, now(), None, Some("America/New_York")).unwrap().sql().to_string();
+    let lite = zoned(Dialect::Sqlite);
+    assert!(lite.contains(r#"CAST(substr(dt_local("t0"."callstartdatetime", 'America/New_York'), 12, 2) AS INTEGER) AS "c0""#), "{lite}");
+    assert!(lite.contains(r#"GROUP BY CAST(substr(dt_local("t0"."callstartdatetime", 'America/New_York'), 12, 2) AS INTEGER)"#), "{lite}");
+    assert!(zoned(Dialect::Postgres).contains("AT TIME ZONE 'America/New_York'"));
+    // No zone (or UTC): the stored UTC, as without it; the written form round-trips.
+    assert_eq!(sqlite(q).sql(), sqlite(&q.replace("convertTimezone(CallStartDateTime)", "CallStartDateTime")).sql());
+    assert_eq!(crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some("UTC")).unwrap().sql(), sqlite(q).sql());
+    let parsed = crate::parse(q).unwrap();
+    assert!(format!("{:?}", parsed.select).contains("local: true"));
+    // Only a date-time, only inside a date function, and a zone is a name, never SQL.
+    for bad in [
+        "SELECT DAY_ONLY(convertTimezone(Birthdate)), COUNT(Id) FROM Contact GROUP BY DAY_ONLY(convertTimezone(Birthdate))",
+        "SELECT convertTimezone(CallStartDateTime) FROM VoiceCall",
+        "SELECT DAY_ONLY(convertTimezone(CallStartDateTime), COUNT(Id) FROM VoiceCall",
+    ] {
+        assert_eq!(err(bad).code(), "MALFORMED_QUERY", "{bad}");
+    }
+    let hostile = crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some("UTC') OR 1=1 --"));
+    assert_eq!(hostile.map(|p| p.sql().to_string()).unwrap_err().code(), "MALFORMED_QUERY");
+}

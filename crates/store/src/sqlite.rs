@@ -225,7 +225,36 @@ fn connect(path: &Path, writer: bool) -> Result<Connection> {
     }
     conn.pragma_update(None, "cache_size", -65536).map_err(err)?;
     conn.set_prepared_statement_cache_capacity(256);
+    register_functions(&conn)?;
     Ok(conn)
+}
+
+/// SQL functions SOQL plans use on SQLite, which has no time zones:
+/// `dt_local(stored, zone)` is a stored UTC date-time (`2026-07-01T03:30:00.000+0000`)
+/// as local time in the IANA `zone`, laid out `2026-06-30T23:30:00` (what
+/// `convertTimezone()` compiles to; PostgreSQL has `AT TIME ZONE`).
+fn register_functions(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    // The zone last asked for, looked up once per query rather than per row.
+    let last: Mutex<Option<(String, jiff::tz::TimeZone)>> = Mutex::new(None);
+    conn.create_scalar_function("dt_local", 2, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, move |ctx| {
+        let Some(stored) = ctx.get::<Option<String>>(0)? else { return Ok(None) };
+        let zone = ctx.get_raw(1).as_str().map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.as_ref().is_none_or(|(name, _)| name != zone) {
+            let tz = jiff::tz::TimeZone::get(zone).map_err(|_| rusqlite::Error::UserFunctionError(format!("{zone:?} is not a known time zone (write one such as America/New_York)").into()))?;
+            *last = Some((zone.to_string(), tz));
+        }
+        Ok(last.as_ref().and_then(|(_, tz)| local_text(&stored, tz)))
+    })
+    .map_err(err)
+}
+
+/// `2026-07-01T03:30:00.000+0000` (UTC) in `tz`, as `2026-06-30T23:30:00`; `None` when it is no date-time.
+pub(crate) fn local_text(stored: &str, tz: &jiff::tz::TimeZone) -> Option<String> {
+    let civil: jiff::civil::DateTime = stored.get(..19)?.parse().ok()?;
+    let local = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?.with_time_zone(tz.clone());
+    Some(local.strftime("%Y-%m-%dT%H:%M:%S").to_string())
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {

@@ -433,6 +433,49 @@ async fn a_write_batch_applies_inserts_and_updates_of_several_objects_all_or_not
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn convert_timezone_groups_by_local_days_and_hours_across_daylight_saving_on_both_backends() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        create(
+            &s,
+            "VoiceCall",
+            &[
+                &[("VendorCallKey", "tz-1"), ("CallStartDateTime", "2026-07-01T03:30:00Z")], // EDT: 30 June, 23:30
+                &[("VendorCallKey", "tz-2"), ("CallStartDateTime", "2026-01-15T04:59:00Z")], // EST: 14 January, 23:59
+                &[("VendorCallKey", "tz-3"), ("CallStartDateTime", "2026-01-15T05:00:00Z")], // EST: 15 January, 00:00
+            ],
+        )
+        .await;
+        let local = "DAY_ONLY(convertTimezone(CallStartDateTime))";
+        let hour = "HOUR_IN_DAY(convertTimezone(CallStartDateTime))";
+        let q = format!("SELECT {local} d, {hour} h, COUNT(Id) n FROM VoiceCall GROUP BY {local}, {hour} ORDER BY {local}");
+        let run = |zone: Option<&'static str>| {
+            let (s, q) = (s.clone(), q.clone());
+            async move {
+                let plan = dialtone_soql::compile_in(&q, s.schema(), s.dialect(), time::OffsetDateTime::now_utc(), None, zone).unwrap();
+                s.query(&plan, None).await
+            }
+        };
+        let text = |v: &str| Value::Text(v.to_string());
+        let rows = run(Some("America/New_York")).await.unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                vec![text("2026-01-14"), Value::Int(23), Value::Int(1)],
+                vec![text("2026-01-15"), Value::Int(0), Value::Int(1)],
+                vec![text("2026-06-30"), Value::Int(23), Value::Int(1)]
+            ]
+        );
+        // No zone (or UTC): the stored UTC, as without convertTimezone.
+        let utc = run(None).await.unwrap();
+        assert_eq!(utc.iter().map(|r| (r[0].clone(), r[1].clone())).collect::<Vec<_>>(), vec![(text("2026-01-15"), Value::Int(4)), (text("2026-01-15"), Value::Int(5)), (text("2026-07-01"), Value::Int(3))]);
+        // A zone that does not exist is an error, not UTC.
+        assert!(run(Some("Mars/Olympus_Mons")).await.is_err());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expect_guard_lets_one_of_two_racing_writers_through_and_the_other_writes_nothing() {
     both(|loc| async move {
         let text = |v: &str| Value::Text(v.to_string());

@@ -171,6 +171,13 @@ test('a supervisor reads the dashboard: tiles, server-drawn charts, the SOQL beh
   await page.waitForSelector('#nav-dashboard:not([hidden]) a');
   await page.click('#nav-dashboard a');
   await page.waitForSelector('#dashboard-tiles .tile[data-figure="calls"]');
+  // Counted in the supervisor's own time zone (the demo users keep the default, Los Angeles) …
+  await until(page, () => /America\/Los_Angeles/.test(document.querySelector('#dashboard-zone')?.textContent || ''), null, 'the user\'s zone shown');
+  assert.equal(await page.inputValue('#dashboard-filters input[name=timeZone]'), 'America/Los_Angeles');
+  // … or in another one, chosen in the filters.
+  await page.fill('#dashboard-filters input[name=timeZone]', 'UTC');
+  await page.click('#dashboard-filters button[type=submit]');
+  await until(page, () => document.querySelector('#dashboard-zone')?.textContent === 'Days and hours are in UTC.' && document.querySelector('#dashboard-tiles'), null, 'the dashboard in UTC');
   const from = await page.inputValue('#dashboard-filters input[name=from]');
   const to = await page.inputValue('#dashboard-filters input[name=to]');
   const end = new Date(Date.parse(`${to}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
@@ -180,6 +187,7 @@ test('a supervisor reads the dashboard: tiles, server-drawn charts, the SOQL beh
   assert.ok(await page.$('#report-calls-by-hour .chart svg rect'), 'a chart drawn on the server');
   assert.ok(await page.$('#report-outcomes table'), 'and its table');
   const csv = await page.getAttribute('#report-outcomes .card-head a', 'href');
+  assert.match(csv, /timeZone=UTC/, 'the CSV counts in the zone shown');
   const r = await page.evaluate(async (u) => { const res = await fetch(u); return { status: res.status, type: res.headers.get('content-type'), text: await res.text() }; }, csv);
   assert.equal(r.status, 200);
   assert.match(r.type, /text\/csv/);

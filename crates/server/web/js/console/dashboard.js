@@ -16,12 +16,18 @@ function defaults(params) {
     to: params.get('to') || day(today),
     queue: params.get('queue') || '',
     serviceLevelSeconds: params.get('serviceLevelSeconds') || '20',
+    // Empty: the server counts in the user's own time zone (User.TimeZoneSidKey).
+    timeZone: params.get('timeZone') || '',
   };
 }
+
+const ZONES = ['UTC', 'America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles', 'America/Sao_Paulo',
+  'Europe/London', 'Europe/Paris', 'Europe/Berlin', 'Africa/Johannesburg', 'Asia/Kolkata', 'Asia/Singapore', 'Asia/Tokyo', 'Australia/Sydney'];
 
 function query(p) {
   const q = new URLSearchParams({ from: p.from, to: p.to, serviceLevelSeconds: p.serviceLevelSeconds });
   if (p.queue) q.set('queue', p.queue);
+  if (p.timeZone) q.set('timeZone', p.timeZone);
   return q.toString();
 }
 
@@ -71,6 +77,8 @@ export async function renderDashboard(view, params, signal, navigate) {
   const form = h('form', { class: 'filters', id: 'dashboard-filters' },
     input('from', 'date', p.from, 'From '), input('to', 'date', p.to, ' to '),
     input('queue', 'text', p.queue, ' Queue '), input('serviceLevelSeconds', 'number', p.serviceLevelSeconds, ' Service level (s) '),
+    h('label', {}, ' Time zone ', h('input', { name: 'timeZone', type: 'text', value: p.timeZone, list: 'dashboard-zones', placeholder: 'your own', spellcheck: 'false', size: '18' })),
+    h('datalist', { id: 'dashboard-zones' }, ZONES.map((z) => h('option', { value: z }))),
     h('button', { type: 'submit', class: 'btn' }, 'Show'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -78,9 +86,10 @@ export async function renderDashboard(view, params, signal, navigate) {
     navigate(`/console/dashboard?${query(Object.fromEntries(f.entries()))}`);
   });
   const body = h('div', { id: 'dashboard-body' }, h('span', { class: 'skeleton skel-line' }));
+  const zoneNote = h('span', { id: 'dashboard-zone' }, p.timeZone ? `Days and hours are in ${p.timeZone}.` : 'Days and hours are in your time zone.');
   replace(view, h('div', { class: 'page', id: 'dashboard' },
     h('div', { class: 'page-head' }, h('div', {}, h('div', { class: 'kind' }, 'Reports'), h('h1', {}, 'Contact centre dashboard'),
-      h('p', { class: 'muted' }, 'Days are UTC. Every figure is a SOQL query over the calls themselves.'))),
+      h('p', { class: 'muted' }, zoneNote, ' Every figure is a SOQL query over the calls themselves.'))),
     form, body));
   let d;
   try {
@@ -90,5 +99,9 @@ export async function renderDashboard(view, params, signal, navigate) {
     replace(body, h('p', { class: 'notice notice-error', role: 'alert' }, e.message));
     return;
   }
-  replace(body, h('div', { class: 'dashboard-grid' }, d.reports.map((r) => card(r, p))));
+  // The zone the server counted in, shown and kept for the CSV links.
+  const counted = { ...p, timeZone: d.timeZone };
+  zoneNote.textContent = `Days and hours are in ${d.timeZone}.`;
+  form.elements.timeZone.value = d.timeZone;
+  replace(body, h('div', { class: 'dashboard-grid' }, d.reports.map((r) => card(r, counted))));
 }
