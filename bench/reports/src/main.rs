@@ -36,6 +36,10 @@ struct Args {
     /// Days the calls spread over (from 2026-09-01): 1,000 days of 10,000 calls a day by default at 10M.
     #[arg(long, default_value_t = 1000)]
     days: u32,
+    /// Also time the reports that group by day and hour in this time zone
+    /// (`convertTimezone()`), against the same reports in UTC, in the same run.
+    #[arg(long = "time-zone")]
+    time_zone: Option<String>,
 }
 
 const AGENTS: u64 = 50;
@@ -244,6 +248,30 @@ async fn bench(args: &Args, db: Db, location: &Location) -> Result<()> {
             .await?;
         println!("\n{} VoiceCalls on {backend} over {} days; report range {}..{} ({what}: {in_range} calls); median of {} runs\n", args.calls, args.days, params.from, params.to, args.runs);
         timings(args, &store, &raw, &params).await?;
+        if let Some(zone) = &args.time_zone {
+            zone_cost(args, &store, &params, zone).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The reports that group by local day and hour, in `zone` and in UTC: what the conversion costs.
+async fn zone_cost(args: &Args, store: &DynStore, utc: &Params, zone: &str) -> Result<()> {
+    let zoned = utc.clone().in_zone(zone)?;
+    println!("\n{:<18} {:>12} {:>12} {:>7}", "report", "UTC ms", "zone ms", "ratio");
+    for name in ["calls-by-day", "calls-by-hour"] {
+        let report = dialtone_reports::find(name).context("a standard report")?;
+        let time = async |p: &Params| -> Result<Duration> {
+            let mut times = Vec::new();
+            for _ in 0..args.runs {
+                let t = Instant::now();
+                dialtone_server::reports::run(store.as_ref(), None, report, p).await.map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
+                times.push(t.elapsed());
+            }
+            Ok(median(times))
+        };
+        let (u, z) = (time(utc).await?, time(&zoned).await?);
+        println!("{name:<18} {:>12.1} {:>12.1} {:>7.2}   (in {zone})", ms(u), ms(z), z.as_secs_f64() / u.as_secs_f64());
     }
     Ok(())
 }

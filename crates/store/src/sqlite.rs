@@ -235,17 +235,34 @@ fn connect(path: &Path, writer: bool) -> Result<Connection> {
 /// `convertTimezone()` compiles to; PostgreSQL has `AT TIME ZONE`).
 fn register_functions(conn: &Connection) -> Result<()> {
     use rusqlite::functions::FunctionFlags;
-    // The zone last asked for, looked up once per query rather than per row.
-    let last: Mutex<Option<(String, jiff::tz::TimeZone)>> = Mutex::new(None);
+    // The zone last asked for, looked up once per query rather than per row;
+    // and the last minute converted: rows read in time order share it often.
+    struct Last {
+        zone: String,
+        tz: jiff::tz::TimeZone,
+        minute: String,
+        local: Option<String>,
+    }
+    let last: Mutex<Option<Last>> = Mutex::new(None);
     conn.create_scalar_function("dt_local", 2, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, move |ctx| {
-        let Some(stored) = ctx.get::<Option<String>>(0)? else { return Ok(None) };
+        let stored = match ctx.get_raw(0) {
+            rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?,
+            _ => return Ok(None),
+        };
         let zone = ctx.get_raw(1).as_str().map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
-        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
-        if last.as_ref().is_none_or(|(name, _)| name != zone) {
+        let mut guard = last.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.as_ref().is_none_or(|l| l.zone != zone) {
             let tz = jiff::tz::TimeZone::get(zone).map_err(|_| rusqlite::Error::UserFunctionError(format!("{zone:?} is not a known time zone (write one such as America/New_York)").into()))?;
-            *last = Some((zone.to_string(), tz));
+            *guard = Some(Last { zone: zone.to_string(), tz, minute: String::new(), local: None });
         }
-        Ok(last.as_ref().and_then(|(_, tz)| local_text(&stored, tz)))
+        let l = guard.as_mut().expect("set above");
+        // Offsets are whole minutes (since 1972 in every zone): the seconds carry over.
+        let (Some(minute), Some(seconds)) = (stored.get(..16), stored.get(16..19)) else { return Ok(local_text(stored, &l.tz)) };
+        if l.minute != minute {
+            l.local = local_text(stored, &l.tz).and_then(|t| t.get(..16).map(str::to_string));
+            l.minute = minute.to_string();
+        }
+        Ok(l.local.as_ref().map(|m| format!("{m}{seconds}")))
     })
     .map_err(err)
 }

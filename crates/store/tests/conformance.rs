@@ -466,6 +466,9 @@ async fn convert_timezone_groups_by_local_days_and_hours_across_daylight_saving_
                 vec![text("2026-06-30"), Value::Int(23), Value::Int(1)]
             ]
         );
+        // A zone 5 h 45 min ahead: minutes move too.
+        let rows = run(Some("Asia/Kathmandu")).await.unwrap();
+        assert_eq!(rows, vec![vec![text("2026-01-15"), Value::Int(10), Value::Int(2)], vec![text("2026-07-01"), Value::Int(9), Value::Int(1)]]);
         // No zone (or UTC): the stored UTC, as without convertTimezone.
         let utc = run(None).await.unwrap();
         assert_eq!(utc.iter().map(|r| (r[0].clone(), r[1].clone())).collect::<Vec<_>>(), vec![(text("2026-01-15"), Value::Int(4)), (text("2026-01-15"), Value::Int(5)), (text("2026-07-01"), Value::Int(3))]);
