@@ -167,16 +167,18 @@ pub fn compile(
     plan(&parse(soql)?, schema, dialect, now)
 }
 
-/// [`compile`] (without `grants`) or [`compile_for`] (with them), with the
-/// date functions' `convertTimezone(field)` converting to `zone` (an IANA
-/// name, e.g. `America/New_York`; `UTC` or `None`: no conversion).
+/// [`compile`] (without `grants`) or [`compile_for`] (with them) for a user
+/// in `zone` (found by its IANA name, e.g. `America/New_York`; `UTC` or
+/// `None`: none), as Salesforce plans a user's query: date functions'
+/// `convertTimezone(field)` convert to it, and date literals (`TODAY`,
+/// `LAST_N_DAYS:7`, …) are its days, from local midnight to local midnight.
 pub fn compile_in(
     soql: &str,
     schema: &Schema,
     dialect: Dialect,
     now: OffsetDateTime,
     grants: Option<&dialtone_access::Grants>,
-    zone: Option<&str>,
+    zone: Option<&jiff::tz::TimeZone>,
 ) -> Result<Plan, SoqlError> {
     let q = parse(soql)?;
     let access = grants.map(|grants| restrict::Access { grants, mode: dialtone_access::Mode::Read });

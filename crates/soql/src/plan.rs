@@ -53,11 +53,18 @@ pub(crate) fn plan_with(
     dialect: Dialect,
     now: OffsetDateTime,
     access: Option<Access<'_>>,
-    zone: Option<&str>,
+    zone: Option<&jiff::tz::TimeZone>,
 ) -> Result<Plan, SoqlError> {
-    if let Some(z) = zone {
-        check_zone(z)?;
-    }
+    // UTC is no zone; any other must have its IANA name, which the SQL names.
+    let zone = zone.filter(|z| z.iana_name().is_none_or(|n| !n.eq_ignore_ascii_case("UTC")));
+    let zone_name = match zone {
+        Some(z) => {
+            let name = z.iana_name().ok_or_else(|| SoqlError::malformed("a query's time zone must have an IANA name such as America/New_York"))?;
+            check_zone(name)?;
+            Some(name.to_string())
+        }
+        None => None,
+    };
     let unknown = || SoqlError::UnknownObject {
         object: q.from.clone(),
     };
@@ -66,7 +73,11 @@ pub(crate) fn plan_with(
     if access.is_some_and(|a| !a.can_read(&obj.name)) {
         return Err(unknown());
     }
-    let today = now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date();
+    // TODAY is the user's today: the date in their zone.
+    let today = match zone.and_then(|z| jiff::Timestamp::from_second(now.unix_timestamp()).ok().map(|t| t.to_zoned(z.clone()).date())) {
+        Some(d) => time::Month::try_from(d.month() as u8).ok().and_then(|m| Date::from_calendar_date(i32::from(d.year()), m, d.day() as u8).ok()).unwrap_or(now.date()),
+        None => now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date(),
+    };
     let mut p = Planner {
         schema,
         obj,
@@ -78,7 +89,8 @@ pub(crate) fn plan_with(
         access,
         subqueries: 0,
         sharing_params: 0,
-        zone: zone.filter(|z| !z.eq_ignore_ascii_case("UTC")).map(str::to_string),
+        zone: zone_name,
+        tz: zone.cloned(),
     };
 
     let counts = q
@@ -354,9 +366,22 @@ pub(crate) struct Planner<'s> {
     pub(crate) sharing_params: usize,
     /// The time zone `convertTimezone(…)` converts to; `None`: UTC.
     pub(crate) zone: Option<String>,
+    /// The same zone, for date literals: TODAY and its kin are its days.
+    pub(crate) tz: Option<jiff::tz::TimeZone>,
 }
 
 impl<'s> Planner<'s> {
+    /// The instant `day` begins in the query's zone (UTC without one), in stored form.
+    fn midnight(&self, day: Date) -> String {
+        let utc = day.midnight().assume_utc();
+        let local = self.tz.as_ref().and_then(|tz| {
+            let civil = jiff::civil::date(i16::try_from(day.year()).ok()?, u8::from(day.month()) as i8, day.day() as i8).to_datetime(jiff::civil::Time::midnight());
+            let at = civil.to_zoned(tz.clone()).ok()?.timestamp().as_second();
+            time::OffsetDateTime::from_unix_timestamp(at).ok()
+        });
+        format_datetime(local.unwrap_or(utc))
+    }
+
     fn field(&mut self, path: &FieldPath) -> Result<Col<'s>, SoqlError> {
         let written = path.to_string();
         let mut parts = path.0.as_slice();
@@ -862,8 +887,7 @@ impl<'s> Planner<'s> {
             }
             (FieldType::DateTime, Literal::Relative(r)) => {
                 let (from, until) = dates::range(*r, self.today);
-                let midnight = |d: Date| Value::Text(format_datetime(d.midnight().assume_utc()));
-                Bound::Range(midnight(from), midnight(until))
+                Bound::Range(Value::Text(self.midnight(from)), Value::Text(self.midnight(until)))
             }
             (FieldType::DateTime, _) => return Err(expect("dateTime", false)),
             (FieldType::Id | FieldType::Reference(_), Literal::String(s)) if s.is_empty() => {

@@ -1231,14 +1231,15 @@ fn date_functions_parse_plan_and_refuse_what_salesforce_refuses() {
 #[test]
 fn convert_timezone_converts_inside_date_functions_in_the_zone_planned_in() {
     let q = "SELECT HOUR_IN_DAY(convertTimezone(CallStartDateTime)) h, COUNT(Id) FROM VoiceCall GROUP BY HOUR_IN_DAY(convertTimezone(CallStartDateTime))";
-    let zoned = |dialect| crate::compile_in(q, Schema::standard(), dialect, now(), None, Some("America/New_York")).unwrap().sql().to_string();
+    let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let zoned = |dialect| crate::compile_in(q, Schema::standard(), dialect, now(), None, Some(&ny)).unwrap().sql().to_string();
     let lite = zoned(Dialect::Sqlite);
     assert!(lite.contains(r#"CAST(substr(dt_local("t0"."callstartdatetime", 'America/New_York'), 12, 2) AS INTEGER) AS "c0""#), "{lite}");
     assert!(lite.contains(r#"GROUP BY CAST(substr(dt_local("t0"."callstartdatetime", 'America/New_York'), 12, 2) AS INTEGER)"#), "{lite}");
     assert!(zoned(Dialect::Postgres).contains("AT TIME ZONE 'America/New_York'"));
     // No zone (or UTC): the stored UTC, as without it; the written form round-trips.
     assert_eq!(sqlite(q).sql(), sqlite(&q.replace("convertTimezone(CallStartDateTime)", "CallStartDateTime")).sql());
-    assert_eq!(crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some("UTC")).unwrap().sql(), sqlite(q).sql());
+    assert_eq!(crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some(&jiff::tz::TimeZone::UTC)).unwrap().sql(), sqlite(q).sql());
     let parsed = crate::parse(q).unwrap();
     assert!(format!("{:?}", parsed.select).contains("local: true"));
     // Only a date-time, only inside a date function, and a zone is a name, never SQL.
@@ -1249,6 +1250,15 @@ fn convert_timezone_converts_inside_date_functions_in_the_zone_planned_in() {
     ] {
         assert_eq!(err(bad).code(), "MALFORMED_QUERY", "{bad}");
     }
-    let hostile = crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some("UTC') OR 1=1 --"));
-    assert_eq!(hostile.map(|p| p.sql().to_string()).unwrap_err().code(), "MALFORMED_QUERY");
+    // A zone the SQL could not name (a bare offset) is refused, not guessed.
+    let fixed = jiff::tz::TimeZone::fixed(jiff::tz::offset(-5));
+    let refused = crate::compile_in(q, Schema::standard(), Dialect::Sqlite, now(), None, Some(&fixed));
+    assert_eq!(refused.map(|p| p.sql().to_string()).unwrap_err().code(), "MALFORMED_QUERY");
+    assert!(crate::check_zone("UTC') OR 1=1 --").is_err(), "a name is letters, digits and _+-/ only");
+    // TODAY is the zone's today: at 15:45 UTC on 25 November it is the 26th in Tokyo.
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let p = crate::compile_in("SELECT Id FROM VoiceCall WHERE CallStartDateTime = TODAY", Schema::standard(), Dialect::Sqlite, now(), None, Some(&tokyo)).unwrap();
+    assert_eq!(p.params, vec![text("2026-11-25T15:00:00.000+0000"), text("2026-11-26T15:00:00.000+0000")]);
+    let d = crate::compile_in("SELECT Id FROM Contact WHERE Birthdate = TODAY", Schema::standard(), Dialect::Sqlite, now(), None, Some(&tokyo)).unwrap();
+    assert_eq!(d.params, vec![text("2026-11-26"), text("2026-11-27")], "a Date field's TODAY is the zone's date too");
 }

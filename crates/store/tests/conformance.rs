@@ -452,7 +452,8 @@ async fn convert_timezone_groups_by_local_days_and_hours_across_daylight_saving_
         let run = |zone: Option<&'static str>| {
             let (s, q) = (s.clone(), q.clone());
             async move {
-                let plan = dialtone_soql::compile_in(&q, s.schema(), s.dialect(), time::OffsetDateTime::now_utc(), None, zone).unwrap();
+                let tz = zone.map(|z| jiff::tz::TimeZone::get(z).unwrap());
+                let plan = dialtone_soql::compile_in(&q, s.schema(), s.dialect(), time::OffsetDateTime::now_utc(), None, tz.as_ref()).unwrap();
                 s.query(&plan, None).await
             }
         };
@@ -472,8 +473,16 @@ async fn convert_timezone_groups_by_local_days_and_hours_across_daylight_saving_
         // No zone (or UTC): the stored UTC, as without convertTimezone.
         let utc = run(None).await.unwrap();
         assert_eq!(utc.iter().map(|r| (r[0].clone(), r[1].clone())).collect::<Vec<_>>(), vec![(text("2026-01-15"), Value::Int(4)), (text("2026-01-15"), Value::Int(5)), (text("2026-07-01"), Value::Int(3))]);
-        // A zone that does not exist is an error, not UTC.
-        assert!(run(Some("Mars/Olympus_Mons")).await.is_err());
+        // Date literals are the zone's days: TODAY at 02:00 UTC on 15 January is still the 14th in New York.
+        let at = time::macros::datetime!(2026-01-15 02:00 UTC);
+        let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let today = |zone: Option<&jiff::tz::TimeZone>| {
+            let plan = dialtone_soql::compile_in("SELECT VendorCallKey FROM VoiceCall WHERE CallStartDateTime = TODAY", s.schema(), s.dialect(), at, None, zone).unwrap();
+            let s = s.clone();
+            async move { s.query(&plan, None).await.unwrap().into_iter().map(|r| vec![r[0].clone()]).collect::<Vec<_>>() }
+        };
+        assert_eq!(today(Some(&tz)).await, vec![vec![text("tz-2")]], "14 January in New York: 05:00Z to 05:00Z");
+        assert_eq!(today(None).await, vec![vec![text("tz-2")], vec![text("tz-3")]], "15 January in UTC");
     })
     .await;
 }
