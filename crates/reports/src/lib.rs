@@ -195,6 +195,9 @@ pub struct Table {
     pub chart: Chart,
     /// The SOQL that produced it, in order: anyone can run the same query.
     pub soql: Vec<String>,
+    /// Per row, the VoiceCall SOQL WHERE clause of the calls it counts (for a
+    /// list of them), when a row stands for calls; `None` for averages and rates.
+    pub drill: Vec<Option<String>>,
 }
 
 /// One standard report.
@@ -312,7 +315,7 @@ impl Report {
                         vec![Value::Text(format!("{h:02}:00")), n]
                     })
                     .collect();
-                (vec![col("hour", "Hour (UTC)", "text"), col("calls", "Calls", "count")], rows, Chart::Columns)
+                (vec![col("hour", "Hour", "text"), col("calls", "Calls", "count")], rows, Chart::Columns)
             }
             Kind::Direction => (vec![col("callType", "Call type", "text"), col("calls", "Calls", "count")], next(), Chart::Bars),
             Kind::Outcomes => (vec![col("outcome", "Outcome", "text"), col("calls", "Calls", "count")], next(), Chart::Bars),
@@ -354,7 +357,9 @@ impl Report {
                 (cols, summary(&groups, within), Chart::Tiles)
             }
         };
+        let drill = rows.iter().map(|r| self.drill(p, r)).collect();
         Table {
+            drill,
             report: self.name,
             title: self.title,
             from: p.from.to_string(),
@@ -365,6 +370,43 @@ impl Report {
             rows,
             chart,
             soql,
+        }
+    }
+}
+
+impl Report {
+    /// The WHERE clause on VoiceCall of the calls `row` counts: `SELECT COUNT()
+    /// FROM VoiceCall WHERE` it is the row's count (its first count column).
+    pub fn drill(&self, p: &Params, row: &[Value]) -> Option<String> {
+        let key = row.first().and_then(Value::as_str).map(soql_string);
+        let eq = |field: &str| key.as_ref().map(|k| p.calls(&format!("{field} = '{k}'")));
+        match self.kind {
+            Kind::CallsByDay => {
+                let day = parse_date(row.first()?.as_str()?).ok()?;
+                let one = Params { from: day, to: day, ..p.clone() };
+                Some(one.calls(""))
+            }
+            Kind::CallsByHour => {
+                // Rows read "09:00".
+                let h: u8 = row.first()?.as_str()?.split(':').next()?.parse().ok()?;
+                Some(p.calls(&format!("{} = {h}", p.local("HOUR_IN_DAY", "CallStartDateTime"))))
+            }
+            Kind::Direction => eq("CallType"),
+            Kind::Outcomes => eq("CallOutcome"),
+            Kind::Dispositions => eq("CallResolution"),
+            Kind::ScreenPops => eq("ScreenPopOutcome"),
+            Kind::Queues => key.map(|k| p.calls(&format!("QueueName = '{k}' AND CallOutcome != null"))),
+            Kind::Agents => key.map(|k| p.calls(&format!("Owner.Name = '{k}' AND CallOutcome = 'Answered'"))),
+            Kind::Summary => match key?.as_str() {
+                "calls" => Some(p.calls("")),
+                "inbound" => Some(p.calls(INBOUND)),
+                "outbound" => Some(p.calls("CallType = 'Outbound'")),
+                "answered" => Some(p.calls(&format!("{INBOUND} AND CallOutcome = 'Answered'"))),
+                "abandoned" => Some(p.calls(&format!("{INBOUND} AND CallOutcome = 'Abandoned'"))),
+                "voicemail" => Some(p.calls("CallOutcome = 'Voicemail'")),
+                _ => None,
+            },
+            Kind::Presence | Kind::AdapterErrors => None,
         }
     }
 }

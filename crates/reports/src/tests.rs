@@ -130,3 +130,22 @@ fn csv_guards_formulas_and_svg_escapes_labels() {
     assert_eq!(j["rows"][1][1], 1);
     assert_eq!(j["chart"], "bars");
 }
+
+#[test]
+fn a_row_drills_down_to_the_where_clause_of_its_calls_with_values_quoted() {
+    let p = params();
+    let outcomes = find("outcomes").unwrap();
+    let row = vec![Value::Text("It's \\ odd".into()), Value::Int(3)];
+    assert_eq!(
+        outcomes.drill(&p, &row).as_deref(),
+        Some(r"CallStartDateTime >= 2026-12-01T00:00:00Z AND CallStartDateTime < 2026-12-08T00:00:00Z AND CallOutcome = 'It\'s \\ odd'")
+    );
+    let hour = find("calls-by-hour").unwrap().drill(&p, &[Value::Text("09:00".into()), Value::Int(1)]).unwrap();
+    assert!(hour.ends_with("AND HOUR_IN_DAY(CallStartDateTime) = 9"), "{hour}");
+    let day = find("calls-by-day").unwrap().drill(&p, &[Value::Text("2026-12-03".into())]).unwrap();
+    assert_eq!(day, "CallStartDateTime >= 2026-12-03T00:00:00Z AND CallStartDateTime < 2026-12-04T00:00:00Z");
+    let summary = find("summary").unwrap();
+    assert!(summary.drill(&p, &[Value::Text("asa".into())]).is_none(), "an average is no set of calls");
+    assert!(summary.drill(&p, &[Value::Text("abandoned".into())]).unwrap().contains("CallOutcome = 'Abandoned'"));
+    assert!(find("presence").unwrap().drill(&p, &[Value::Text("ann".into())]).is_none());
+}

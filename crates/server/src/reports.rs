@@ -82,6 +82,19 @@ fn allowed(s: &Session) -> Result<(), ApiError> {
     }
 }
 
+/// A drill-down's WHERE runs as the user's own SOQL, whose `convertTimezone()`
+/// is their zone: a report counted in another zone keeps only the drills that
+/// do not convert (explicit UTC bounds).
+fn drills_for(t: &mut Table, p: &Params, mine: Option<&str>) {
+    if p.zone.is_some() && p.zone.as_deref() != mine {
+        for d in t.drill.iter_mut() {
+            if d.as_deref().is_some_and(|w| w.contains("convertTimezone(")) {
+                *d = None;
+            }
+        }
+    }
+}
+
 fn with_chart(t: &Table) -> Json_ {
     let mut j = dialtone_reports::render::json(t);
     j["svg"] = dialtone_reports::svg::chart(t).map_or(Json_::Null, Json_::String);
@@ -102,12 +115,14 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
         let names: Vec<&str> = REPORTS.iter().map(|r| r.name).collect();
         ApiError::new("NOT_FOUND", format!("no report named {name:?}: {}", names.join(", ")))
     })?;
-    let p = params(&q, crate::query::user_zone(state.store.as_ref(), &s.user_id).await.as_deref())?;
+    let mine = crate::query::user_zone(state.store.as_ref(), &s.user_id).await;
+    let p = params(&q, mine.as_deref())?;
     let format = q.get("format").map(|f| f.to_ascii_lowercase()).unwrap_or_else(|| "json".into());
     if format != "json" && format != "csv" {
         return Err(ApiError::new("INVALID_REPORT_PARAMS", format!("format={format:?}: csv or json")));
     }
-    let t = run(state.store.as_ref(), Some(&s.grants), report, &p).await?;
+    let mut t = run(state.store.as_ref(), Some(&s.grants), report, &p).await?;
+    drills_for(&mut t, &p, mine.as_deref());
     if format == "csv" {
         let file = format!("attachment; filename=\"{}-{}-{}.csv\"", report.name, p.from, p.to);
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], dialtone_reports::render::csv(&t)).into_response());
@@ -119,10 +134,13 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
 /// `GET /api/dashboard`: every standard report, with charts.
 pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, s: Session) -> Result<Json<Json_>, ApiError> {
     allowed(&s)?;
-    let p = params(&q, crate::query::user_zone(state.store.as_ref(), &s.user_id).await.as_deref())?;
+    let mine = crate::query::user_zone(state.store.as_ref(), &s.user_id).await;
+    let p = params(&q, mine.as_deref())?;
     let mut reports = Vec::with_capacity(REPORTS.len());
     for r in REPORTS {
-        reports.push(with_chart(&run(state.store.as_ref(), Some(&s.grants), r, &p).await?));
+        let mut t = run(state.store.as_ref(), Some(&s.grants), r, &p).await?;
+        drills_for(&mut t, &p, mine.as_deref());
+        reports.push(with_chart(&t));
     }
     Ok(Json(json!({"from": p.from.to_string(), "to": p.to.to_string(), "queue": p.queue, "serviceLevelSeconds": p.service_level_seconds, "timeZone": p.zone_name(), "reports": reports})))
 }

@@ -182,6 +182,28 @@ fn report<'a>(dash: &'a Json, name: &str) -> &'a Json {
     dash["reports"].as_array().unwrap().iter().find(|r| r["report"] == name).unwrap_or_else(|| panic!("no {name} in the dashboard"))
 }
 
+/// Every row of the dashboard that stands for calls links to them: counting its
+/// drill-down (as `who`'s own SOQL) gives the row's count. Returns how many rows were checked.
+async fn drills_count_their_rows(org: &Org, who: &str, dash: &Json) -> usize {
+    let mut checked = 0;
+    for r in dash["reports"].as_array().unwrap() {
+        let units: Vec<&str> = r["columns"].as_array().unwrap().iter().map(|c| c["unit"].as_str().unwrap()).collect();
+        for (row, drill) in r["rows"].as_array().unwrap().iter().zip(r["drill"].as_array().unwrap()) {
+            let Some(w) = drill.as_str() else { continue };
+            let row = row.as_array().unwrap();
+            let expected: i64 = if r["report"] == "summary" {
+                row[2].as_i64().unwrap()
+            } else {
+                row.iter().zip(&units).filter(|(_, u)| **u == "count").map(|(v, _)| v.as_i64().unwrap_or(0)).sum()
+            };
+            let got = org.soql(who, &format!("SELECT COUNT() FROM VoiceCall WHERE {w}")).await["totalSize"].as_i64();
+            assert_eq!(got, Some(expected), "{} row {row:?}: {w}", r["report"]);
+            checked += 1;
+        }
+    }
+    checked
+}
+
 fn close(a: Option<f64>, b: Option<f64>, what: &str) {
     match (a, b) {
         (Some(a), Some(b)) => assert!((a - b).abs() <= 0.051, "{what}: dashboard {a}, SOQL {b}"),
@@ -287,6 +309,9 @@ async fn every_dashboard_figure_equals_the_matching_soql_on_the_same_data() {
     // The admin sees the same figures as the supervisor (both see every call).
     let (_, admin_dash) = org.get("admin", "/api/dashboard?from=2026-11-20&to=2026-11-22&serviceLevelSeconds=20&timeZone=UTC").await;
     assert_eq!(rows(report(&admin_dash, "summary")), summary);
+    // Drill-downs: each row's calls, as a query anyone can run, count what the row says.
+    let checked = drills_count_their_rows(&org, "sue", &dash).await;
+    assert!(checked > 40, "days, hours, outcomes, queues, agents, tiles: {checked}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,9 +347,14 @@ async fn a_supervisors_days_and_hours_are_those_of_her_time_zone_and_her_soql_ag
         nonzero += usize::from(utc > 0);
     }
     assert!(nonzero > 5, "the calls spread over the hours");
-    // Another zone on request.
+    // Her drill-downs, hours included (her SOQL converts to her zone), count their rows.
+    assert!(drills_count_their_rows(&org, "sue", &dash).await > 40);
+    // Another zone on request; hours there cannot be her SOQL's hours, so they have no drill-down.
     let (_, tokyo) = org.get("sue", "/api/reports/calls-by-day?from=2026-11-20&to=2026-11-22&timeZone=Asia/Tokyo").await;
     assert_eq!(tokyo["timeZone"], "Asia/Tokyo");
+    assert!(tokyo["drill"].as_array().unwrap().iter().all(|d| d.is_string()), "days are explicit bounds: {}", tokyo["drill"]);
+    let (_, tokyo_hours) = org.get("sue", "/api/reports/calls-by-hour?from=2026-11-20&to=2026-11-22&timeZone=Asia/Tokyo").await;
+    assert!(tokyo_hours["drill"].as_array().unwrap().iter().all(Json::is_null), "{}", tokyo_hours["drill"]);
     assert!(tokyo["soql"][0].as_str().unwrap().contains("CallStartDateTime >= 2026-11-19T15:00:00Z"), "{}", tokyo["soql"]);
 }
 

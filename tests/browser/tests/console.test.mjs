@@ -193,6 +193,15 @@ test('a supervisor reads the dashboard: tiles, server-drawn charts, the SOQL beh
   assert.match(r.type, /text\/csv/);
   assert.match(r.text, /^Outcome,Calls/);
   await screenshot(page, 'console-dashboard');
+  // Drill-down: the first outcome's label opens the Calls list of exactly those calls.
+  const first = await page.$$eval('#report-outcomes table tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
+  await page.click('#report-outcomes table tbody tr:first-child td a.drill');
+  await page.waitForSelector('#list-filter');
+  assert.match(await page.textContent('#list-filter'), new RegExp(`Answered, abandoned, voicemail: ${first[0]}`));
+  await until(page, () => /of \d+/.test(document.querySelector('.list-foot')?.textContent || ''), null, 'the list count');
+  const total = await page.$eval('.list-foot', (e) => Number(e.textContent.match(/of (\d+)/)[1]));
+  assert.equal(total, Number(first[1]), 'the list holds the calls the row counts');
+  await screenshot(page, 'console-drill-down');
   assert.deepEqual(page.errors, []);
   await context.close();
 

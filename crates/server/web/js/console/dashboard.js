@@ -47,16 +47,28 @@ function chart(svg) {
   return h('div', { class: 'chart' }, document.importNode(root, true));
 }
 
-function table(r) {
-  if (!r.rows.length) return h('p', { class: 'muted' }, 'No records in this range.');
-  return h('table', { class: 'table', dataset: { report: r.report } },
-    h('thead', {}, h('tr', {}, r.columns.map((c) => h('th', { class: c.unit === 'text' || c.unit === 'date' ? null : 'num' }, c.label)))),
-    h('tbody', {}, r.rows.map((row) => h('tr', {}, row.map((v, i) => h('td', { class: r.columns[i].unit === 'text' || r.columns[i].unit === 'date' ? null : 'num' }, cell(v, r.columns[i].unit)))))));
+/** The calls behind a row: the Calls list with the row's WHERE clause (the drill-down). */
+function drillLink(where, label, content) {
+  if (!where) return content;
+  return h('a', { href: `/console/list/VoiceCall?where=${encodeURIComponent(where)}&label=${encodeURIComponent(label)}`, 'data-nav': '', class: 'drill', title: 'Show these calls' }, content);
 }
 
-function tiles(r) {
-  return h('div', { class: 'tiles', id: 'dashboard-tiles' }, r.rows.map(([name, label, value, unit]) => h('div', { class: 'tile', dataset: { figure: name } },
-    h('div', { class: 'tile-value' }, cell(value, unit)), h('div', { class: 'tile-label' }, label))));
+function table(r, p) {
+  if (!r.rows.length) return h('p', { class: 'muted' }, 'No records in this range.');
+  const span = `${p.from} to ${p.to}, ${r.timeZone}`;
+  return h('table', { class: 'table', dataset: { report: r.report } },
+    h('thead', {}, h('tr', {}, r.columns.map((c) => h('th', { class: c.unit === 'text' || c.unit === 'date' ? null : 'num' }, c.label)))),
+    h('tbody', {}, r.rows.map((row, n) => h('tr', {}, row.map((v, i) => {
+      const text = cell(v, r.columns[i].unit);
+      return h('td', { class: r.columns[i].unit === 'text' || r.columns[i].unit === 'date' ? null : 'num' },
+        i === 0 ? drillLink(r.drill?.[n], `${r.title}: ${text} (${span})`, text) : text);
+    })))));
+}
+
+function tiles(r, p) {
+  const span = `${p.from} to ${p.to}, ${r.timeZone}`;
+  return h('div', { class: 'tiles', id: 'dashboard-tiles' }, r.rows.map(([name, label, value, unit], n) => h('div', { class: 'tile', dataset: { figure: name } },
+    h('div', { class: 'tile-value' }, drillLink(r.drill?.[n], `${label} (${span})`, cell(value, unit))), h('div', { class: 'tile-label' }, label))));
 }
 
 function card(r, p) {
@@ -65,9 +77,9 @@ function card(r, p) {
   return h('div', { class: 'card', id: `report-${r.report}` },
     h('div', { class: 'card-head' }, h('h2', {}, r.title), h('a', { href: csv, download: `${r.report}.csv`, class: 'small' }, 'CSV')),
     h('div', { class: 'card-body' },
-      r.chart === 'tiles' ? tiles(r) : null,
+      r.chart === 'tiles' ? tiles(r, p) : null,
       chart(r.svg),
-      r.chart === 'tiles' ? null : table(r),
+      r.chart === 'tiles' ? null : table(r, p),
       h('details', { class: 'soql' }, h('summary', { class: 'muted small' }, `SOQL (${soql.length})`), soql.map((s) => h('pre', {}, s)))));
 }
 

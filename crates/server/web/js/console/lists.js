@@ -1,5 +1,7 @@
 // List views: SOQL through the REST API, sortable columns, paging through
-// nextRecordsUrl ("Show more" keeps the rows already shown: no jump).
+// nextRecordsUrl ("Show more" keeps the rows already shown: no jump). A
+// dashboard's drill-down opens one with `where` (a SOQL WHERE clause, run as
+// the user like any of their queries) and `label` (what it means, in words).
 
 import { query, more } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
@@ -37,6 +39,9 @@ export async function renderList(view, object, params, signal) {
   const [defField, defDir] = DEFAULT_SORT[object] || ['Id', 'ASC'];
   const sortField = cols.some((c) => c.sortField === params.get('sort')) ? params.get('sort') : defField;
   const dir = params.get('dir') === 'desc' ? 'DESC' : params.get('dir') === 'asc' ? 'ASC' : (sortField === defField ? defDir : 'ASC');
+  const where = params.get('where') || '';
+  const label = params.get('label') || '';
+  const keep = where ? `&where=${encodeURIComponent(where)}&label=${encodeURIComponent(label)}` : '';
 
   const tbody = h('tbody', {}, Array.from({ length: 8 }, () => h('tr', { class: 'skel-row' }, cols.map(() => h('td', {}, h('span', { class: 'skeleton' }))))));
   const foot = h('div', { class: 'list-foot' }, h('span', { class: 'skeleton', style: null }));
@@ -44,16 +49,19 @@ export async function renderList(view, object, params, signal) {
     const on = c.sortField === sortField;
     const nextDir = on && dir === 'ASC' ? 'desc' : 'asc';
     return h('th', { scope: 'col', 'aria-sort': on ? (dir === 'ASC' ? 'ascending' : 'descending') : 'none' },
-      h('button', { type: 'button', title: `Sort by ${c.label}`, onclick: () => navigate(`/console/list/${object}?sort=${encodeURIComponent(c.sortField)}&dir=${nextDir}`, { replace: true }) },
+      h('button', { type: 'button', title: `Sort by ${c.label}`, onclick: () => navigate(`/console/list/${object}?sort=${encodeURIComponent(c.sortField)}&dir=${nextDir}${keep}`, { replace: true }) },
         c.label, h('span', { class: 'sort-ind', 'aria-hidden': 'true' }, on ? (dir === 'ASC' ? '▲' : '▼') : '')));
   })));
   const newBtn = d.createable ? h('button', { type: 'button', class: 'btn', onclick: () => import('./modal.js').then((m) => m.openNewRecord(object, {})) }, `New ${d.label}`) : null;
   const page = h('div', { class: 'page' },
     h('div', { class: 'page-head' }, h('div', {}, h('div', { class: 'kind' }, 'List'), h('h1', {}, d.labelPlural)), h('div', { class: 'page-actions' }, newBtn)),
+    where ? h('div', { class: 'notice list-filter', id: 'list-filter' }, h('strong', {}, 'Showing: '), label || where, ' ',
+      h('a', { href: `/console/list/${object}`, 'data-nav': '' }, `All ${d.labelPlural.toLowerCase()}`),
+      h('details', { class: 'soql' }, h('summary', { class: 'muted small' }, 'SOQL'), h('pre', {}, `WHERE ${where}`))) : null,
     h('div', { class: 'card' }, h('table', { class: 'list', 'aria-label': d.labelPlural }, head, tbody), foot));
   replace(view, page);
 
-  const soqlFor = (cs) => `SELECT Id${object === 'Account' ? ', IsPersonAccount' : ''}, ${cs.map((c) => c.path).filter((p) => p !== 'Id').join(', ')} FROM ${object} ORDER BY ${sortField} ${dir} NULLS LAST`;
+  const soqlFor = (cs) => `SELECT Id${object === 'Account' ? ', IsPersonAccount' : ''}, ${cs.map((c) => c.path).filter((p) => p !== 'Id').join(', ')} FROM ${object}${where ? ` WHERE ${where}` : ''} ORDER BY ${sortField} ${dir} NULLS LAST`;
   let res;
   try {
     res = await query(soqlFor(cols), { signal, batchSize: PAGE });
