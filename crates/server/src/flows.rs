@@ -638,7 +638,7 @@ async fn webhook(state: &AppState, loaded: &Loaded, run_id: &SalesforceId, recor
         "event": if figures.is_some() { "threshold" } else { detail.get("op").and_then(Json_::as_str).unwrap_or("updated") },
         "object": flow.object,
         "recordId": if figures.is_some() { Json_::Null } else { json!(record_id) },
-        "changeSeq": seq,
+        "changeSeq": if figures.is_some() { None } else { seq },
         "changes": detail.get("changes").cloned().unwrap_or(Json_::Array(vec![])),
         "record": if figures.is_some() { Json_::Null } else { record_json(store, &flow.object, record_id).await },
         "figures": figures.cloned().unwrap_or(Json_::Null),
@@ -699,10 +699,20 @@ async fn due_retries(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// When the alert `flow_id` last fired (by any node), from its latest FlowRun.
+async fn last_fired(store: &dyn Store, flow_id: &str) -> Result<Option<OffsetDateTime>, ApiError> {
+    let last = format!("SELECT StartedDateTime FROM FlowRun WHERE FlowId = '{flow_id}' ORDER BY StartedDateTime DESC LIMIT 1");
+    Ok(match crate::query::compile(store, &last) {
+        Ok(plan) => store.query(&plan, None).await?.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(dialtone_model::parse_datetime),
+        Err(_) => None,
+    })
+}
+
 /// Counts every threshold alert and fires those that crossed.
 pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), ApiError> {
     let store = state.store.as_ref();
     let flows = state.flows.flows();
+    let every = (state.flows.settings().threshold_every.as_secs() as i64).max(1);
     for loaded in flows.iter() {
         let flow = &loaded.flow;
         let Trigger::Threshold(spec) = &flow.trigger else { continue };
@@ -717,16 +727,17 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
         let known = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&flow.id);
         if !known {
             // After a restart: the last firing within the cooldown counts, so the alert does not fire again at once.
-            let last = format!("SELECT StartedDateTime FROM FlowRun WHERE FlowId = '{}' ORDER BY StartedDateTime DESC LIMIT 1", flow.id);
-            let at = match crate::query::compile(store, &last) {
-                Ok(plan) => store.query(&plan, None).await?.first().and_then(|r| r.first()).and_then(Value::as_str).and_then(dialtone_model::parse_datetime),
-                Err(_) => None,
-            };
+            let at = last_fired(store, &flow.id).await?;
             let alert = at.filter(|t| now - *t < spec.cooldown).map_or_else(Alert::default, Alert::fired_at);
             state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.id.clone(), alert);
         }
         let fire = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&flow.id).is_some_and(|a| a.observe(spec, figures, now));
         if !fire {
+            continue;
+        }
+        // Another node counting the same records may have fired it already: its firing counts too.
+        if let Some(at) = last_fired(store, &flow.id).await?.filter(|t| now - *t < spec.cooldown) {
+            state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.id.clone(), Alert::fired_at(at));
             continue;
         }
         let f = json!({"count": c, "total": total, "percent": format!("{:.2}", figures.percent()), "windowMinutes": spec.window.whole_minutes(), "threshold": spec.percent});
@@ -741,8 +752,15 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
             ("Depth".into(), Value::Int(0)),
             ("StartedDateTime".into(), now_text(now)),
             ("Detail".into(), t(&json!({"op": "threshold", "figures": f}).to_string())),
+            // One firing per counting round across nodes: (FlowId, ChangeSeq) is unique,
+            // and an alert's ChangeSeq is minus its round (no change has a negative seq).
+            ("ChangeSeq".into(), Value::Int(-(now.unix_timestamp() / every))),
         ];
-        let run_id = store.write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields }], None).await?.remove(0).ok_or_else(|| ApiError::ours("no FlowRun id"))?;
+        let run_id = match store.write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields }], None).await {
+            Ok(mut ids) => ids.remove(0).ok_or_else(|| ApiError::ours("no FlowRun id"))?,
+            Err(StoreError::Duplicate(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
         execute(state, loaded, &run_id, &flow.id, 0, 0, Some(&f)).await?;
     }
     Ok(())

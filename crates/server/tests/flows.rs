@@ -596,6 +596,46 @@ flows:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_counting_the_same_calls_fire_an_alert_once() {
+    let app = spawn_app().await;
+    app.import(
+        r#"
+flows:
+  - name: Abandonment high
+    object: VoiceCall
+    when: threshold
+    threshold: {count: "CallDisposition = 'no-answer'", outOf: "CallDisposition != null", windowField: CallStartDateTime, windowMinutes: 5, percent: 10, minimumCount: 5}
+    actions:
+      - create: {object: Task, fields: {Subject: "Abandonment at {!$Percent}%"}}
+"#,
+    )
+    .await;
+    let now = time::OffsetDateTime::now_utc();
+    let at = dialtone_model::format_datetime(now - time::Duration::minutes(1));
+    for i in 0..10 {
+        let disposition = if i < 3 { "no-answer" } else { "completed" };
+        app.insert("VoiceCall", vec![("VendorCallKey", t(&format!("ab-{i}"))), ("CallStartDateTime", t(&at)), ("CallDisposition", t(disposition))]).await;
+    }
+    // Two nodes that have never seen the alert count at the same moment.
+    let node = || async {
+        let s = AppState::new(app.state.store.clone()).await.unwrap();
+        s.flows.set_settings(fast());
+        s.flows.reload(s.store.as_ref()).await;
+        s
+    };
+    let (a, b) = (node().await, node().await);
+    let (ra, rb) = tokio::join!(dialtone_server::flows::thresholds(&a, now), dialtone_server::flows::thresholds(&b, now));
+    ra.unwrap();
+    rb.unwrap();
+    // A third one a little later sees the firing and stays quiet through the cooldown.
+    let c = node().await;
+    dialtone_server::flows::thresholds(&c, now + time::Duration::seconds(20)).await.unwrap();
+    app.settle().await;
+    assert_eq!(app.rows("SELECT Id FROM FlowRun WHERE FlowName = 'Abandonment high'").await.len(), 1);
+    assert_eq!(app.rows("SELECT Subject FROM Task WHERE Subject LIKE 'Abandonment at%'").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_callback_is_started_for_a_waiting_call() {
     let app = spawn_app().await;
     app.import(
