@@ -583,8 +583,7 @@ async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: O
     }
     let ao = schema.object("Account").expect("Account is standard");
     let account = ao.check_create(account).map_err(field_errors)?;
-    let account_id = store.write_batch_at(vec![WriteOp::Insert { object: "Account".into(), fields: account }], actor, depth).await.map_err(|e| e.to_string())?.remove(0).ok_or("no account id")?;
-    let mut contact: Vec<(String, RawValue)> = vec![("AccountId".into(), RawValue::Text(account_id.to_string()))];
+    let mut contact: Vec<(String, RawValue)> = Vec::new();
     for (from, to) in [("Salutation", "Salutation"), ("FirstName", "FirstName"), ("LastName", "LastName"), ("Title", "Title"), ("Email", "Email"), ("Phone", "Phone"), ("MobilePhone", "MobilePhone"), ("LeadSource", "LeadSource"), ("DoNotCall", "DoNotCall"), ("Street", "MailingStreet"), ("City", "MailingCity"), ("State", "MailingState"), ("PostalCode", "MailingPostalCode"), ("Country", "MailingCountry")] {
         if let Some(v) = g(from) {
             contact.push((to.into(), v));
@@ -595,17 +594,24 @@ async fn convert_lead(store: &dyn Store, object: &str, record_id: &str, field: O
     }
     let co = schema.object("Contact").expect("Contact is standard");
     let contact = co.check_create(contact).map_err(field_errors)?;
-    let contact_id = store.write_batch_at(vec![WriteOp::Insert { object: "Contact".into(), fields: contact }], actor, depth).await.map_err(|e| e.to_string())?.remove(0).ok_or("no contact id")?;
     // The conversion fields are read-only to the API; the conversion sets them.
     let today = OffsetDateTime::now_utc().date();
     let converted = vec![
         ("IsConverted".to_string(), Value::Bool(true)),
         ("Status".into(), t("Closed - Converted")),
-        ("ConvertedAccountId".into(), t(account_id.as_str())),
-        ("ConvertedContactId".into(), t(contact_id.as_str())),
         ("ConvertedDate".into(), t(&dialtone_model::format_date(today))),
     ];
-    store.write_batch_at([vec![WriteOp::Update { object: "Lead".into(), id: lead_id, fields: converted }], done].concat(), actor, depth).await.map_err(store_fail)?;
+    // One transaction: the Account, its Contact, the Lead marked converted and the run's
+    // progress — an interrupted conversion leaves nothing behind to repeat.
+    let ops = vec![
+        WriteOp::Insert { object: "Account".into(), fields: account },
+        WriteOp::Linked { op: Box::new(WriteOp::Insert { object: "Contact".into(), fields: contact }), links: vec![("AccountId".into(), 0)] },
+        WriteOp::Linked {
+            op: Box::new(WriteOp::Update { object: "Lead".into(), id: lead_id, fields: converted }),
+            links: vec![("ConvertedAccountId".into(), 0), ("ConvertedContactId".into(), 1)],
+        },
+    ];
+    store.write_batch_at([ops, done].concat(), actor, depth).await.map_err(store_fail)?;
     Ok(())
 }
 

@@ -160,6 +160,37 @@ pub enum WriteOp {
     /// transaction); otherwise nothing of the batch is written and it fails
     /// with [`StoreError::Conflict`]. How two flow runners never run one action twice.
     Expect { object: String, id: SalesforceId, fields: Vec<(String, Value)> },
+    /// An `Insert` or `Update` whose `links` fields take the id that the
+    /// batch's op at that index inserted (a Contact's AccountId, when the
+    /// Account is created in the same transaction).
+    Linked { op: Box<WriteOp>, links: Vec<(String, usize)> },
+}
+
+impl WriteOp {
+    /// The object the op writes.
+    pub fn object(&self) -> &str {
+        match self {
+            WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } | WriteOp::DeleteAll { object } | WriteOp::Expect { object, .. } => object,
+            WriteOp::Linked { op, .. } => op.object(),
+        }
+    }
+}
+
+/// A [`WriteOp::Linked`] with its links filled from the ids `out` holds so
+/// far (the batch's earlier ops); any other op as it is.
+pub(crate) fn unlink(op: WriteOp, out: &[Option<SalesforceId>]) -> Result<WriteOp> {
+    let WriteOp::Linked { op, links } = op else { return Ok(op) };
+    let mut op = *op;
+    let fields = match &mut op {
+        WriteOp::Insert { fields, .. } | WriteOp::Update { fields, .. } => fields,
+        _ => return Err(StoreError::Backend("only an insert or an update takes links".into())),
+    };
+    for (field, i) in links {
+        let id = out.get(i).cloned().flatten().ok_or_else(|| StoreError::Backend(format!("{field}: op {i} of the batch inserted no record before it")))?;
+        fields.retain(|(n, _)| *n != field);
+        fields.push((field, Value::Text(id.to_string())));
+    }
+    Ok(op)
 }
 
 /// The WHERE clause of a [`WriteOp::Expect`]: `"id" = P1 AND "col" IS P2 …`
@@ -177,9 +208,7 @@ pub(crate) fn expect_where(obj: &ObjectDef, fields: &[(String, Value)], is: &str
 pub(crate) fn resolve_ops(schema: &Schema, ops: Vec<WriteOp>) -> Result<Vec<(ObjectDef, WriteOp)>> {
     ops.into_iter()
         .map(|op| {
-            let name = match &op {
-                WriteOp::Insert { object, .. } | WriteOp::Update { object, .. } | WriteOp::DeleteAll { object } | WriteOp::Expect { object, .. } => object,
-            };
+            let name = op.object();
             let obj = schema.object(name).ok_or_else(|| StoreError::Backend(format!("no object named {name}")))?.clone();
             Ok((obj, op))
         })

@@ -299,7 +299,8 @@ impl Store for PostgresStore {
         let now = crate::now_text();
         let mut out = Vec::with_capacity(ops.len());
         for (obj, op) in ops {
-            match op {
+            match crate::unlink(op, &out)? {
+                crate::WriteOp::Linked { .. } => return Err(StoreError::Backend("a link inside a link".into())),
                 crate::WriteOp::Insert { fields, .. } => out.push(insert_in(&tx, &obj, vec![fields], actor, &self.normalizer, &now, &watch).await?.pop()),
                 crate::WriteOp::Update { id, fields, .. } => {
                     update_in(&tx, &obj, &id, fields, actor, &self.normalizer, &now, &watch).await?;

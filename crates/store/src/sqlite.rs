@@ -439,7 +439,8 @@ impl Store for SqliteStore {
             let now = crate::now_text();
             let mut out = Vec::with_capacity(ops.len());
             for (obj, op) in ops {
-                match op {
+                match crate::unlink(op, &out)? {
+                    crate::WriteOp::Linked { .. } => return Err(StoreError::Backend("a link inside a link".into())),
                     crate::WriteOp::Insert { fields, .. } => out.push(insert_in(tx, &obj, vec![fields], actor.as_ref(), &normalizer, &now, &watch)?.pop()),
                     crate::WriteOp::Update { id, fields, .. } => {
                         update_in(tx, &obj, &id, fields, actor.as_ref(), &normalizer, &now, &watch)?;

@@ -488,6 +488,47 @@ async fn convert_timezone_groups_by_local_days_and_hours_across_daylight_saving_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_links_a_record_to_one_it_inserted_earlier_all_or_nothing() {
+    both(|loc| async move {
+        let s = open(&loc).await;
+        let text = |v: &str| Value::Text(v.to_string());
+        let lead = create(&s, "Lead", &[&[("LastName", "Linked"), ("Company", "Linked Co")]]).await.remove(0);
+        let ids = s
+            .write_batch(
+                vec![
+                    WriteOp::Insert { object: "Account".into(), fields: vec![("Name".into(), text("Linked Co"))] },
+                    WriteOp::Linked { op: Box::new(WriteOp::Insert { object: "Contact".into(), fields: vec![("LastName".into(), text("Linked"))] }), links: vec![("AccountId".into(), 0)] },
+                    WriteOp::Linked {
+                        op: Box::new(WriteOp::Update { object: "Lead".into(), id: lead.clone(), fields: vec![("IsConverted".into(), Value::Bool(true))] }),
+                        links: vec![("ConvertedAccountId".into(), 0), ("ConvertedContactId".into(), 1)],
+                    },
+                ],
+                None,
+            )
+            .await
+            .unwrap();
+        let (account, contact) = (ids[0].clone().unwrap(), ids[1].clone().unwrap());
+        let c = soql(&s, &format!("SELECT AccountId FROM Contact WHERE Id = '{contact}'")).await;
+        assert_eq!(c[0][0], text(account.as_str()));
+        let l = soql(&s, &format!("SELECT ConvertedAccountId, ConvertedContactId FROM Lead WHERE Id = '{lead}'")).await;
+        assert_eq!((&l[0][0], &l[0][1]), (&text(account.as_str()), &text(contact.as_str())));
+        // A link to an op that inserted nothing fails the batch: the Account before it is not kept.
+        let bad = s
+            .write_batch(
+                vec![
+                    WriteOp::Insert { object: "Account".into(), fields: vec![("Name".into(), text("Orphan Co"))] },
+                    WriteOp::Linked { op: Box::new(WriteOp::Insert { object: "Contact".into(), fields: vec![("LastName".into(), text("Orphan"))] }), links: vec![("AccountId".into(), 5)] },
+                ],
+                None,
+            )
+            .await;
+        assert!(bad.is_err());
+        assert_eq!(count(&s, "SELECT Id FROM Account WHERE Name = 'Orphan Co'").await, 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expect_guard_lets_one_of_two_racing_writers_through_and_the_other_writes_nothing() {
     both(|loc| async move {
         let text = |v: &str| Value::Text(v.to_string());
