@@ -86,6 +86,7 @@ fn flows() -> Vec<ObjectDef> {
             .add(FieldType::DateTime, "NextAttemptDateTime", "Next Attempt", 0)
             .indexed()
             .add(FieldType::DateTime, "StartedDateTime", "Started", 0)
+            .add(FieldType::DateTime, "LeaseExpiresDateTime", "Lease Expires", 0)
             .add(FieldType::DateTime, "FinishedDateTime", "Finished", 0)
             .add(FieldType::LongTextArea, "Detail", "Detail", 32000)
             .build(),

@@ -71,11 +71,19 @@ pub struct Settings {
     pub webhook_timeout: std::time::Duration,
     /// How often threshold alerts are counted.
     pub threshold_every: std::time::Duration,
+    /// How long a runner holds a run it is executing without progress: each
+    /// action's commit renews it; past it, another runner takes the run over.
+    pub lease: std::time::Duration,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { retry: RetryPolicy::default(), webhook_timeout: std::time::Duration::from_secs(10), threshold_every: std::time::Duration::from_secs(15) }
+        Settings {
+            retry: RetryPolicy::default(),
+            webhook_timeout: std::time::Duration::from_secs(10),
+            threshold_every: std::time::Duration::from_secs(15),
+            lease: std::time::Duration::from_secs(60),
+        }
     }
 }
 
@@ -164,9 +172,11 @@ pub async fn start(state: &AppState) {
                 _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
             }
             if last_reload.elapsed() >= std::time::Duration::from_secs(5) {
-                // Flows changed by another node (or by SQL) show up within seconds.
+                // Flows changed by another node (or by SQL) show up within seconds;
+                // runs a stopped node held come back once their lease is over.
                 state.flows.reload(state.store.as_ref()).await;
                 report_parked(&state).await;
+                resume_interrupted(&state).await;
                 last_reload = std::time::Instant::now();
             }
             if let Err(e) = drain(&state).await {
@@ -199,31 +209,46 @@ async fn run_row(store: &dyn Store, id: &SalesforceId) -> Result<Option<dialtone
     Ok(store.get(o, id).await?)
 }
 
-/// Runs left Running by a stopped process resume where they were.
+/// Runs left Running by a stopped process (their lease over: no runner has
+/// made progress on them for that long) resume where they were. A run another
+/// live runner holds is left to it.
 async fn resume_interrupted(state: &AppState) {
     let store = state.store.as_ref();
-    let Ok(plan) = crate::query::compile(store, "SELECT Id FROM FlowRun WHERE Status = 'Running'") else { return };
+    let Ok(plan) = crate::query::compile(store, "SELECT Id, LeaseExpiresDateTime FROM FlowRun WHERE Status = 'Running'") else { return };
     let Ok(rows) = store.query(&plan, None).await else { return };
+    let now = OffsetDateTime::now_utc();
     for r in rows {
-        if let Some(id) = r.first().and_then(Value::as_str).and_then(|s| SalesforceId::parse(s).ok()) {
-            let fields = vec![("Status".into(), t("Retrying")), ("NextAttemptDateTime".into(), now_text(OffsetDateTime::now_utc())), ("LastError".into(), t("interrupted: Dialtone stopped while this run was executing; it resumes at its next action"))];
-            let _ = update_run(store, &id, "Running", fields).await;
+        let Some(id) = r.first().and_then(Value::as_str).and_then(|s| SalesforceId::parse(s).ok()) else { continue };
+        let lease = r.get(1).cloned().unwrap_or(Value::Null);
+        if lease.as_str().and_then(dialtone_model::parse_datetime).is_some_and(|until| until > now) {
+            continue;
         }
+        let fields = vec![("Status".into(), t("Retrying")), ("NextAttemptDateTime".into(), now_text(now)), ("LastError".into(), t("interrupted: the runner stopped while this run was executing; it resumes at its next action"))];
+        let expect = vec![("Status".into(), t("Running")), ("LeaseExpiresDateTime".into(), lease)];
+        let _ = update_run_if(store, &id, expect, fields).await;
     }
+}
+
+/// The lease a runner takes (or renews) on a run it executes, as a stored date-time.
+fn lease(state: &AppState) -> Value {
+    let lease = time::Duration::try_from(state.flows.settings().lease).unwrap_or(time::Duration::minutes(1));
+    now_text(OffsetDateTime::now_utc() + lease)
 }
 
 /// Changes a run only while it is still `status`: false when another runner
 /// (a second node, or a restart that took it over) changed it first.
 async fn update_run(store: &dyn Store, id: &SalesforceId, status: &str, fields: Vec<(String, Value)>) -> Result<bool, ApiError> {
-    match store.write_batch(vec![expect_status(id, status), WriteOp::Update { object: "FlowRun".into(), id: id.clone(), fields }], None).await {
+    update_run_if(store, id, vec![("Status".into(), t(status))], fields).await
+}
+
+/// [`update_run`] guarded by any of the run's values.
+async fn update_run_if(store: &dyn Store, id: &SalesforceId, expect: Vec<(String, Value)>, fields: Vec<(String, Value)>) -> Result<bool, ApiError> {
+    let guard = WriteOp::Expect { object: "FlowRun".into(), id: id.clone(), fields: expect };
+    match store.write_batch(vec![guard, WriteOp::Update { object: "FlowRun".into(), id: id.clone(), fields }], None).await {
         Ok(_) => Ok(true),
         Err(StoreError::Conflict { .. }) => Ok(false),
         Err(e) => Err(e.into()),
     }
-}
-
-fn expect_status(id: &SalesforceId, status: &str) -> WriteOp {
-    WriteOp::Expect { object: "FlowRun".into(), id: id.clone(), fields: vec![("Status".into(), t(status))] }
 }
 
 /// Counts a finished run on the runner and on `/metrics` (`dialtone_flow_runs_total{status}`).
@@ -299,6 +324,7 @@ async fn run_change(state: &AppState, loaded: &Loaded, change: &Change) -> Resul
         ("ActionsDone".into(), Value::Int(0)),
         ("Depth".into(), Value::Int(change.depth as i64)),
         ("StartedDateTime".into(), now_text(now)),
+        ("LeaseExpiresDateTime".into(), lease(state)),
         ("Detail".into(), t(&detail.to_string())),
     ];
     if skipped {
@@ -460,10 +486,10 @@ fn field_errors(e: Vec<dialtone_model::FieldError>) -> String {
 /// Action `done - 1` is done: written in the action's own transaction, and
 /// only if the run is still Running at that action — so two runners holding
 /// one run (a restart racing a second node) never both write an action.
-fn progress(run_id: &SalesforceId, done: usize) -> Vec<WriteOp> {
+fn progress(run_id: &SalesforceId, done: usize, lease: Value) -> Vec<WriteOp> {
     vec![
         WriteOp::Expect { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("Status".into(), t("Running")), ("ActionsDone".into(), Value::Int(done as i64 - 1))] },
-        WriteOp::Update { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("ActionsDone".into(), Value::Int(done as i64))] },
+        WriteOp::Update { object: "FlowRun".into(), id: run_id.clone(), fields: vec![("ActionsDone".into(), Value::Int(done as i64)), ("LeaseExpiresDateTime".into(), lease)] },
     ]
 }
 
@@ -492,7 +518,7 @@ async fn run_action(state: &AppState, loaded: &Loaded, action: &Action, run_id: 
         }
     }
     let actor = loaded.actor.as_ref();
-    let done = progress(run_id, index + 1);
+    let done = progress(run_id, index + 1, lease(state));
     match action {
         Action::Update { record, fields } => {
             let values = template_values(store, &flow.object, record_id, &fields.values().collect::<Vec<_>>()).await?;
@@ -691,7 +717,7 @@ async fn due_retries(state: &AppState) -> Result<(), ApiError> {
         let n = |i: usize| if let Some(Value::Int(n)) = r.get(i) { *n } else { 0 };
         let Ok(run_id) = SalesforceId::parse(&s(0)) else { continue };
         // Claimed by one runner only: the first to turn it from Retrying to Running.
-        if !update_run(store, &run_id, "Retrying", vec![("Status".into(), t("Running"))]).await? {
+        if !update_run(store, &run_id, "Retrying", vec![("Status".into(), t("Running")), ("LeaseExpiresDateTime".into(), lease(state))]).await? {
             continue;
         }
         let Some(loaded) = flows.iter().find(|l| l.flow.id == s(1)) else {
@@ -757,6 +783,7 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
             ("ActionsDone".into(), Value::Int(0)),
             ("Depth".into(), Value::Int(0)),
             ("StartedDateTime".into(), now_text(now)),
+            ("LeaseExpiresDateTime".into(), lease(state)),
             ("Detail".into(), t(&json!({"op": "threshold", "figures": f}).to_string())),
             // One firing per counting round across nodes: (FlowId, ChangeSeq) is unique,
             // and an alert's ChangeSeq is minus its round (no change has a negative seq).

@@ -37,11 +37,16 @@ fn t(s: &str) -> RawValue {
     RawValue::Text(s.into())
 }
 
+fn t_val(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
 fn fast() -> Settings {
     Settings {
         retry: dialtone_flows::RetryPolicy { base: time::Duration::milliseconds(100), cap: time::Duration::milliseconds(300), max_attempts: 3 },
         webhook_timeout: Duration::from_secs(10),
         threshold_every: Duration::from_secs(3600),
+        lease: Duration::from_secs(5),
     }
 }
 
@@ -272,8 +277,11 @@ async fn a_change_committed_before_a_restart_runs_once_even_with_two_runners() {
     drop(dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_runner_that_takes_over_a_live_run_never_repeats_its_actions() {
+/// Runner A claims a run whose first action is a webhook the receiver holds open;
+/// runner B starts meanwhile. With A's lease over (A looks stopped), B takes the run
+/// over and calls the webhook again; else B leaves it to A. Either way, the Task after
+/// the webhook is created once. Returns (webhook deliveries, tasks).
+async fn second_runner_during_a_held_webhook(a_lease: Duration, pause: Duration) -> (usize, usize) {
     let (store, dir, loc) = sqlite().await;
     let hook = receiver().await;
     let first = app_on(store, None, false).await;
@@ -296,37 +304,87 @@ flows:
     let call = first.insert("VoiceCall", vec![("VendorCallKey", t("f-3")), ("FromPhoneNumber", t("+14155550125"))]).await;
     first.patch("VoiceCall", &call, json!({"CallResolution": "Callback Requested"})).await;
     drop(first);
-    // Runner A claims the run and waits on the webhook; runner B starts meanwhile, finds
-    // the run Running, takes it over as interrupted and calls the webhook again.
     hook.hold.store(1, Ordering::SeqCst);
-    let a = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
-    for _ in 0..200 {
-        if !hook.got.lock().unwrap().is_empty() {
-            break;
+    let a = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, false).await;
+    a.state.flows.set_settings(Settings { lease: a_lease, ..fast() });
+    dialtone_server::flows::start(&a.state).await;
+    let deliveries = |n: usize| {
+        let got = hook.got.clone();
+        async move {
+            for _ in 0..200 {
+                if got.lock().unwrap().len() >= n {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            got.lock().unwrap().len()
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
+    assert_eq!(deliveries(1).await, 1, "A is inside the webhook");
+    tokio::time::sleep(pause).await;
     let b = app_on(dialtone_store::open(&loc, "US").await.unwrap(), None, true).await;
-    for _ in 0..200 {
-        if hook.got.lock().unwrap().len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(hook.got.lock().unwrap().len(), 2, "both runners are inside the webhook");
-    // Both answers come back: only one runner may go on to create the Task.
+    let inside = if a_lease < pause { deliveries(2).await } else { tokio::time::sleep(Duration::from_millis(700)).await; hook.got.lock().unwrap().len() };
+    // The answers come back: only one runner may go on to create the Task.
     hook.hold.store(0, Ordering::SeqCst);
     let tasks = format!("SELECT Id FROM Task WHERE WhatId = '{call}'");
     a.until(&tasks, |r| !r.is_empty()).await;
     a.settle().await;
     b.settle().await;
-    assert_eq!(a.rows(&tasks).await.len(), 1, "the follow-up is created once");
     let runs = a.rows(&format!("SELECT Status, ActionsDone FROM FlowRun WHERE RecordId = '{call}'")).await;
     assert_eq!(runs.len(), 1);
     assert_eq!((s(&runs[0][0]), &runs[0][1]), ("Succeeded", &Value::Int(2)), "{runs:?}");
-    let got = hook.got.lock().unwrap();
-    assert_eq!(got[0].0.get("x-dialtone-delivery"), got[1].0.get("x-dialtone-delivery"), "a repeated delivery carries the same id for the receiver to drop");
+    let delivered = {
+        let got = hook.got.lock().unwrap();
+        assert!(got.iter().all(|(h, _)| h.get("x-dialtone-delivery") == got[0].0.get("x-dialtone-delivery")), "a repeated delivery carries the same id for the receiver to drop");
+        got.len()
+    };
+    assert_eq!(delivered, inside);
+    let n = a.rows(&tasks).await.len();
     drop(dir);
+    (delivered, n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_runner_that_takes_over_a_run_whose_lease_is_over_never_repeats_its_actions() {
+    // A's lease (200 ms) is over when B starts: B takes the run over, both are inside the webhook.
+    let (deliveries, tasks) = second_runner_during_a_held_webhook(Duration::from_millis(200), Duration::from_millis(500)).await;
+    assert_eq!((deliveries, tasks), (2, 1), "delivered twice (at least once), the follow-up created once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_a_stopped_node_held_resumes_on_a_live_node_once_its_lease_is_over() {
+    let app = spawn_app().await;
+    app.import(CALLBACK_TASK).await;
+    let flow = s(&app.rows("SELECT Id FROM Flow WHERE Name = 'Callback task'").await[0][0]).to_string();
+    let call = app.insert("VoiceCall", vec![("VendorCallKey", t("stuck-1")), ("FromPhoneNumber", t("+14155550126"))]).await;
+    // Another node claimed this run and stopped before its first action; its lease ran out a minute ago.
+    let gone = dialtone_model::format_datetime(time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
+    let fields = vec![
+        ("FlowId".into(), Value::Text(flow)),
+        ("FlowName".into(), t_val("Callback task")),
+        ("RecordId".into(), Value::Text(call.to_string())),
+        ("Object".into(), t_val("VoiceCall")),
+        ("ChangeSeq".into(), Value::Int(987_654)),
+        ("Status".into(), t_val("Running")),
+        ("Attempts".into(), Value::Int(0)),
+        ("ActionsDone".into(), Value::Int(0)),
+        ("StartedDateTime".into(), Value::Text(gone.clone())),
+        ("LeaseExpiresDateTime".into(), Value::Text(gone)),
+    ];
+    app.state.store.write_batch(vec![dialtone_store::WriteOp::Insert { object: "FlowRun".into(), fields }], None).await.unwrap();
+    // No restart: the live runner's periodic look (every 5 s) finds it and finishes it.
+    let tasks = format!("SELECT Id FROM Task WHERE WhatId = '{call}'");
+    app.until(&tasks, |r| r.len() == 1).await;
+    app.settle().await;
+    let run = app.rows(&format!("SELECT Status, LastError FROM FlowRun WHERE RecordId = '{call}'")).await;
+    assert_eq!(s(&run[0][0]), "Succeeded", "{run:?}");
+    assert!(s(&run[0][1]).starts_with("interrupted"), "the run says what happened: {run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_runner_leaves_a_live_run_to_the_runner_holding_its_lease() {
+    let (deliveries, tasks) = second_runner_during_a_held_webhook(Duration::from_secs(30), Duration::from_millis(100)).await;
+    assert_eq!((deliveries, tasks), (1, 1), "B never touched the run A holds");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
