@@ -162,7 +162,12 @@ impl App {
 
     /// Waits (up to 10 s) until the query returns rows that satisfy `ok`.
     async fn until(&self, soql: &str, ok: impl Fn(&[Vec<Value>]) -> bool) -> Vec<Vec<Value>> {
-        for _ in 0..200 {
+        self.until_within(soql, 200, ok).await
+    }
+
+    /// [`App::until`] with `polls` of 50 ms.
+    async fn until_within(&self, soql: &str, polls: usize, ok: impl Fn(&[Vec<Value>]) -> bool) -> Vec<Vec<Value>> {
+        for _ in 0..polls {
             let rows = self.rows(soql).await;
             if ok(&rows) {
                 return rows;
@@ -374,7 +379,7 @@ async fn a_run_a_stopped_node_held_resumes_on_a_live_node_once_its_lease_is_over
     app.state.store.write_batch(vec![dialtone_store::WriteOp::Insert { object: "FlowRun".into(), fields }], None).await.unwrap();
     // No restart: the live runner's periodic look (every 5 s) finds it and finishes it.
     let tasks = format!("SELECT Id FROM Task WHERE WhatId = '{call}'");
-    app.until(&tasks, |r| r.len() == 1).await;
+    app.until_within(&tasks, 600, |r| r.len() == 1).await;
     app.settle().await;
     let run = app.rows(&format!("SELECT Status, LastError FROM FlowRun WHERE RecordId = '{call}'")).await;
     assert_eq!(s(&run[0][0]), "Succeeded", "{run:?}");
