@@ -257,7 +257,8 @@ async fn bench(args: &Args, db: Db, location: &Location) -> Result<()> {
 
 /// The reports that group by local day and hour, in `zone` and in UTC: what the conversion costs.
 async fn zone_cost(args: &Args, store: &DynStore, utc: &Params, zone: &str) -> Result<()> {
-    let zoned = utc.clone().in_zone(zone)?;
+    let tz = dialtone_server::reports::zone(zone).map_err(|e| anyhow::anyhow!("{}", e.message))?.context("give a zone other than UTC")?;
+    let zoned = utc.clone().in_zone(tz)?;
     println!("\n{:<18} {:>12} {:>12} {:>7}", "report", "UTC ms", "zone ms", "ratio");
     for name in ["calls-by-day", "calls-by-hour"] {
         let report = dialtone_reports::find(name).context("a standard report")?;

@@ -28,7 +28,8 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode, Failure> {
         }
     }
     q.insert("serviceLevelSeconds".into(), args.service_level.to_string());
-    let params = dialtone_server::reports::params(&q, Some(&args.time_zone)).map_err(|e| input(e.message))?;
+    q.insert("timeZone".into(), args.time_zone.clone());
+    let params = dialtone_server::reports::params(&q, None).map_err(|e| input(e.message))?;
     let store = open_existing_store(&args.store).await?;
     let table = dialtone_server::reports::run(store.as_ref(), None, report, &params).await.map_err(|e| Failure::Runtime(anyhow::anyhow!("{}: {}", e.code, e.message)))?;
     match format.as_str() {

@@ -33,9 +33,9 @@ pub struct Params {
     pub queue: Option<String>,
     /// The service-level threshold: answered within this many seconds.
     pub service_level_seconds: u32,
-    /// The IANA time zone whose days and hours the report counts in
-    /// (`from`/`to` are its dates); `None`: UTC.
-    pub zone: Option<String>,
+    /// The time zone whose days and hours the report counts in (`from`/`to`
+    /// are its dates; the caller finds it by name); `None`: UTC.
+    pub zone: Option<jiff::tz::TimeZone>,
 }
 
 /// The most days one report may cover (about ten years).
@@ -82,35 +82,31 @@ impl Params {
         Ok(Params { from, to, queue: queue.filter(|q| !q.trim().is_empty()), service_level_seconds: service_level_seconds as u32, zone: None })
     }
 
-    /// The same report counted in the days and hours of `zone` (an IANA name; `UTC`: none).
-    pub fn in_zone(mut self, zone: &str) -> Result<Params, ParamsError> {
-        let zone = zone.trim();
-        let bad = || ParamsError::BadZone(zone.chars().take(80).collect());
-        if zone.eq_ignore_ascii_case("UTC") || zone.is_empty() {
+    /// The same report counted in the days and hours of `zone` (UTC: none).
+    /// Its IANA name goes into the SOQL, so it must have a plain one.
+    pub fn in_zone(mut self, zone: jiff::tz::TimeZone) -> Result<Params, ParamsError> {
+        let name = zone.iana_name().unwrap_or_default();
+        if name.eq_ignore_ascii_case("UTC") {
             self.zone = None;
             return Ok(self);
         }
-        let named = zone.len() <= 64 && zone.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '/'));
-        if !named || jiff::tz::TimeZone::get(zone).is_err() {
-            return Err(bad());
+        if dialtone_soql::check_zone(name).is_err() {
+            return Err(ParamsError::BadZone(name.chars().take(80).collect()));
         }
-        self.zone = Some(zone.to_string());
+        self.zone = Some(zone);
         Ok(self)
     }
 
     /// The zone's name as shown with the report.
     pub fn zone_name(&self) -> &str {
-        self.zone.as_deref().unwrap_or("UTC")
+        self.zone.as_ref().and_then(|z| z.iana_name()).unwrap_or("UTC")
     }
 
     /// The instant `day` starts in the report's zone, as a SOQL date-time literal (UTC).
     fn start_of(&self, day: Date) -> String {
-        let utc = || format!("{day}T00:00:00Z");
-        let Some(zone) = &self.zone else { return utc() };
-        let civil = jiff::civil::date(day.year() as i16, u8::from(day.month()) as i8, day.day() as i8).to_datetime(jiff::civil::Time::midnight());
-        match jiff::tz::TimeZone::get(zone).ok().and_then(|tz| civil.to_zoned(tz).ok()) {
-            Some(z) => z.timestamp().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            None => utc(),
+        match self.zone.as_ref().and_then(|tz| dialtone_soql::local_midnight(day, tz)) {
+            Some(t) => format!("{}T{:02}:{:02}:{:02}Z", t.date(), t.hour(), t.minute(), t.second()),
+            None => format!("{day}T00:00:00Z"),
         }
     }
 

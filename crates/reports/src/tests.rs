@@ -34,7 +34,8 @@ fn ranges_are_whole_utc_days_and_a_queue_is_quoted() {
 #[test]
 fn a_zone_moves_the_range_to_local_midnights_across_daylight_saving_and_converts_days_and_hours() {
     // New York: EDT (-4) on 1 November until 2 a.m., EST (-5) from then on.
-    let p = Params::new(date!(2026 - 10 - 31), date!(2026 - 11 - 01), None, 20).unwrap().in_zone("America/New_York").unwrap();
+    let zone = |name: &str| jiff::tz::TimeZone::get(name).unwrap();
+    let p = Params::new(date!(2026 - 10 - 31), date!(2026 - 11 - 01), None, 20).unwrap().in_zone(zone("America/New_York")).unwrap();
     let q = &find("calls-by-hour").unwrap().queries(&p)[0];
     assert!(q.contains("CallStartDateTime >= 2026-10-31T04:00:00Z AND CallStartDateTime < 2026-11-02T05:00:00Z"), "{q}");
     assert!(q.contains("GROUP BY HOUR_IN_DAY(convertTimezone(CallStartDateTime))"), "{q}");
@@ -43,12 +44,13 @@ fn a_zone_moves_the_range_to_local_midnights_across_daylight_saving_and_converts
     let empty = vec![Vec::new()];
     assert_eq!(find("calls-by-hour").unwrap().shape(&p, empty).time_zone, "America/New_York");
     // UTC (any case) is no zone: the plain functions.
-    let utc = Params::new(date!(2026 - 12 - 01), date!(2026 - 12 - 01), None, 20).unwrap().in_zone("utc").unwrap();
+    let utc = Params::new(date!(2026 - 12 - 01), date!(2026 - 12 - 01), None, 20).unwrap().in_zone(zone("utc")).unwrap();
     assert_eq!(utc.zone, None);
     assert!(find("calls-by-hour").unwrap().queries(&utc)[0].contains("GROUP BY HOUR_IN_DAY(CallStartDateTime)"));
-    for bad in ["Mars/Olympus_Mons", "America/New_York'; DROP", "x".repeat(100).as_str()] {
-        assert!(matches!(params().in_zone(bad), Err(ParamsError::BadZone(_))), "{bad}");
-    }
+    // The zone's name goes into the SOQL: a zone without a plain IANA name is refused.
+    // (Names that find no zone are refused where the zone is looked up: the server's `reports::zone`.)
+    let offset = jiff::tz::TimeZone::fixed(jiff::tz::offset(-5));
+    assert!(matches!(params().in_zone(offset), Err(ParamsError::BadZone(_))));
 }
 
 #[test]

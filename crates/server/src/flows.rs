@@ -334,17 +334,23 @@ async fn run_change(state: &AppState, loaded: &Loaded, change: &Change) -> Resul
         ));
         fields.push(("FinishedDateTime".into(), now_text(now)));
     }
-    let run_id = match store.write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields }], None).await {
-        Ok(ids) => ids.into_iter().next().flatten().ok_or_else(|| ApiError::ours("no FlowRun id"))?,
-        // Already claimed: this change ran this flow before (a restart, another node).
-        Err(StoreError::Duplicate(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
+    // Already claimed: this change ran this flow before (a restart, another node).
+    let Some(run_id) = claim(store, fields).await? else { return Ok(()) };
     if skipped {
         count_run(state, "Skipped", None);
         return Ok(());
     }
     execute(state, loaded, &run_id, &change.record_id, 0, 0, None).await
+}
+
+/// Inserts a run; `None` when (FlowId, ChangeSeq) is taken: another runner, or
+/// this one before a restart, claimed it first.
+async fn claim(store: &dyn Store, fields: Vec<(String, Value)>) -> Result<Option<SalesforceId>, ApiError> {
+    match store.write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields }], None).await {
+        Ok(ids) => Ok(Some(ids.into_iter().next().flatten().ok_or_else(|| ApiError::ours("no FlowRun id"))?)),
+        Err(StoreError::Duplicate(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs (or resumes) a run's actions from `done`.
@@ -757,9 +763,12 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
         let total = store.count(&crate::query::compile(store, &count(&spec.denominator))?).await?;
         let figures = Figures { count: c, total };
         let known = state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&flow.id);
+        // The last firing (by any node), read at most once a round.
+        let mut last = None;
         if !known {
             // After a restart: the last firing within the cooldown counts, so the alert does not fire again at once.
             let at = last_fired(store, &flow.id).await?;
+            last = Some(at);
             let alert = at.filter(|t| now - *t < spec.cooldown).map_or_else(Alert::default, Alert::fired_at);
             state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.id.clone(), alert);
         }
@@ -767,8 +776,12 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
         if !fire {
             continue;
         }
+        let last = match last {
+            Some(at) => at,
+            None => last_fired(store, &flow.id).await?,
+        };
         // Another node counting the same records may have fired it already: its firing counts too.
-        if let Some(at) = last_fired(store, &flow.id).await?.filter(|t| now - *t < spec.cooldown) {
+        if let Some(at) = last.filter(|t| now - *t < spec.cooldown) {
             state.flows.alerts.lock().unwrap_or_else(|p| p.into_inner()).insert(flow.id.clone(), Alert::fired_at(at));
             continue;
         }
@@ -789,11 +802,7 @@ pub async fn thresholds(state: &AppState, now: OffsetDateTime) -> Result<(), Api
             // and an alert's ChangeSeq is minus its round (no change has a negative seq).
             ("ChangeSeq".into(), Value::Int(-(now.unix_timestamp() / every))),
         ];
-        let run_id = match store.write_batch(vec![WriteOp::Insert { object: "FlowRun".into(), fields }], None).await {
-            Ok(mut ids) => ids.remove(0).ok_or_else(|| ApiError::ours("no FlowRun id"))?,
-            Err(StoreError::Duplicate(_)) => continue,
-            Err(e) => return Err(e.into()),
-        };
+        let Some(run_id) = claim(store, fields).await? else { continue };
         execute(state, loaded, &run_id, &flow.id, 0, 0, Some(&f)).await?;
     }
     Ok(())
@@ -811,7 +820,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/flows/runs/{id}/retry", post(retry))
 }
 
-fn can_monitor(s: &Session) -> bool {
+pub(crate) fn can_monitor(s: &Session) -> bool {
     s.grants.has(SystemPerm::ManageFlows) || s.grants.has(SystemPerm::ViewSetup)
 }
 

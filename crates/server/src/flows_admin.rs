@@ -535,10 +535,17 @@ pub async fn audit_write(state: &AppState, s: &Session, extensions: &axum::http:
 use crate::config_file::FormatQuery;
 
 /// `GET /api/flows/config[?format=yaml]` (View Setup or Manage Flows).
-pub(crate) async fn get_config(State(state): State<AppState>, s: Session, Query(q): Query<FormatQuery>) -> Result<Response, ApiError> {
-    if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageFlows) {
-        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"));
+/// Reading the flows (the file, the list) needs View Setup or Manage Flows.
+fn may_read_flows(s: &Session) -> Result<(), ApiError> {
+    if crate::flows::can_monitor(s) {
+        Ok(())
+    } else {
+        Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"))
     }
+}
+
+pub(crate) async fn get_config(State(state): State<AppState>, s: Session, Query(q): Query<FormatQuery>) -> Result<Response, ApiError> {
+    may_read_flows(&s)?;
     crate::config_file::download(&export(state.store.as_ref()).await?, q.format.as_deref())
 }
 
@@ -590,17 +597,16 @@ fn duplicate_name(existing: &[Row], name: &str, except: Option<&SalesforceId>) -
         .then(|| format!("flow {name:?}: another flow has this name"))
 }
 
-async fn flow_row(store: &dyn Store, id: &str) -> Result<(SalesforceId, Row), ApiError> {
+/// The flow `id` among `existing` (every Flow record, as [`rows`] reads them).
+fn flow_row(existing: &[Row], id: &str) -> Result<(SalesforceId, Row), ApiError> {
     let id = SalesforceId::parse(id).map_err(|_| ApiError::not_found())?;
-    let row = rows(store).await?.into_iter().find(|r| text(r, "Id") == Some(id.as_str())).ok_or_else(ApiError::not_found)?;
+    let row = existing.iter().find(|r| text(r, "Id") == Some(id.as_str())).cloned().ok_or_else(ApiError::not_found)?;
     Ok((id, row))
 }
 
 /// `GET /api/flows/flows`: every flow, in run order, with its record id (View Setup or Manage Flows).
 pub(crate) async fn list_flows(State(state): State<AppState>, s: Session) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    if !s.grants.has(SystemPerm::ViewSetup) && !s.grants.has(SystemPerm::ManageFlows) {
-        return Err(ApiError::new("INSUFFICIENT_ACCESS_OR_READONLY", "reading the flows needs View Setup or Manage Flows"));
-    }
+    may_read_flows(&s)?;
     let flows: Vec<FlowEntry> = rows(state.store.as_ref()).await?.iter().map(|r| FlowEntry { id: text(r, "Id").unwrap_or_default().into(), flow: file_of(r) }).collect();
     Ok(axum::Json(serde_json::json!({ "flows": flows })))
 }
@@ -651,11 +657,12 @@ pub(crate) async fn replace_flow(
 ) -> Result<Response, crate::error::ApiErrors> {
     manage(&s, "changing a flow")?;
     let store = state.store.as_ref();
-    let (id, row) = flow_row(store, &id).await?;
+    let existing = rows(store).await?;
+    let (id, row) = flow_row(&existing, &id)?;
     let f: FlowFile = crate::config_file::parse(&body, "flow", "INVALID_FLOW_CONFIG")?;
     let obj = store.schema().object("Flow").expect("Flow is standard");
     let fields = flow_fields(store.schema(), &f).map_err(problems_error)?;
-    if let Some(p) = duplicate_name(&rows(store).await?, &f.name, Some(&id)) {
+    if let Some(p) = duplicate_name(&existing, &f.name, Some(&id)) {
         return Err(problems_error(vec![p]));
     }
     let current: Vec<(String, Value)> = row.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
@@ -673,7 +680,7 @@ pub(crate) async fn replace_flow(
 pub(crate) async fn delete_flow(State(state): State<AppState>, extensions: axum::http::Extensions, s: Session, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     manage(&s, "deleting a flow")?;
     let store = state.store.as_ref();
-    let (id, row) = flow_row(store, &id).await?;
+    let (id, row) = flow_row(&rows(store).await?, &id)?;
     store.delete(store.schema().object("Flow").expect("Flow is standard"), &id).await?;
     crate::desktop::audit(store, &s, &extensions, "flows.Flow.delete", id.as_str(), Some(render_one(&file_of(&row))?), None).await?;
     state.flows.reload(store).await;

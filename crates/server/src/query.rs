@@ -140,23 +140,18 @@ pub fn compile_for(store: &dyn Store, soql: &str, grants: &Grants) -> Result<Pla
 }
 
 /// [`compile_for`] (or, without grants, the system's [`compile`]) for a user
-/// in the time zone named `zone`: `convertTimezone(…)` and date literals use it.
-pub fn compile_in(store: &dyn Store, soql: &str, grants: Option<&Grants>, zone: Option<&str>) -> Result<Plan, ApiError> {
-    let tz = match zone {
-        Some(name) => Some(jiff::tz::TimeZone::get(name).map_err(|_| ApiError::new("MALFORMED_QUERY", format!("{name:?} is not a known time zone")))?),
-        None => None,
-    };
-    Ok(dialtone_soql::compile_in(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc(), grants, tz.as_ref())?)
+/// in time zone `zone`: `convertTimezone(…)` and date literals use it.
+pub fn compile_in(store: &dyn Store, soql: &str, grants: Option<&Grants>, zone: Option<&jiff::tz::TimeZone>) -> Result<Plan, ApiError> {
+    Ok(dialtone_soql::compile_in(soql, store.schema(), store.dialect(), time::OffsetDateTime::now_utc(), grants, zone)?)
 }
 
 /// The user's time zone (`User.TimeZoneSidKey`), when it names one: what
 /// `convertTimezone(…)` and date literals in their SOQL and their reports'
 /// days use, as in Salesforce.
-pub async fn user_zone(store: &dyn Store, user: &SalesforceId) -> Option<String> {
+pub async fn user_zone(store: &dyn Store, user: &SalesforceId) -> Option<jiff::tz::TimeZone> {
     let o = store.schema().object("User")?;
     let r = store.get(o, user).await.ok()??;
-    let zone = r.get("TimeZoneSidKey").and_then(Value::as_str)?.trim().to_string();
-    (dialtone_soql::check_zone(&zone).is_ok() && jiff::tz::TimeZone::get(&zone).is_ok()).then_some(zone)
+    crate::reports::zone(r.get("TimeZoneSidKey").and_then(Value::as_str)?).ok()?
 }
 
 /// Whether a query's meaning can depend on the user's time zone (a date
@@ -177,7 +172,7 @@ pub async fn query(
     let v = version(&v)?;
     let soql = q.get("q").ok_or_else(|| ApiError::new("MALFORMED_QUERY", "A query needs the q parameter: /query?q=SELECT+Id+FROM+Contact"))?;
     let zone = if zone_sensitive(soql) { user_zone(state.store.as_ref(), &s.user_id).await } else { None };
-    let plan = compile_in(state.store.as_ref(), soql, Some(&s.grants), zone.as_deref())?;
+    let plan = compile_in(state.store.as_ref(), soql, Some(&s.grants), zone.as_ref())?;
     if plan.kind == PlanKind::CountOnly {
         let total = state.store.count(&plan).await?;
         return Ok(Json(json!({"totalSize": total, "done": true, "records": []})));

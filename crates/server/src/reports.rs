@@ -38,7 +38,7 @@ impl From<dialtone_reports::ParamsError> for ApiError {
 pub async fn run(store: &dyn Store, grants: Option<&Grants>, report: &Report, params: &Params) -> Result<Table, ApiError> {
     let mut results = Vec::new();
     for soql in report.queries(params) {
-        let plan = crate::query::compile_in(store, &soql, grants, params.zone.as_deref())?;
+        let plan = crate::query::compile_in(store, &soql, grants, params.zone.as_ref())?;
         let rows = if plan.kind == PlanKind::CountOnly {
             let n = store.count(&plan).await?;
             vec![vec![Value::Int(i64::try_from(n).unwrap_or(i64::MAX))]]
@@ -50,12 +50,28 @@ pub async fn run(store: &dyn Store, grants: Option<&Grants>, report: &Report, pa
     Ok(report.shape(params, results))
 }
 
+/// The time zone named `name` (an IANA name such as America/New_York; `UTC`
+/// or nothing: none).
+pub fn zone(name: &str) -> Result<Option<jiff::tz::TimeZone>, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.eq_ignore_ascii_case("UTC") {
+        return Ok(None);
+    }
+    let bad = || ApiError::from(dialtone_reports::ParamsError::BadZone(name.chars().take(80).collect()));
+    dialtone_soql::check_zone(name).map_err(|_| bad())?;
+    jiff::tz::TimeZone::get(name).map(Some).map_err(|_| bad())
+}
+
 /// The parameters of a request: `from`, `to` (default: the last 7 days up to
 /// today in the zone), `queue`, `serviceLevelSeconds` (default 20), `timeZone`
-/// (default `zone`: the user's).
-pub fn params(q: &HashMap<String, String>, zone: Option<&str>) -> Result<Params, ApiError> {
-    let zone = q.get("timeZone").map(String::as_str).or(zone).unwrap_or("UTC");
-    let today = local_today(zone);
+/// (default `mine`: the user's).
+pub fn params(q: &HashMap<String, String>, mine: Option<&jiff::tz::TimeZone>) -> Result<Params, ApiError> {
+    let zone = match q.get("timeZone") {
+        Some(name) => zone(name)?,
+        None => mine.cloned(),
+    };
+    let utc_today = OffsetDateTime::now_utc().date();
+    let today = zone.as_ref().and_then(|z| dialtone_soql::local_date(OffsetDateTime::now_utc(), z)).unwrap_or(utc_today);
     let date = |k: &str| q.get(k).map(|s| dialtone_reports::parse_date(s)).transpose();
     let to = date("to")?.unwrap_or(today);
     let from = date("from")?.unwrap_or(to - Duration::days(6));
@@ -63,15 +79,11 @@ pub fn params(q: &HashMap<String, String>, zone: Option<&str>) -> Result<Params,
         Some(s) => s.trim().parse::<u64>().map_err(|_| ApiError::new("INVALID_REPORT_PARAMS", format!("serviceLevelSeconds={s:?}: a whole number of seconds, e.g. 20")))?,
         None => 20,
     };
-    Ok(Params::new(from, to, q.get("queue").cloned(), sl)?.in_zone(zone)?)
-}
-
-/// Today's date in `zone` (UTC when it names none).
-pub fn local_today(zone: &str) -> time::Date {
-    let utc = OffsetDateTime::now_utc().date();
-    let Ok(tz) = jiff::tz::TimeZone::get(zone) else { return utc };
-    let d = jiff::Timestamp::now().to_zoned(tz).date();
-    time::Month::try_from(d.month() as u8).ok().and_then(|m| time::Date::from_calendar_date(d.year() as i32, m, d.day() as u8).ok()).unwrap_or(utc)
+    let p = Params::new(from, to, q.get("queue").cloned(), sl)?;
+    Ok(match zone {
+        Some(z) => p.in_zone(z)?,
+        None => p,
+    })
 }
 
 fn allowed(s: &Session) -> Result<(), ApiError> {
@@ -85,8 +97,8 @@ fn allowed(s: &Session) -> Result<(), ApiError> {
 /// A drill-down's WHERE runs as the user's own SOQL, whose `convertTimezone()`
 /// is their zone: a report counted in another zone keeps only the drills that
 /// do not convert (explicit UTC bounds).
-fn drills_for(t: &mut Table, p: &Params, mine: Option<&str>) {
-    if p.zone.is_some() && p.zone.as_deref() != mine {
+fn drills_for(t: &mut Table, p: &Params, mine: Option<&jiff::tz::TimeZone>) {
+    if p.zone.is_some() && p.zone.as_ref() != mine {
         for d in t.drill.iter_mut() {
             if d.as_deref().is_some_and(|w| w.contains("convertTimezone(")) {
                 *d = None;
@@ -116,13 +128,13 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
         ApiError::new("NOT_FOUND", format!("no report named {name:?}: {}", names.join(", ")))
     })?;
     let mine = crate::query::user_zone(state.store.as_ref(), &s.user_id).await;
-    let p = params(&q, mine.as_deref())?;
+    let p = params(&q, mine.as_ref())?;
     let format = q.get("format").map(|f| f.to_ascii_lowercase()).unwrap_or_else(|| "json".into());
     if format != "json" && format != "csv" {
         return Err(ApiError::new("INVALID_REPORT_PARAMS", format!("format={format:?}: csv or json")));
     }
     let mut t = run(state.store.as_ref(), Some(&s.grants), report, &p).await?;
-    drills_for(&mut t, &p, mine.as_deref());
+    drills_for(&mut t, &p, mine.as_ref());
     if format == "csv" {
         let file = format!("attachment; filename=\"{}-{}-{}.csv\"", report.name, p.from, p.to);
         return Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, file)], dialtone_reports::render::csv(&t)).into_response());
@@ -135,11 +147,11 @@ pub async fn one(State(state): State<AppState>, Path(name): Path<String>, Query(
 pub async fn dashboard(State(state): State<AppState>, Query(q): Query<HashMap<String, String>>, s: Session) -> Result<Json<Json_>, ApiError> {
     allowed(&s)?;
     let mine = crate::query::user_zone(state.store.as_ref(), &s.user_id).await;
-    let p = params(&q, mine.as_deref())?;
+    let p = params(&q, mine.as_ref())?;
     let mut reports = Vec::with_capacity(REPORTS.len());
     for r in REPORTS {
         let mut t = run(state.store.as_ref(), Some(&s.grants), r, &p).await?;
-        drills_for(&mut t, &p, mine.as_deref());
+        drills_for(&mut t, &p, mine.as_ref());
         reports.push(with_chart(&t));
     }
     Ok(Json(json!({"from": p.from.to_string(), "to": p.to.to_string(), "queue": p.queue, "serviceLevelSeconds": p.service_level_seconds, "timeZone": p.zone_name(), "reports": reports})))

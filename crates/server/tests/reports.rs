@@ -435,6 +435,9 @@ async fn reports_need_the_permission_speak_csv_and_refuse_bad_parameters() {
         assert!(s.is_client_error(), "{path}: {s}");
         assert_eq!(j[0]["errorCode"], code, "{path}: {j}");
     }
+    // A time-zone name longer than any zone's is refused like one that names none.
+    let (s, j) = org.get("sue", &format!("/api/reports/summary?timeZone={}", "x".repeat(100))).await;
+    assert_eq!((s, j[0]["errorCode"].as_str()), (StatusCode::BAD_REQUEST, Some("INVALID_REPORT_PARAMS")), "{j}");
     // A hostile queue name is a value, not SOQL.
     let (s, j) = org.get("sue", &format!("/api/reports/summary?queue={}", urlencoding::encode("x' OR Name != '"))).await;
     assert_eq!(s, StatusCode::OK, "{j}");

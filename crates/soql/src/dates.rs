@@ -1,7 +1,20 @@
 //! Relative date literals as half-open ranges of days.
 
 use crate::ast::{DateUnit, RelativeDate};
-use time::{Date, Month};
+use time::{Date, Month, OffsetDateTime};
+
+/// The date `now` falls on in `tz`.
+pub fn local_date(now: OffsetDateTime, tz: &jiff::tz::TimeZone) -> Option<Date> {
+    let d = jiff::Timestamp::from_second(now.unix_timestamp()).ok()?.to_zoned(tz.clone()).date();
+    Date::from_calendar_date(i32::from(d.year()), Month::try_from(d.month() as u8).ok()?, d.day() as u8).ok()
+}
+
+/// The instant `day` begins in `tz`: local midnight (or the first instant
+/// after it, where daylight saving skips midnight).
+pub fn local_midnight(day: Date, tz: &jiff::tz::TimeZone) -> Option<OffsetDateTime> {
+    let civil = jiff::civil::date(i16::try_from(day.year()).ok()?, u8::from(day.month()) as i8, day.day() as i8).to_datetime(jiff::civil::Time::midnight());
+    OffsetDateTime::from_unix_timestamp(civil.to_zoned(tz.clone()).ok()?.timestamp().as_second()).ok()
+}
 
 /// The earliest and latest days a range may reach. Ranges are clamped to
 /// these so every bound formats as a fixed-width 4-digit year (text order =

@@ -147,6 +147,7 @@ pub use ast::{
     Aggregate, AggregateFn, CompareOp, DateUnit, Expr, FieldPath, Literal, Operand, OrderItem,
     Query, RelativeDate, SelectItem,
 };
+pub use dates::{local_date, local_midnight};
 pub use error::SoqlError;
 pub use parser::{MAX_NESTING, MAX_QUERY_LENGTH, parse};
 pub use plan::{MAX_OFFSET, MAX_PARAMS, check_zone, plan};

@@ -57,14 +57,9 @@ pub(crate) fn plan_with(
 ) -> Result<Plan, SoqlError> {
     // UTC is no zone; any other must have its IANA name, which the SQL names.
     let zone = zone.filter(|z| z.iana_name().is_none_or(|n| !n.eq_ignore_ascii_case("UTC")));
-    let zone_name = match zone {
-        Some(z) => {
-            let name = z.iana_name().ok_or_else(|| SoqlError::malformed("a query's time zone must have an IANA name such as America/New_York"))?;
-            check_zone(name)?;
-            Some(name.to_string())
-        }
-        None => None,
-    };
+    if let Some(z) = zone {
+        check_zone(z.iana_name().ok_or_else(|| SoqlError::malformed("a query's time zone must have an IANA name such as America/New_York"))?)?;
+    }
     let unknown = || SoqlError::UnknownObject {
         object: q.from.clone(),
     };
@@ -74,10 +69,8 @@ pub(crate) fn plan_with(
         return Err(unknown());
     }
     // TODAY is the user's today: the date in their zone.
-    let today = match zone.and_then(|z| jiff::Timestamp::from_second(now.unix_timestamp()).ok().map(|t| t.to_zoned(z.clone()).date())) {
-        Some(d) => time::Month::try_from(d.month() as u8).ok().and_then(|m| Date::from_calendar_date(i32::from(d.year()), m, d.day() as u8).ok()).unwrap_or(now.date()),
-        None => now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date(),
-    };
+    let utc_today = now.checked_to_offset(UtcOffset::UTC).unwrap_or(now).date();
+    let today = zone.and_then(|z| dates::local_date(now, z)).unwrap_or(utc_today);
     let mut p = Planner {
         schema,
         obj,
@@ -89,8 +82,7 @@ pub(crate) fn plan_with(
         access,
         subqueries: 0,
         sharing_params: 0,
-        zone: zone_name,
-        tz: zone.cloned(),
+        zone: zone.cloned(),
     };
 
     let counts = q
@@ -364,22 +356,16 @@ pub(crate) struct Planner<'s> {
     pub(crate) subqueries: usize,
     /// How many of `params` the user's sharing added.
     pub(crate) sharing_params: usize,
-    /// The time zone `convertTimezone(…)` converts to; `None`: UTC.
-    pub(crate) zone: Option<String>,
-    /// The same zone, for date literals: TODAY and its kin are its days.
-    pub(crate) tz: Option<jiff::tz::TimeZone>,
+    /// The zone `convertTimezone(…)` converts to and whose days TODAY and
+    /// its kin are (its IANA name checked); `None`: UTC.
+    pub(crate) zone: Option<jiff::tz::TimeZone>,
 }
 
 impl<'s> Planner<'s> {
     /// The instant `day` begins in the query's zone (UTC without one), in stored form.
     fn midnight(&self, day: Date) -> String {
-        let utc = day.midnight().assume_utc();
-        let local = self.tz.as_ref().and_then(|tz| {
-            let civil = jiff::civil::date(i16::try_from(day.year()).ok()?, u8::from(day.month()) as i8, day.day() as i8).to_datetime(jiff::civil::Time::midnight());
-            let at = civil.to_zoned(tz.clone()).ok()?.timestamp().as_second();
-            time::OffsetDateTime::from_unix_timestamp(at).ok()
-        });
-        format_datetime(local.unwrap_or(utc))
+        let local = self.zone.as_ref().and_then(|tz| dates::local_midnight(day, tz));
+        format_datetime(local.unwrap_or(day.midnight().assume_utc()))
     }
 
     fn field(&mut self, path: &FieldPath) -> Result<Col<'s>, SoqlError> {
@@ -636,7 +622,7 @@ impl<'s> Planner<'s> {
             ));
         }
         // The local time as text laid out like the stored UTC (`2026-12-05T04:14:07`), so the slices below apply.
-        let col = &match (&self.zone, d.local) {
+        let col = &match (self.zone.as_ref().and_then(|z| z.iana_name()), d.local) {
             (Some(z), true) => match self.dialect {
                 Dialect::Sqlite => format!("dt_local({}, '{z}')", c.sql),
                 Dialect::Postgres => format!("to_char(CAST({} AS timestamptz) AT TIME ZONE '{z}', 'YYYY-MM-DD\"T\"HH24:MI:SS')", c.sql),

@@ -126,7 +126,6 @@ pub fn visibility_sql(
         subqueries: 0,
         sharing_params: 0,
         zone: None,
-        tz: None,
     };
     let sql = p.visible(obj, alias, visibility);
     p.params.drain(..skip);
